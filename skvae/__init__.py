@@ -1,0 +1,22 @@
+"""Variational autoencoders as scikit-learn estimators, trained with skorch."""
+
+from ._transformer import VAETransformer
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["VAETransformer", "all_estimators"]
+
+
+def all_estimators():
+    """The public estimator classes of skvae, as ``(name, class)`` pairs.
+
+    Tests use it to run scikit-learn's common checks over every estimator,
+    so a new estimator is checked as soon as it is exported here.
+    """
+    from sklearn.base import BaseEstimator
+
+    return sorted(
+        (name, obj)
+        for name, obj in globals().items()
+        if name in __all__ and isinstance(obj, type) and issubclass(obj, BaseEstimator)
+    )

@@ -1,0 +1,65 @@
+"""The ``skvae`` command line."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae.cli import main
+
+FAST = ["--max-iter", "2", "--quiet"]
+
+
+def test_reduce_csv_to_output_file(tmp_path):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(50, 4)), columns=list("abcd"))
+    src, out = tmp_path / "in.csv", tmp_path / "codes.csv"
+    frame.to_csv(src, index=False)
+    assert main(["reduce", str(src), "-n", "3", "--output", str(out), *FAST]) == 0
+    codes = pd.read_csv(out)
+    assert codes.shape == (50, 3)
+    assert np.isfinite(codes.to_numpy()).all()
+
+
+def test_reduce_builtin_digits_to_stdout(capsys):
+    assert main(["reduce", "--max-iter", "1"]) == 0
+    captured = capsys.readouterr()
+    codes = pd.read_csv(io.StringIO(captured.out))
+    assert codes.shape == (1797, 2)  # stdout holds only the CSV
+    assert "digits" in captured.err  # progress goes to stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("a,b,name\n1,2,x\n3,4,y\n", "non-numeric columns (name)"),
+        ("a,b\n1,2\n3,\n5,6\n", "missing values (NaN) in columns b"),
+        ("a,b\n1,2\n", "at least 2 are needed"),
+    ],
+)
+def test_reduce_bad_input_is_one_line_error(tmp_path, capsys, content, message):
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_text(content)
+    assert main(["reduce", str(path), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_reduce_can_drop_non_numeric_columns(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    rows = "\n".join(f"{i},{i * 2 % 7},{'xy'[i % 2]}" for i in range(20))
+    path.write_text("a,b,label\n" + rows + "\n")
+    assert main(["reduce", str(path), "--drop-non-numeric", *FAST]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out)).shape == (20, 2)
+
+
+def test_cuda_request_without_gpu_is_one_line_error(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["reduce", "--device", "cuda", *FAST]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err

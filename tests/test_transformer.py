@@ -1,0 +1,279 @@
+"""Behaviour of VAETransformer that users rely on."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from sklearn.exceptions import NotFittedError
+
+from skvae import VAETransformer
+
+FAST = dict(max_iter=5, hidden_layer_sizes=(16,), random_state=0)
+
+
+def test_outputs_shapes_and_dtypes(small_X):
+    vae = VAETransformer(n_components=3, **FAST).fit(small_X)
+    Z = vae.transform(small_X)
+    assert Z.shape == (60, 3) and Z.dtype == np.float64
+    assert vae.transform(small_X.astype(np.float32)).dtype == np.float32
+    assert vae.inverse_transform(Z).shape == (60, 8)
+    assert vae.score_samples(small_X).shape == (60,)
+    assert vae.sample(7).shape == (7, 8)
+    assert vae.kl_per_dim_.shape == (3,)
+    assert 0 <= vae.n_active_units_ <= 3
+    assert len(vae.loss_curve_) == vae.n_iter_ == 5
+    assert list(vae.get_feature_names_out()) == [f"vaetransformer{i}" for i in range(3)]
+
+
+def test_transform_is_deterministic_and_batch_independent(small_X):
+    vae = VAETransformer(**FAST).fit(small_X)
+    full = vae.transform(small_X)
+    np.testing.assert_array_equal(full, vae.transform(small_X))
+    np.testing.assert_allclose(full[:7], vae.transform(small_X[:7]), rtol=1e-5, atol=1e-6)
+    scores = vae.score_samples(small_X)
+    np.testing.assert_array_equal(scores, vae.score_samples(small_X))
+    np.testing.assert_allclose(scores[::-1], vae.score_samples(small_X[::-1]), rtol=1e-5)
+    np.testing.assert_allclose(scores[:7], vae.score_samples(small_X[:7]), rtol=1e-5)
+
+
+def test_same_seed_same_result_and_clone_refit(small_X):
+    a = VAETransformer(**FAST).fit(small_X)
+    b = clone(a).fit(small_X)
+    np.testing.assert_array_equal(a.transform(small_X), b.transform(small_X))
+    np.testing.assert_array_equal(a.score_samples(small_X), b.score_samples(small_X))
+    np.testing.assert_array_equal(a.sample(5), b.sample(5))
+    c = VAETransformer(**{**FAST, "random_state": 1}).fit(small_X)
+    assert not np.allclose(a.transform(small_X), c.transform(small_X))
+
+
+def test_fit_leaves_global_random_state_alone(small_X):
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_torch = torch.rand(3)
+    expected_np = np.random.rand(3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    vae = VAETransformer(**FAST).fit(small_X)
+    vae.sample(3)
+    vae.score_samples(small_X)
+    assert torch.equal(torch.rand(3), expected_torch)
+    np.testing.assert_array_equal(np.random.rand(3), expected_np)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_round_trip(small_X, tmp_path, dump):
+    vae = VAETransformer(**FAST).fit(small_X)
+    path = tmp_path / "model"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(vae))
+        loaded = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(vae, path)
+        loaded = joblib.load(path)
+    for method in ("transform", "score_samples"):
+        np.testing.assert_array_equal(
+            getattr(vae, method)(small_X), getattr(loaded, method)(small_X)
+        )
+    np.testing.assert_array_equal(vae.sample(4), loaded.sample(4))
+
+
+def test_pipeline_and_grid_search(digits):
+    X, y = digits
+    X, y = X[:400], y[:400]
+    pipe = make_pipeline(
+        StandardScaler(), VAETransformer(n_components=8, **FAST), LogisticRegression()
+    )
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.5
+    assert cross_val_score(pipe, X, y, cv=2).shape == (2,)
+
+    search = GridSearchCV(
+        VAETransformer(**FAST), {"n_components": [2, 4], "beta": [0.5, 1.0]}, cv=2
+    )
+    search.fit(X)  # no scorer: score() is a log-likelihood bound
+    assert np.isfinite(search.best_score_)
+    assert search.best_params_["n_components"] in (2, 4)
+
+
+def test_set_output_pandas(small_X):
+    frame = pd.DataFrame(small_X, columns=[f"f{i}" for i in range(8)])
+    vae = VAETransformer(**FAST).set_output(transform="pandas").fit(frame)
+    out = vae.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["vaetransformer0", "vaetransformer1"]
+    assert list(vae.feature_names_in_) == list(frame.columns)
+
+
+def test_read_only_memmap(small_X, tmp_path):
+    path = tmp_path / "X.npy"
+    np.save(path, small_X)
+    X_mm = np.load(path, mmap_mode="r")
+    vae = VAETransformer(**FAST).fit(X_mm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. torch's "non-writable array" warning
+        np.testing.assert_array_equal(vae.transform(X_mm), vae.transform(small_X))
+
+
+def test_importance_weighted_bound_tightens_with_draws(digits):
+    X = digits[0][:300]
+    vae = VAETransformer(n_components=4, max_iter=20, random_state=0).fit(X)
+    elbo = vae.score(X, n_draws=50)
+    iw = [vae.score(X, importance_weighted=True, n_draws=k) for k in (1, 10, 100)]
+    assert iw[0] < iw[1] < iw[2]
+    assert elbo < iw[1]
+
+
+def test_bound_is_a_log_density_in_nats():
+    """A linear VAE on 1-D Gaussian data recovers its log-density."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(loc=3.0, scale=2.0, size=(2000, 1))
+    vae = VAETransformer(
+        n_components=1, hidden_layer_sizes=(), max_iter=100, random_state=0
+    ).fit(X)
+    exact = -0.5 * np.log(2 * np.pi * 4.0) - 0.5 * ((X[:, 0] - 3.0) ** 2) / 4.0
+    iw = vae.score_samples(X, importance_weighted=True, n_draws=500)
+    assert abs(iw.mean() - exact.mean()) < 0.05
+    assert iw.mean() <= exact.mean() + 0.02  # a bound, up to sampling noise
+
+
+def test_posterior_collapse_is_visible(digits):
+    X = digits[0][:300]
+    collapsed = VAETransformer(n_components=8, beta=50.0, max_iter=30, random_state=0)
+    collapsed.fit(X)
+    assert collapsed.n_active_units_ < 8
+    assert np.sum(collapsed.kl_per_dim_ < 0.05) > 0
+
+
+def test_sample_reproducible_and_noise_free_option(small_X):
+    vae = VAETransformer(**FAST).fit(small_X)
+    np.testing.assert_array_equal(vae.sample(5, random_state=3), vae.sample(5, random_state=3))
+    assert not np.allclose(vae.sample(5, random_state=3), vae.sample(5, random_state=4))
+    means = vae.sample(5, random_state=3, noise=False)
+    noisy = vae.sample(5, random_state=3)
+    assert means.shape == noisy.shape and not np.allclose(means, noisy)
+
+
+def test_bernoulli_likelihood():
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(80, 12)) < 0.3).astype(float)
+    vae = VAETransformer(likelihood="bernoulli", **FAST).fit(X)
+    recon = vae.inverse_transform(vae.transform(X))
+    assert recon.min() >= 0 and recon.max() <= 1
+    assert set(np.unique(vae.sample(10))) <= {0.0, 1.0}
+    # a log-probability of binary vectors: at most 0, at least n_features * log(1/2)-ish
+    assert np.all(vae.score_samples(X) < 0)
+
+
+def test_bernoulli_rejects_data_outside_unit_interval(small_X):
+    with pytest.raises(ValueError, match=r"bernoulli.*\[0, 1\].*MinMaxScaler"):
+        VAETransformer(likelihood="bernoulli", **FAST).fit(small_X)
+
+
+def test_failed_fit_leaves_estimator_unfitted(small_X):
+    vae = VAETransformer(**FAST).fit(small_X)
+    vae.set_params(likelihood="bernoulli")
+    with pytest.raises(ValueError, match="bernoulli"):
+        vae.fit(small_X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(vae)
+    with pytest.raises(NotFittedError):
+        vae.transform(small_X)
+
+
+def test_divergence_is_an_error_not_a_fitted_model(small_X):
+    vae = VAETransformer(**{**FAST, "learning_rate_init": 1e6})
+    with pytest.raises(ValueError, match="diverged"):
+        vae.fit(small_X)
+    assert not hasattr(vae, "net_")
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must hold positive"),
+        ({"n_components": 0}, "n_components"),
+        ({"likelihood": "poisson"}, "likelihood"),
+        ({"device": "gpu-please"}, "not a device torch knows"),
+        ({"early_stopping": True, "validation_fraction": 0.01}, "validation_fraction"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(small_X, params, match):
+    with pytest.raises(ValueError, match=match):
+        VAETransformer(**{**FAST, **params}).fit(small_X)
+
+
+def test_bad_method_arguments(small_X):
+    vae = VAETransformer(**FAST).fit(small_X)
+    with pytest.raises(ValueError, match="n_draws must be a positive integer"):
+        vae.score_samples(small_X, n_draws=0)
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        vae.sample(0)
+    with pytest.raises(ValueError, match="n_components=2"):
+        vae.inverse_transform(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="8 features"):
+        vae.transform(small_X[:, :5])
+
+
+def test_cuda_without_gpu_is_an_error(small_X, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        VAETransformer(**{**FAST, "device": "cuda"}).fit(small_X)
+    # "auto" falls back to the CPU only because it was asked to
+    vae = VAETransformer(**{**FAST, "device": "auto"}).fit(small_X)
+    assert vae.net_.device == "cpu"
+
+
+def test_early_stopping_and_validation_curve(digits):
+    X = digits[0][:300]
+    vae = VAETransformer(
+        early_stopping=True, n_iter_no_change=2, tol=1e3, max_iter=50, random_state=0,
+        hidden_layer_sizes=(16,),
+    ).fit(X)
+    # an improvement of 1000 nats never comes: stops after 1 + n_iter_no_change epochs
+    assert vae.n_iter_ == 3
+    assert len(vae.validation_loss_curve_) == 3
+
+
+def test_warm_start_continues_training(small_X):
+    vae = VAETransformer(**{**FAST, "warm_start": True}).fit(small_X)
+    first_net = vae.net_
+    vae.fit(small_X)
+    assert vae.net_ is first_net
+    assert vae.n_iter_ == 10
+    cold = VAETransformer(**FAST).fit(small_X)
+    cold.fit(small_X)
+    assert cold.n_iter_ == 5
+
+
+def test_verbose_prints_progress(small_X, capsys):
+    VAETransformer(**{**FAST, "verbose": 1}).fit(small_X)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "epoch" in out
+
+
+def test_extra_callbacks_are_used_and_params_untouched(small_X):
+    from skorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.count = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.count += 1
+
+    counter = CountEpochs()
+    vae = VAETransformer(**{**FAST, "callbacks": [("count", counter)]}).fit(small_X)
+    assert dict(vae.net_.callbacks_)["count"].count == 5
+    assert not hasattr(counter, "count")  # the parameter itself is not mutated
