@@ -22,6 +22,34 @@ from skvae import VAETransformer
 FAST = dict(max_iter=5, hidden_layer_sizes=(16,), random_state=0)
 
 
+def test_ppca_log_likelihood_with_defaults():
+    """On data from a probabilistic-PCA model, the default VAE's held-out bounds
+    come close to the exact PPCA log-likelihood that PCA.score computes.
+
+    Measured with these defaults (see docs/user_guide.md): the importance-
+    weighted bound is about 1.3% short and the 10-draw ELBO about 3.5% short;
+    issue 2 asks for the ELBO within 2%, which is not reached yet. These bounds
+    guard against regressions (a wrong constant shifts the score by far more).
+    """
+    rng = np.random.RandomState(0)
+    n_features, n_latent = 10, 3
+    W = rng.normal(size=(n_features, n_latent))
+    mu = rng.normal(size=n_features)
+
+    def draw(n):
+        z = rng.normal(size=(n, n_latent))
+        return z @ W.T + mu + 0.5 * rng.normal(size=(n, n_features))
+
+    X_train, X_test = draw(2000), draw(1000)
+    exact = PCA(n_latent).fit(X_train).score(X_test)
+    vae = VAETransformer(n_components=n_latent, random_state=0).fit(X_train)
+    elbo = vae.score(X_test)
+    iw = vae.score(X_test, importance_weighted=True, n_draws=200)
+    assert elbo < iw < exact + 0.05 * abs(exact)
+    assert (exact - iw) / abs(exact) < 0.02, (iw, exact)
+    assert (exact - elbo) / abs(exact) < 0.05, (elbo, exact)
+
+
 def test_outputs_shapes_and_dtypes(small_X):
     vae = VAETransformer(n_components=3, **FAST).fit(small_X)
     Z = vae.transform(small_X)

