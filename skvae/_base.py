@@ -273,16 +273,23 @@ class BaseVAE(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        warm = self.warm_start and hasattr(self, "net_")
         try:
-            return self._fit(X)
+            X = self._validate_X(X, reset=not warm)
+        except BaseException:
+            # A cold fit may have reset n_features_in_ already; a warm one
+            # (reset=False) changed nothing and keeps its trained net.
+            if not warm:
+                self._clear_fitted_state()
+            raise
+        try:
+            return self._fit(X, warm)
         except BaseException:
             # A failed fit leaves no half-fitted state behind.
             self._clear_fitted_state()
             raise
 
-    def _fit(self, X):
-        warm = self.warm_start and hasattr(self, "net_")
-        X = self._validate_X(X, reset=not warm)
+    def _fit(self, X, warm):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
@@ -300,9 +307,9 @@ class BaseVAE(BaseEstimator):
         history = net.history
         self.net_ = net
         self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
-            list(history[:, "valid_loss"]) if self.early_stopping else None
+            [float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
         )
         self._inference_seed = inference_seed
         self.kl_per_dim_, activity = self._latent_statistics(X)

@@ -305,3 +305,11 @@ def test_extra_callbacks_are_used_and_params_untouched(small_X):
     vae = VAETransformer(**{**FAST, "callbacks": [("count", counter)]}).fit(small_X)
     assert dict(vae.net_.callbacks_)["count"].count == 5
     assert not hasattr(counter, "count")  # the parameter itself is not mutated
+
+
+def test_warm_start_keeps_model_when_new_data_is_rejected(small_X):
+    vae = VAETransformer(**{**FAST, "warm_start": True}).fit(small_X)
+    before = vae.transform(small_X)
+    with pytest.raises(ValueError, match="8 features"):
+        vae.fit(small_X[:, :5])
+    np.testing.assert_array_equal(vae.transform(small_X), before)
