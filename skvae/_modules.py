@@ -180,8 +180,11 @@ class VAEModule(nn.Module):
     def encode(self, x):
         """The posterior ``q(z | x)``, a diagonal Gaussian."""
         h = self.encoder((x - self.x_shift) / self.x_scale)
-        z_loc, z_log_scale = self.z_params(h).chunk(2, dim=-1)
-        return _normal(z_loc, torch.exp(z_log_scale))
+        z_loc, z_raw_scale = self.z_params(h).chunk(2, dim=-1)
+        # softplus grows linearly, so an extreme input cannot overflow the scale
+        # to inf as exp can (seen on standardised MNIST, where rare pixels of
+        # nearly blank columns reach 70 standard deviations).
+        return _normal(z_loc, nn.functional.softplus(z_raw_scale) + 1e-4)
 
     def prior(self, like):
         """The prior ``p(z) = N(0, I)``, on the device and dtype of ``like``."""
