@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from torch.distributions import kl_divergence
 
 from ._modules import (
     ACTIVATIONS,
@@ -364,9 +365,10 @@ class BaseVAE(BaseEstimator):
         """Mean KL per latent dimension and the variance of the posterior means."""
 
         def stats(module, xb):
-            q = module.encode(xb).base_dist
-            kl = 0.5 * (q.loc**2 + q.scale**2 - 1.0) - torch.log(q.scale)
-            return torch.cat([kl, q.loc], dim=1)
+            qz = module.encode(xb)
+            # per-dimension KL: the base Normals, before Independent sums them
+            kl = kl_divergence(qz.base_dist, module.prior(qz.mean).base_dist)
+            return torch.cat([kl, qz.mean], dim=1)
 
         out = self._map_blocks(X, stats, dtype=np.float64)
         k = self.n_components
