@@ -175,8 +175,14 @@ class BaseVAE(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _validate_X(self, X, *, reset):
-        """``validate_data`` as every public entry point of the package calls it."""
+    def _validate_X(self, X, *, reset, likelihood_support=True):
+        """``validate_data`` as every public entry point of the package calls it.
+
+        ``likelihood_support`` also checks that ``X`` lies where ``p(x | z)``
+        is defined ([0, 1] for Bernoulli): needed to fit or score, not to
+        encode, where a MinMaxScaler fitted on a training fold routinely
+        gives test values slightly outside [0, 1].
+        """
         X = validate_data(
             self,
             X,
@@ -184,7 +190,8 @@ class BaseVAE(BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+        out_of_support = X.size and (X.min() < 0 or X.max() > 1)
+        if likelihood_support and self.likelihood == "bernoulli" and out_of_support:
             raise ValueError(
                 "likelihood='bernoulli' needs every value in [0, 1], but X holds "
                 f"values in [{X.min():.4g}, {X.max():.4g}]. Rescale X (for example "

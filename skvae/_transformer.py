@@ -83,7 +83,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             Latent codes, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, likelihood_support=False)
         return self._encode_mean(X)
 
     def inverse_transform(self, X):

@@ -208,6 +208,17 @@ def test_bernoulli_rejects_data_outside_unit_interval(small_X):
         VAETransformer(likelihood="bernoulli", **FAST).fit(small_X)
 
 
+def test_bernoulli_encodes_but_does_not_score_outside_unit_interval():
+    """A MinMaxScaler fitted on a training fold maps test rows slightly outside
+    [0, 1]: encoding them works (as in a Pipeline), scoring them is an error."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(80, 6))
+    vae = VAETransformer(likelihood="bernoulli", **FAST).fit(X)
+    assert vae.transform(X * 1.2).shape == (80, 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        vae.score_samples(X * 1.2)
+
+
 def test_failed_fit_leaves_estimator_unfitted(small_X):
     vae = VAETransformer(**FAST).fit(small_X)
     vae.set_params(likelihood="bernoulli")
