@@ -381,13 +381,24 @@ class BaseVAE(BaseEstimator):
         k = self.n_components
         return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
 
-    def _score_noise(self, n_draws):
+    def _score_noise(self, n_draws, moment_matched):
         """Standard-normal draws shared by every row (see ``VAEModule.log_weights``).
 
         Seeded from ``random_state`` at fit time, so scores are deterministic.
+        Because every row shares the draws, their sampling error does not
+        average out over rows: 10 plain draws biased the mean ELBO on PPCA data
+        by 0.2 nats. ``moment_matched`` centres and whitens the draws (when
+        there are more draws than latent dimensions) so that their mean is 0
+        and their covariance exactly I: the ELBO is then exact wherever
+        ``log p(x | z)`` is quadratic in ``z`` and far less noisy elsewhere.
+        The importance-weighted bound needs independent draws and gets them.
         """
         rng = np.random.RandomState(self._inference_seed)
         eps = rng.standard_normal((n_draws, self.n_components))
+        if moment_matched and n_draws > self.n_components:
+            eps -= eps.mean(axis=0)
+            chol = np.linalg.cholesky(eps.T @ eps / n_draws)
+            eps = np.linalg.solve(chol, eps.T).T
         return torch.as_tensor(eps, dtype=torch.float32, device=self.net_.device)
 
     def _log_weight_draws(self, module, xb, eps):
@@ -409,7 +420,7 @@ class BaseVAE(BaseEstimator):
 
     def _score_samples(self, X, n_draws, importance_weighted):
         self._check_n_draws(n_draws)
-        eps = self._score_noise(n_draws)
+        eps = self._score_noise(n_draws, moment_matched=not importance_weighted)
 
         def bound(module, xb):
             log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps)
