@@ -9,6 +9,7 @@ differs, override :meth:`BaseVAE._module_params` / :meth:`BaseVAE._make_net`.
 """
 
 import copy
+import math
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -24,12 +25,13 @@ from torch.distributions import kl_divergence
 from ._modules import (
     ACTIVATIONS,
     LIKELIHOODS,
+    VARIANCES,
     ELBOLoss,
     VAEModule,
     elbo_from_draws,
     iw_bound_from_draws,
 )
-from ._net import VAENet
+from ._net import KLWarmup, VAENet
 
 # Variance floor of the Gaussian likelihood, relative to the mean feature
 # variance of the training data (0.01 on standardised data).
@@ -106,7 +108,9 @@ class BaseVAE(BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Real, 0, 1, closed="left")],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "variance": [StrOptions(set(VARIANCES))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -129,7 +133,9 @@ class BaseVAE(BaseEstimator):
         hidden_layer_sizes=(256, 128),
         activation="relu",
         beta=1.0,
+        kl_warmup=0.25,
         likelihood="gaussian",
+        variance="shared",
         max_iter=200,
         batch_size=128,
         learning_rate_init=3e-3,
@@ -148,7 +154,9 @@ class BaseVAE(BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.beta = beta
+        self.kl_warmup = kl_warmup
         self.likelihood = likelihood
+        self.variance = variance
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -211,6 +219,7 @@ class BaseVAE(BaseEstimator):
             "hidden_layer_sizes": self._hidden_layer_sizes(),
             "activation": self.activation,
             "likelihood": self.likelihood,
+            "variance": self.variance,
             "feature_mean": torch.as_tensor(mean, dtype=torch.float32),
             "feature_var": torch.as_tensor(var, dtype=torch.float32),
             "var_floor": var_floor,
@@ -219,6 +228,9 @@ class BaseVAE(BaseEstimator):
     def _callbacks(self):
         """The skorch callbacks that carry the scikit-learn style options."""
         callbacks = []
+        n_warmup = math.ceil(self.kl_warmup * self.max_iter)
+        if n_warmup:
+            callbacks.append(("kl_warmup", KLWarmup(n_warmup)))
         if self.learning_rate == "cosine":
             callbacks.append(
                 (
@@ -472,11 +484,25 @@ default="relu"
         true ELBO; smaller values trade a looser bound for sharper
         reconstructions, larger ones for a smoother latent space.
 
+    kl_warmup : float in [0, 1), default=0.25
+        Share of ``max_iter`` epochs over which the training weight of the KL
+        term rises linearly from near 0 to ``beta`` (KL annealing, Bowman et
+        al. 2016): the decoder learns to use the codes before the prior pulls
+        them together. 0 trains the full ELBO from the first epoch.
+
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Decoder distribution ``p(x | z)``. ``"gaussian"`` learns one variance
-        per feature (started at the feature's spread and floored at 1% of the
-        mean feature variance, so nearly constant features stay sane).
+        Decoder distribution ``p(x | z)``. ``"gaussian"`` learns its variance
+        (see ``variance``), started at the features' spread and floored at 1%
+        of the mean feature variance, so nearly constant features stay sane.
         ``"bernoulli"`` is for data in [0, 1] such as binary or ``pixels / 255``.
+
+    variance : {"shared", "feature"}, default="shared"
+        With a Gaussian likelihood, learn one noise variance shared by all
+        features, as probabilistic PCA does, or one per feature, as factor
+        analysis does. ``"shared"`` makes the codes account for every feature
+        and gives better low-dimensional embeddings (see
+        ``benchmarks/bench_reduce.py``); ``"feature"`` fits features of
+        unequal noise more closely and so can score such data higher.
 
     max_iter : int, default=200
         Maximum number of epochs.
@@ -552,8 +578,8 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of epochs run.
 
     loss_curve_ : list of float
-        Training loss (negative ELBO with weight ``beta``, nats per sample) of
-        each epoch.
+        Training loss (negative ELBO with KL weight ``beta``, lowered during
+        the ``kl_warmup`` epochs; nats per sample) of each epoch.
 
     validation_loss_curve_ : list of float or None
         Validation loss of each epoch when ``early_stopping=True``.

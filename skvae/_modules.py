@@ -52,13 +52,15 @@ class MLP(nn.Sequential):
 
 
 class GaussianLikelihood(nn.Module):
-    """``p(x | z) = N(loc(z), diag(var))`` with a learned variance per feature.
+    """``p(x | z) = N(loc(z), diag(var))`` with a learned variance.
 
-    The variance is ``var_floor + exp(log_var)``. ``log_var`` starts at each
-    feature's own spread, which spares the first epochs the slow climb that a
-    unit variance shows on data of another scale; the floor keeps features that
-    are nearly constant in the training data from driving their variance to
-    zero and the log-density of any other value to minus infinity.
+    The variance is ``var_floor + exp(log_var)``, either one value shared by
+    every feature (isotropic noise, as in probabilistic PCA) or one per feature
+    (as in factor analysis). ``log_var`` starts at the features' spread, which
+    spares the first epochs the slow climb that a unit variance shows on data
+    of another scale; the floor keeps features that are nearly constant in the
+    training data from driving their variance to zero and the log-density of
+    any other value to minus infinity.
 
     Parameters
     ----------
@@ -70,9 +72,11 @@ class GaussianLikelihood(nn.Module):
         Training variance of each feature: the starting variance.
     var_floor : float
         Smallest variance any feature can have.
+    shared : bool, default=True
+        One variance for all features (True) or one per feature (False).
     """
 
-    def __init__(self, n_inputs, feature_mean, feature_var, var_floor):
+    def __init__(self, n_inputs, feature_mean, feature_var, var_floor, shared=True):
         super().__init__()
         # The mean is learned in standardised units and mapped back, so the
         # network sees unit-scale targets whatever the scale of the data.
@@ -81,12 +85,15 @@ class GaussianLikelihood(nn.Module):
         self.register_buffer("shift", feature_mean.clone())
         self.register_buffer("scale", torch.sqrt(torch.clamp(feature_var, min=var_floor)))
         self.register_buffer("var_floor", torch.as_tensor(float(var_floor)))
-        start = torch.clamp(feature_var - var_floor, min=var_floor)
+        start = feature_var.mean(0, keepdim=True) if shared else feature_var
+        start = torch.clamp(start - var_floor, min=var_floor)
         self.log_var = nn.Parameter(torch.log(start))
+        self.n_features = feature_mean.shape[0]
 
     @property
     def variance(self):
-        return self.var_floor + torch.exp(self.log_var)
+        """Variance of each feature, shape (n_features,)."""
+        return (self.var_floor + torch.exp(self.log_var)).expand(self.n_features)
 
     def forward(self, h):
         return _normal(self.mean(h), self.variance.sqrt())
@@ -102,7 +109,7 @@ class BernoulliLikelihood(nn.Module):
     binary cross-entropy; it is a normalised log-likelihood for binary data only.
     """
 
-    def __init__(self, n_inputs, feature_mean, feature_var=None, var_floor=None):
+    def __init__(self, n_inputs, feature_mean):
         super().__init__()
         self.logits = nn.Linear(n_inputs, feature_mean.shape[0])
         with torch.no_grad():
@@ -119,7 +126,8 @@ class BernoulliLikelihood(nn.Module):
         return torch.sigmoid(self.logits(h))
 
 
-LIKELIHOODS = {"gaussian": GaussianLikelihood, "bernoulli": BernoulliLikelihood}
+LIKELIHOODS = ("gaussian", "bernoulli")
+VARIANCES = ("shared", "feature")
 
 
 class VAEOutput(NamedTuple):
@@ -149,6 +157,8 @@ class VAEModule(nn.Module):
         Training statistics used to start the likelihood head.
     var_floor : float
         Smallest variance of a Gaussian likelihood.
+    variance : {"shared", "feature"}, default="shared"
+        Whether a Gaussian likelihood learns one variance or one per feature.
     """
 
     def __init__(
@@ -161,6 +171,7 @@ class VAEModule(nn.Module):
         feature_mean,
         feature_var,
         var_floor,
+        variance="shared",
     ):
         super().__init__()
         self.n_components = n_components
@@ -173,9 +184,16 @@ class VAEModule(nn.Module):
         self.encoder = MLP(n_features, hidden_layer_sizes, activation)
         self.z_params = nn.Linear(self.encoder.n_outputs, 2 * n_components)
         self.decoder = MLP(n_components, tuple(reversed(hidden_layer_sizes)), activation)
-        self.likelihood = LIKELIHOODS[likelihood](
-            self.decoder.n_outputs, feature_mean, feature_var, var_floor
-        )
+        if likelihood == "gaussian":
+            self.likelihood = GaussianLikelihood(
+                self.decoder.n_outputs,
+                feature_mean,
+                feature_var,
+                var_floor,
+                shared=variance == "shared",
+            )
+        else:
+            self.likelihood = BernoulliLikelihood(self.decoder.n_outputs, feature_mean)
 
     def encode(self, x):
         """The posterior ``q(z | x)``, a diagonal Gaussian."""
@@ -238,14 +256,19 @@ class ELBOLoss(nn.Module):
     """Negative mean ELBO, ``-(log p(x|z) - beta * KL)``, in nats per sample.
 
     ``beta`` weighs the KL term (Higgins et al. 2017); ``beta=1`` is the ELBO.
+    During training the weight is ``kl_factor * beta``, where ``kl_factor``
+    (set by :class:`skvae._net.KLWarmup`) rises from near 0 to 1; validation
+    losses always use ``beta`` itself, so they stay comparable across epochs.
     """
 
     def __init__(self, beta=1.0):
         super().__init__()
         self.beta = beta
+        self.kl_factor = 1.0
 
-    def forward(self, output, x=None):
-        return -(output.log_px - self.beta * output.kl).mean()
+    def forward(self, output, x=None, training=False):
+        weight = self.beta * (self.kl_factor if training else 1.0)
+        return -(output.log_px - weight * output.kl).mean()
 
 
 def elbo_from_draws(log_px, kl):

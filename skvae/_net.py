@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 
 
 class TensorBatches:
@@ -38,6 +39,30 @@ class TensorBatches:
         else:
             for start in range(0, len(X), bs):
                 yield X[start : start + bs], None
+
+
+class KLWarmup(Callback):
+    """Raise the training weight of the KL term linearly over the first epochs.
+
+    In epoch ``e`` (counted from the start of this ``fit``) of a warm-up of
+    ``n_epochs``, the criterion's ``kl_factor`` is ``min(1, e / n_epochs)``.
+    Early on the decoder learns to use the codes before the prior pulls them
+    together; the last epochs train the true (``beta``-weighted) ELBO.
+    """
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history) + 1
+
+    def on_epoch_begin(self, net, **kwargs):
+        # the net has already opened this epoch's history row
+        epoch = len(net.history) - self.first_epoch_ + 1
+        net.criterion_.kl_factor = min(1.0, epoch / self.n_epochs)
+
+    def on_train_end(self, net, **kwargs):
+        net.criterion_.kl_factor = 1.0
 
 
 class VAENet(NeuralNet):
@@ -80,7 +105,7 @@ class VAENet(NeuralNet):
         return TensorBatches(dataset, self.batch_size, shuffle=training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, X)
+        return self.criterion_(y_pred, X, training=training)
 
     def on_epoch_end(self, net, **kwargs):
         # The net hears of the epoch's end before the scoring callbacks, so the

@@ -323,3 +323,41 @@ def test_warm_start_keeps_model_when_new_data_is_rejected(small_X):
     with pytest.raises(ValueError, match="8 features"):
         vae.fit(small_X[:, :5])
     np.testing.assert_array_equal(vae.transform(small_X), before)
+
+
+@pytest.mark.parametrize("variance, n_distinct", [("shared", 1), ("feature", 8)])
+def test_gaussian_variance_shared_or_per_feature(small_X, variance, n_distinct):
+    vae = VAETransformer(**{**FAST, "variance": variance}).fit(small_X)
+    learned = vae.module_.likelihood.variance.detach().numpy()
+    assert learned.shape == (8,)
+    assert len(np.unique(learned)) == n_distinct
+
+
+def test_kl_warmup_raises_the_kl_weight_then_trains_the_full_elbo(small_X):
+    from skorch.callbacks import Callback
+
+    class RecordFactor(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            net.history.record("kl_factor", net.criterion_.kl_factor)
+
+    vae = VAETransformer(
+        **{**FAST, "max_iter": 8, "kl_warmup": 0.5, "callbacks": [("rec", RecordFactor())]}
+    ).fit(small_X)
+    assert vae.net_.history[:, "kl_factor"] == [0.25, 0.5, 0.75, 1, 1, 1, 1, 1]
+    # a warm start runs its own warm-up
+    vae.set_params(warm_start=True).fit(small_X)
+    assert vae.net_.history[8:, "kl_factor"] == [0.25, 0.5, 0.75, 1, 1, 1, 1, 1]
+    no_warmup = VAETransformer(
+        **{**FAST, "kl_warmup": 0.0, "callbacks": [("rec", RecordFactor())]}
+    ).fit(small_X)
+    assert set(no_warmup.net_.history[:, "kl_factor"]) == {1.0}
+
+
+def test_validation_loss_uses_the_full_kl_weight():
+    from skvae._modules import ELBOLoss, VAEOutput
+
+    out = VAEOutput(torch.tensor([-1.0]), torch.tensor([2.0]), None)
+    loss = ELBOLoss(beta=1.0)
+    loss.kl_factor = 0.5
+    assert loss(out, training=True).item() == pytest.approx(2.0)
+    assert loss(out, training=False).item() == pytest.approx(3.0)
