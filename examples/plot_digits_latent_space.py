@@ -20,12 +20,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler
 
 from skvae import VAETransformer
 
 digits = load_digits()
-scaler = StandardScaler().fit(digits.data)
+# images go to [0, 1]; standardising would turn rare ink on blank border
+# pixels into outliers of tens of standard deviations
+scaler = MinMaxScaler().fit(digits.data)
 X = scaler.transform(digits.data)
 
 vae = VAETransformer(n_components=2, random_state=0).fit(X)
