@@ -15,11 +15,47 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 
 
-class TensorBatches:
-    """Mini-batches sliced from one in-memory tensor, reshuffled every epoch.
+def _n_rows(data):
+    return len(data["x"]) if isinstance(data, dict) else len(data)
 
-    Shuffling draws from torch's global generator, which the estimators seed
-    (inside a forked RNG state) before training.
+
+def _take(data, index):
+    """Rows ``index`` of a tensor, or of every per-row tensor of a dict of them.
+
+    In a dict, ``"pool"`` is not per-row: it is the full training data that
+    ``"neighbors"`` (row indices) point into, and is passed along whole.
+    """
+    if isinstance(data, dict):
+        return {
+            key: value if key == "pool" else value[index] for key, value in data.items()
+        }
+    return data[index]
+
+
+def _with_pairs(batch):
+    """Replace ``neighbors``/``pool`` by ``x_pair``: one random neighbour per row."""
+    if not isinstance(batch, dict) or "neighbors" not in batch:
+        return batch
+    batch = dict(batch)
+    neighbors, pool = batch.pop("neighbors"), batch.pop("pool")
+    pick = torch.randint(neighbors.shape[1], (neighbors.shape[0],), device=neighbors.device)
+    batch["x_pair"] = pool[neighbors[torch.arange(neighbors.shape[0]), pick]]
+    return batch
+
+
+def _device(data):
+    return data["x"].device if isinstance(data, dict) else data.device
+
+
+class TensorBatches:
+    """Mini-batches sliced from in-memory tensors, reshuffled every epoch.
+
+    ``X`` is one tensor, or a dict of tensors with the same number of rows
+    (passed to the module's ``forward`` as keyword arguments, the skorch
+    convention). A dict with ``"neighbors"`` (n, k) and ``"pool"`` gives each
+    batch ``"x_pair"``: for every row, one of its neighbours drawn at random.
+    Shuffling and neighbour draws use torch's global generator, which the
+    estimators seed (inside a forked RNG state) before training.
     """
 
     def __init__(self, X, batch_size, shuffle):
@@ -28,17 +64,17 @@ class TensorBatches:
         self.shuffle = shuffle
 
     def __len__(self):
-        return math.ceil(len(self.X) / self.batch_size)
+        return math.ceil(_n_rows(self.X) / self.batch_size)
 
     def __iter__(self):
-        X, bs = self.X, self.batch_size
+        X, bs, n = self.X, self.batch_size, _n_rows(self.X)
         if self.shuffle:
-            order = torch.randperm(len(X)).to(X.device)
-            for start in range(0, len(X), bs):
-                yield X[order[start : start + bs]], None
+            order = torch.randperm(n).to(_device(X))
+            for start in range(0, n, bs):
+                yield _with_pairs(_take(X, order[start : start + bs])), None
         else:
-            for start in range(0, len(X), bs):
-                yield X[start : start + bs], None
+            for start in range(0, n, bs):
+                yield _with_pairs(_take(X, slice(start, start + bs))), None
 
 
 class KLWarmup(Callback):
@@ -68,8 +104,10 @@ class KLWarmup(Callback):
 class VAENet(NeuralNet):
     """A skorch ``NeuralNet`` whose loss is the module's negative ELBO.
 
-    ``X`` is passed as one float tensor (already on ``device``); ``y`` is unused
-    by the base VAE. The criterion receives the module output and the batch.
+    ``X`` is passed as one float tensor (already on ``device``), or as a dict
+    with ``"x"`` and extra per-row inputs of the module (partial labels,
+    neighbours; see :class:`TensorBatches`); the criterion receives the module
+    output and the batch.
 
     Parameters
     ----------
@@ -90,16 +128,17 @@ class VAENet(NeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         if not self.validation_fraction:
             return X, None
-        n_valid = int(math.floor(self.validation_fraction * len(X)))
-        if n_valid < 1 or n_valid >= len(X):
+        n = _n_rows(X)
+        n_valid = int(math.floor(self.validation_fraction * n))
+        if n_valid < 1 or n_valid >= n:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} of {len(X)} samples "
-                f"leaves {n_valid} for validation and {len(X) - n_valid} for "
+                f"validation_fraction={self.validation_fraction} of {n} samples "
+                f"leaves {n_valid} for validation and {n - n_valid} for "
                 "training; both need at least one. Use more samples, another "
                 "validation_fraction, or early_stopping=False."
             )
-        order = torch.randperm(len(X)).to(X.device)
-        return X[order[n_valid:]], X[order[:n_valid]]
+        order = torch.randperm(n).to(_device(X))
+        return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
         return TensorBatches(dataset, self.batch_size, shuffle=training)
@@ -118,3 +157,27 @@ class VAENet(NeuralNet):
                 "training diverged. Scale the features (for example with "
                 "StandardScaler) or lower learning_rate_init."
             )
+
+
+class TemperatureAnnealing(Callback):
+    """Lower the module's Gumbel-softmax ``temperature`` geometrically.
+
+    In epoch ``e`` (counted from the start of this ``fit``) the temperature is
+    ``max(floor, start * (floor / start) ** (e / n_epochs))``: ``start`` in the
+    first epoch, ``floor`` from epoch ``n_epochs`` on. Evaluation never uses
+    the temperature (it sums the clusters out exactly).
+    """
+
+    def __init__(self, start, floor, n_epochs):
+        self.start = start
+        self.floor = floor
+        self.n_epochs = n_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history) + 1
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - self.first_epoch_
+        progress = min(1.0, epoch / max(1, self.n_epochs))
+        value = self.start * (self.floor / self.start) ** progress
+        net.module_.temperature = max(self.floor, value)

@@ -3,6 +3,9 @@
 ``skvae reduce [FILE.csv]`` fits a :class:`~skvae.VAETransformer` (after a
 ``StandardScaler``) on the columns of a CSV, or on scikit-learn's digits when
 no file is given, and writes the latent codes as CSV to stdout or ``--output``.
+``skvae cluster [FILE.csv] --n-clusters K`` fits a
+:class:`~skvae.GMVAEClusterer` the same way and writes each row's cluster and
+its probability.
 Progress goes to stderr, so stdout stays clean for the data.
 """
 
@@ -54,36 +57,83 @@ def _read_table(path, drop_non_numeric):
     return numeric, f"{path} ({numeric.shape[0]} x {numeric.shape[1]})"
 
 
-def _reduce(args):
+def _fit_pipeline(estimator, args, what):
+    """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from . import VAETransformer
-
     X, description = _read_table(args.file, args.drop_non_numeric)
-    vae = VAETransformer(
-        n_components=args.n_components,
+    estimator.set_params(
         max_iter=args.max_iter,
         device=args.device,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
-    steps = [vae] if args.no_scale else [StandardScaler(), vae]
+    steps = [estimator] if args.no_scale else [StandardScaler(), estimator]
     model = make_pipeline(*steps).set_output(transform="pandas")
     if not args.quiet:
-        print(f"Fitting a {args.n_components}-D VAE on {description}", file=sys.stderr)
-    # skorch prints its epoch table to stdout: keep stdout for the codes.
+        print(f"Fitting {what} on {description}", file=sys.stderr)
+    # skorch prints its epoch table to stdout: keep stdout for the data.
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            codes = model.fit_transform(X)
+            model.fit(X)
         except ValueError as exc:
             raise CLIError(str(exc).splitlines()[0]) from None
+    return model, X
+
+
+def _write(frame, args, what):
     if args.output:
-        codes.to_csv(args.output, index=False)
+        frame.to_csv(args.output, index=False)
         if not args.quiet:
-            print(f"Wrote {codes.shape[0]} codes to {args.output}", file=sys.stderr)
+            print(f"Wrote {frame.shape[0]} {what} to {args.output}", file=sys.stderr)
     else:
-        codes.to_csv(sys.stdout, index=False)
+        frame.to_csv(sys.stdout, index=False)
+
+
+def _reduce(args):
+    from . import VAETransformer
+
+    vae = VAETransformer(n_components=args.n_components)
+    model, X = _fit_pipeline(vae, args, f"a {args.n_components}-D VAE")
+    _write(model.transform(X), args, "codes")
+
+
+def _cluster(args):
+    from . import GMVAEClusterer
+
+    gmvae = GMVAEClusterer(n_clusters=args.n_clusters)
+    model, X = _fit_pipeline(gmvae, args, f"a GMVAE with {args.n_clusters} clusters")
+    proba = model.predict_proba(X)
+    frame = pd.DataFrame(
+        {"cluster": proba.argmax(axis=1), "probability": proba.max(axis=1)}
+    )
+    _write(frame, args, "cluster labels")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_common(parser, output_help):
+    parser.add_argument("file", nargs="?", help="input CSV with a header row")
+    parser.add_argument("-o", "--output", help=f"write the {output_help} here (default: stdout)")
+    parser.add_argument("--max-iter", type=_positive_int, default=200, help="epochs")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--drop-non-numeric",
+        action="store_true",
+        help="ignore non-numeric columns instead of stopping",
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the StandardScaler")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
 def build_parser():
@@ -99,22 +149,20 @@ def build_parser():
         "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
         "write the latent codes as CSV.",
     )
-    reduce.add_argument("file", nargs="?", help="input CSV with a header row")
-    reduce.add_argument("-o", "--output", help="write the codes here (default: stdout)")
-    reduce.add_argument("-n", "--n-components", type=int, default=2)
-    reduce.add_argument("--max-iter", type=int, default=200, help="epochs")
-    reduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    reduce.add_argument("--random-state", type=int, default=0)
-    reduce.add_argument(
-        "--drop-non-numeric",
-        action="store_true",
-        help="ignore non-numeric columns instead of stopping",
-    )
-    reduce.add_argument(
-        "--no-scale", action="store_true", help="skip the StandardScaler"
-    )
-    reduce.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _add_common(reduce, "codes")
+    reduce.add_argument("-n", "--n-components", type=_positive_int, default=2)
     reduce.set_defaults(run=_reduce)
+
+    cluster = sub.add_parser(
+        "cluster",
+        help="cluster the rows of a CSV",
+        description="Fit a GMVAEClusterer (after standard scaling) on the numeric "
+        "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
+        "write each row's cluster and its probability as CSV.",
+    )
+    _add_common(cluster, "labels")
+    cluster.add_argument("-k", "--n-clusters", type=_positive_int, default=8)
+    cluster.set_defaults(run=_cluster)
     return parser
 
 

@@ -63,3 +63,43 @@ def test_cuda_request_without_gpu_is_one_line_error(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert main(["reduce", "--device", "cuda", *FAST]) == 2
     assert "sees no CUDA GPU" in capsys.readouterr().err
+
+
+def test_cluster_csv_writes_label_and_probability(tmp_path):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        np.vstack([rng.normal(-4, 1, size=(30, 3)), rng.normal(4, 1, size=(30, 3))]),
+        columns=list("abc"),
+    )
+    src, out = tmp_path / "in.csv", tmp_path / "labels.csv"
+    frame.to_csv(src, index=False)
+    args = ["cluster", str(src), "--n-clusters", "2", "-o", str(out), "--max-iter", "3", "-q"]
+    assert main(args) == 0
+    labels = pd.read_csv(out)
+    assert list(labels.columns) == ["cluster", "probability"]
+    assert labels.shape == (60, 2)
+    assert set(labels["cluster"]) <= {0, 1}
+    assert labels["probability"].between(0.5, 1.0).all()  # the argmax of 2 clusters
+
+
+def test_cluster_builtin_digits_to_stdout(capsys):
+    assert main(["cluster", "-k", "10", "--max-iter", "1"]) == 0
+    captured = capsys.readouterr()
+    labels = pd.read_csv(io.StringIO(captured.out))
+    assert labels.shape == (1797, 2)
+    assert "GMVAE with 10 clusters" in captured.err
+
+
+def test_cluster_bad_input_is_one_line_error(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n3,\n5,6\n")
+    assert main(["cluster", str(path), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "missing values (NaN) in columns b" in err and err.count("\n") == 1
+
+
+def test_non_positive_counts_are_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cluster", "--n-clusters", "0"])
+    assert exit_info.value.code == 2
+    assert "expected a positive integer, got '0'" in capsys.readouterr().err

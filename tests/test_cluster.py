@@ -1,0 +1,194 @@
+"""Behaviour of GMVAEClusterer that users rely on."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted
+from sklearn.exceptions import NotFittedError
+
+from skvae import GMVAEClusterer
+
+FAST = dict(max_iter=5, hidden_layer_sizes=(16,), n_components=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Three well-separated clusters in 6 dimensions."""
+    X, y = make_blobs(
+        n_samples=300, n_features=6, centers=3, cluster_std=1.0, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    X, _ = blobs
+    params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=100, random_state=0)
+    return GMVAEClusterer(3, **params).fit(X)
+
+
+def test_recovers_well_separated_clusters(blobs, fitted):
+    X, y = blobs
+    assert adjusted_rand_score(y, fitted.labels_) > 0.95
+    # every cluster is used, in about the true proportions
+    assert np.allclose(np.sort(fitted.weights_), 1 / 3, atol=0.05)
+
+
+def test_score_is_a_bound_comparable_with_gaussian_mixture(blobs, fitted):
+    """The ELBO is in nats with all constants, like GaussianMixture.score:
+    on data that a Gaussian mixture fits exactly it lands below the mixture's
+    log-likelihood (-9.44 nats per row here) and within a nat of it.
+
+    Measured: -9.87 after 100 epochs of these 300 rows. A dropped
+    ``log(2 pi)`` constant (5.5 nats here) would put it above the mixture's.
+    """
+    X, _ = blobs
+    exact = GaussianMixture(3, covariance_type="diag", random_state=0).fit(X).score(X)
+    elbo = fitted.score(X)
+    assert exact - 1.0 < elbo < exact + 0.1, (elbo, exact)
+
+
+def test_outputs_and_fitted_attributes(blobs, fitted):
+    X, _ = blobs
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (300, 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted.predict(X), proba.argmax(axis=1))
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
+    assert fitted.transform(X).shape == (300, 2)
+    assert fitted.cluster_means_.shape == (3, 2)
+    assert fitted.cluster_variances_.shape == (3, 2)
+    assert np.all(fitted.cluster_variances_ > 0)
+    assert fitted.weights_.shape == (3,)
+    np.testing.assert_allclose(fitted.weights_.sum(), 1.0)
+    assert fitted.score_samples(X).shape == (300,)
+    assert list(fitted.get_feature_names_out()) == ["gmvaeclusterer0", "gmvaeclusterer1"]
+
+
+def test_fit_predict_matches_labels(blobs):
+    X, _ = blobs
+    labels = GMVAEClusterer(3, **FAST).fit_predict(X)
+    np.testing.assert_array_equal(labels, GMVAEClusterer(3, **FAST).fit(X).labels_)
+
+
+def test_sample_from_chosen_cluster(blobs, fitted):
+    X_new, y_new = fitted.sample(50, random_state=1)
+    assert X_new.shape == (50, 6) and y_new.shape == (50,)
+    assert set(y_new) <= {0, 1, 2}
+    X_one, y_one = fitted.sample(40, cluster=2, noise=False)
+    assert np.all(y_one == 2)
+    # what is drawn from cluster 2 is recognised as cluster 2
+    assert np.mean(fitted.predict(X_one) == 2) > 0.9
+    # seeded by the estimator when random_state is None
+    np.testing.assert_array_equal(fitted.sample(5)[0], fitted.sample(5)[0])
+    with pytest.raises(ValueError, match="cluster must be an integer in"):
+        fitted.sample(3, cluster=3)
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        fitted.sample(0)
+
+
+def test_same_seed_same_result_and_pickle(blobs):
+    X, _ = blobs
+    a = GMVAEClusterer(3, **FAST).fit(X)
+    b = clone(a).fit(X)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
+    np.testing.assert_array_equal(a.score_samples(X), c.score_samples(X))
+
+
+def test_partial_labels_anchor_cluster_indices(blobs):
+    """With a few labelled rows per class, each cluster index is the label's:
+    accuracy holds without any matching of clusters to classes."""
+    X, y = blobs
+    partial = np.full_like(y, -1)
+    rng = np.random.RandomState(0)
+    for c in range(3):
+        partial[rng.choice(np.flatnonzero(y == c), 5, replace=False)] = (c + 1) % 3
+    params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=60, random_state=0)
+    gmvae = GMVAEClusterer(3, **params).fit(X, partial)
+    assert np.mean(gmvae.labels_ == (y + 1) % 3) > 0.95
+
+
+def _partial(values, n=300):
+    y = np.full(n, -1, dtype=object)
+    y[: len(values)] = values
+    return y
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (_partial(["a", "b", "c"]), "integer cluster indices"),
+        (_partial([3]).astype(int), r"cluster index in \[0, 3\)"),
+        (_partial([-2]).astype(int), r"-1 \(unlabelled\)"),
+        (np.full(299, -1), "y has 299 entries but X has 300 rows"),
+        (_partial([0.5]).astype(float), "integer cluster indices"),
+    ],
+)
+def test_bad_partial_labels(blobs, y, match):
+    X, _ = blobs
+    gmvae = GMVAEClusterer(3, **FAST)
+    with pytest.raises(ValueError, match=match):
+        gmvae.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(gmvae)
+
+
+def test_true_classes_are_ignored_not_learned(blobs):
+    """cross_val_score and GridSearchCV pass the true classes to fit when they
+    score a clustering against them: a y without -1 must not be trained on."""
+    X, y = blobs
+    unsupervised = GMVAEClusterer(3, **FAST).fit(X)
+    with pytest.warns(UserWarning, match="no -1 entries"):
+        given_y = GMVAEClusterer(3, **FAST).fit(X, y)
+    np.testing.assert_array_equal(unsupervised.predict_proba(X), given_y.predict_proba(X))
+
+
+def test_all_unlabelled_is_unsupervised(blobs):
+    X, _ = blobs
+    a = GMVAEClusterer(3, **FAST).fit(X)
+    b = GMVAEClusterer(3, **FAST).fit(X, np.full(300, -1))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_temperature_schedule(blobs):
+    X, _ = blobs
+    seen = []
+
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(net.module_.temperature)
+
+    params = {**FAST, "max_iter": 4}
+    GMVAEClusterer(
+        3, temperature_init=2.0, temperature_min=0.5, callbacks=[Record()], **params
+    ).fit(X)
+    np.testing.assert_allclose(seen, [2.0, 2.0 * 0.25**0.25, 2.0 * 0.25**0.5, 2.0 * 0.25**0.75])
+    with pytest.raises(ValueError, match="temperature_min=3.0 is above"):
+        GMVAEClusterer(3, temperature_min=3.0, **FAST).fit(X)
+
+
+@pytest.mark.parametrize("options", [dict(inference="marginal"), dict(hard=True)])
+def test_training_variants_fit_and_score(blobs, options):
+    X, _ = blobs
+    gmvae = GMVAEClusterer(3, **FAST, **options).fit(X)
+    assert np.all(np.isfinite(gmvae.score_samples(X)))
+    assert gmvae.predict(X).shape == (300,)
+
+
+def test_pandas_output(blobs):
+    X, _ = blobs
+    gmvae = GMVAEClusterer(3, **FAST).set_output(transform="pandas").fit(X)
+    codes = gmvae.transform(pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]))
+    assert isinstance(codes, pd.DataFrame)
+    assert list(codes.columns) == ["gmvaeclusterer0", "gmvaeclusterer1"]
