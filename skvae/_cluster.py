@@ -76,7 +76,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         With ``inference="gumbel"``, use straight-through one-hot draws
         (the forward pass sees one cluster, gradients are the relaxed ones).
 
-    categorical_weight : float, default=20.0
+    categorical_weight : float, default=50.0
         Weight of the categorical term (and of labelled rows'
         cross-entropy). It keeps every cluster in use: with a low weight,
         clusters merge.
@@ -94,8 +94,8 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     neighbor_weight : float, default=20.0
         Weight of a neighbour-consistency term: ``-log sum_y q(y | x)
         q(y | x')`` for a neighbour ``x'`` of ``x``, drawn at random each
-        time among its ``n_neighbors`` nearest training rows (in the
-        standardised input space, computed once per fit). It asks rows that
+        time among its ``n_neighbors`` nearest training rows (Euclidean on
+        ``X`` as given, computed once per fit). It asks rows that
         are close in the data to share a cluster, as graph-based methods
         (UMAP, spectral clustering, SCAN) do, and makes clusters follow the
         data's manifold rather than only the Gaussian blobs of the latent
@@ -180,7 +180,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         temperature_init=1.0,
         temperature_min=0.5,
         hard=False,
-        categorical_weight=20.0,
+        categorical_weight=50.0,
         categorical_term="aggregate",
         neighbor_weight=20.0,
         n_neighbors=5,
@@ -337,14 +337,15 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     def _neighbors(self, X):
         """Indices of each training row's ``n_neighbors`` nearest rows.
 
-        Distances are Euclidean on the features standardised as the encoder
-        sees them (training mean and floored spread).
+        Distances are Euclidean on ``X`` as given, as in ``KNeighborsClassifier``
+        or UMAP: the user's scaling decides what "near" means. (The encoder's
+        standardised space made worse neighbours: 86% of MNIST rows' 5 nearest
+        shared their class there, against 91% on pixels / 255.)
         """
         k = min(self.n_neighbors, X.shape[0] - 1)
-        mean, scale = X.mean(axis=0), np.sqrt(np.maximum(X.var(axis=0), self._var_floor(X)))
-        Xs = ((X - mean) / scale).astype(np.float32)
-        nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xs)
-        neighbors = nn_index.kneighbors(Xs, return_distance=False)
+        Xf = X.astype(np.float32, copy=False)
+        nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xf)
+        neighbors = nn_index.kneighbors(Xf, return_distance=False)
         # drop each row itself (the first hit, barring exact duplicates)
         own = neighbors == np.arange(X.shape[0])[:, None]
         keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
