@@ -347,9 +347,10 @@ class BaseVAE(BaseEstimator):
             self._clear_fitted_state()
             raise
 
-    def _fit(self, X, warm, inputs=None):
+    def _fit(self, X, warm, inputs=None, random_state=None):
+        """Train on validated ``X``; ``random_state`` overrides the estimator's."""
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
 
         data = torch.tensor(X, dtype=torch.float32, device=device)

@@ -192,3 +192,25 @@ def test_pandas_output(blobs):
     codes = gmvae.transform(pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]))
     assert isinstance(codes, pd.DataFrame)
     assert list(codes.columns) == ["gmvaeclusterer0", "gmvaeclusterer1"]
+
+
+def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
+    from skorch.callbacks import Callback
+
+    X, _ = blobs
+    finals = []
+
+    class Record(Callback):
+        def on_train_end(self, net, **kwargs):
+            finals.append(np.mean(net.history[-5:, "train_loss"]))
+
+    several = GMVAEClusterer(3, n_init=3, callbacks=[Record()], **FAST).fit(X)
+    assert len(finals) == 3 and len(set(finals)) == 3  # three different runs
+    assert np.mean(several.loss_curve_[-5:]) == pytest.approx(min(finals))
+    # the first run is the n_init=1 fit, so more runs never end worse
+    single = GMVAEClusterer(3, **FAST).fit(X)
+    assert np.mean(single.loss_curve_[-5:]) == pytest.approx(finals[0])
+    # the kept run's attributes belong together
+    np.testing.assert_array_equal(several.labels_, several.predict(X))
+    again = GMVAEClusterer(3, n_init=3, **FAST).fit(X)
+    np.testing.assert_array_equal(several.predict_proba(X), again.predict_proba(X))
