@@ -562,7 +562,8 @@ default="relu"
         bounds its memory.
 
     learning_rate_init : float, default=3e-3
-        Initial step size of the Adam optimiser.
+        Initial step size of the Adam optimiser. The likelihood's noise
+        variance and a mixture prior's parameters take 30 times this step.
 
     learning_rate : {"cosine", "constant"}, default="cosine"
         Step-size schedule: a cosine decay to zero over ``max_iter`` epochs
