@@ -9,6 +9,7 @@ differs, override :meth:`BaseVAE._module_params` / :meth:`BaseVAE._make_net`.
 """
 
 import copy
+import inspect
 import math
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -540,7 +541,7 @@ default="relu"
         ``benchmarks/bench_reduce.py``); ``"feature"`` fits features of
         unequal noise more closely and so can score such data higher.
 
-    max_iter : int, default=200
+    max_iter : int, default=<max_iter>
         Maximum number of epochs.
 
     batch_size : int, default=128
@@ -631,9 +632,18 @@ SHARED_ATTRIBUTES_DOC = """\
         ``n_components`` shows posterior collapse."""
 
 
+# Shared parameters whose default differs between estimators: each
+# estimator's docstring shows its own default, read from its signature.
+_PER_ESTIMATOR_DEFAULTS = ("max_iter",)
+
+
 def fill_doc(cls):
     """Substitute the shared parameter and attribute docs into a docstring."""
-    cls.__doc__ = cls.__doc__.replace(
-        "{shared_parameters}", SHARED_PARAMETERS_DOC.lstrip()
-    ).replace("{shared_attributes}", SHARED_ATTRIBUTES_DOC.lstrip())
+    params = inspect.signature(cls.__init__).parameters
+    shared = SHARED_PARAMETERS_DOC
+    for name in _PER_ESTIMATOR_DEFAULTS:
+        shared = shared.replace(f"<{name}>", repr(params[name].default))
+    cls.__doc__ = cls.__doc__.replace("{shared_parameters}", shared.lstrip()).replace(
+        "{shared_attributes}", SHARED_ATTRIBUTES_DOC.lstrip()
+    )
     return cls

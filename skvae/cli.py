@@ -63,8 +63,9 @@ def _fit_pipeline(estimator, args, what):
     from sklearn.preprocessing import StandardScaler
 
     X, description = _read_table(args.file, args.drop_non_numeric)
+    if args.max_iter is not None:
+        estimator.set_params(max_iter=args.max_iter)
     estimator.set_params(
-        max_iter=args.max_iter,
         device=args.device,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
@@ -124,7 +125,12 @@ def _positive_int(text):
 def _add_common(parser, output_help):
     parser.add_argument("file", nargs="?", help="input CSV with a header row")
     parser.add_argument("-o", "--output", help=f"write the {output_help} here (default: stdout)")
-    parser.add_argument("--max-iter", type=_positive_int, default=200, help="epochs")
+    parser.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=None,
+        help="epochs (default: the estimator's own, 200 for reduce, 400 for cluster)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
