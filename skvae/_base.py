@@ -207,17 +207,12 @@ class BaseVAE(BaseEstimator):
             )
         return X
 
-    @staticmethod
-    def _var_floor(X):
-        """Smallest variance of a feature, for the likelihood and the encoder's inputs."""
-        mean_var = float(X.var(axis=0).mean())
-        return _RELATIVE_VAR_FLOOR * (mean_var if mean_var > 0 else 1.0)
-
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
         mean = X.mean(axis=0)
         var = X.var(axis=0)
-        var_floor = self._var_floor(X)
+        mean_var = float(var.mean())
+        var_floor = _RELATIVE_VAR_FLOOR * (mean_var if mean_var > 0 else 1.0)
         return {
             "n_features": X.shape[1],
             "n_components": self.n_components,
@@ -372,11 +367,17 @@ class BaseVAE(BaseEstimator):
         self.n_active_units_ = int(np.sum(activity > _ACTIVITY_THRESHOLD))
         return self
 
+    def _fitted_state(self):
+        """Every attribute a fit sets, by name."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if (name.endswith("_") and not name.startswith("__")) or name == "_inference_seed"
+        }
+
     def _clear_fitted_state(self):
-        for name in list(vars(self)):
-            if name.endswith("_") and not name.startswith("__"):
-                delattr(self, name)
-        self.__dict__.pop("_inference_seed", None)
+        for name in self._fitted_state():
+            delattr(self, name)
 
     # ---------------------------------------------------------------- inference
 
@@ -475,11 +476,15 @@ class BaseVAE(BaseEstimator):
 
         return self._map_blocks(X, bound, dtype=np.float64)
 
-    def _sample(self, n_samples, random_state, noise):
+    @staticmethod
+    def _check_n_samples(n_samples):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
+
+    def _sample(self, n_samples, random_state, noise):
+        self._check_n_samples(n_samples)
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )

@@ -302,9 +302,8 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
                 f"y has {y.shape[0]} entries but X has {X.shape[0]} rows; y must "
                 "give each row a cluster index or -1 (unlabelled)."
             )
-        as_float = np.asarray(y, dtype=object)
         try:
-            values = as_float.astype(np.float64)
+            values = np.asarray(y, dtype=object).astype(np.float64)
         except (TypeError, ValueError):
             values = None
         if values is None or not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
@@ -393,13 +392,6 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         self.weights_ = proba.mean(axis=0)
         self.labels_ = proba.argmax(axis=1)
         return self
-
-    def _fitted_state(self):
-        return {
-            name: value
-            for name, value in vars(self).items()
-            if (name.endswith("_") and not name.startswith("__")) or name == "_inference_seed"
-        }
 
     # ---------------------------------------------------------------- inference
 
@@ -533,8 +525,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             The cluster each sample was drawn from.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        self._check_n_samples(n_samples)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if cluster is None:
             y = rng.choice(self.n_clusters, size=n_samples, p=self.weights_)

@@ -395,7 +395,6 @@ class GMVAEModule(_Autoencoder):
         variance="shared",
         inference="gumbel",
         hard=False,
-        prior_spread=1.0,
     ):
         super().__init__(
             n_features,
@@ -419,9 +418,8 @@ class GMVAEModule(_Autoencoder):
             ACTIVATIONS[activation](),
             nn.Linear(width, 2 * n_components),
         )
-        self.scaled_prior_loc = nn.Parameter(
-            prior_spread * torch.randn(n_clusters, n_components) / _FAST
-        )
+        # cluster means start as draws from N(0, I)
+        self.scaled_prior_loc = nn.Parameter(torch.randn(n_clusters, n_components) / _FAST)
         self.scaled_prior_log_var = nn.Parameter(torch.zeros(n_clusters, n_components))
 
     @property
