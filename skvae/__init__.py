@@ -1,11 +1,12 @@
 """Variational autoencoders as scikit-learn estimators, trained with skorch."""
 
 from ._cluster import GMVAEClusterer
+from ._conditional import ConditionalVAE
 from ._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GMVAEClusterer", "VAETransformer", "all_estimators"]
+__all__ = ["ConditionalVAE", "GMVAEClusterer", "VAETransformer", "all_estimators"]
 
 
 def all_estimators():

@@ -131,7 +131,7 @@ class BaseVAE(BaseEstimator):
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
-        activation="relu",
+        activation="gelu",
         beta=1.0,
         kl_warmup=0.25,
         likelihood="gaussian",
@@ -198,14 +198,19 @@ class BaseVAE(BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
+        if likelihood_support:
+            self._check_support(X)
+        return X
+
+    def _check_support(self, X):
+        """Check that validated ``X`` lies where ``p(x | z)`` is defined."""
         out_of_support = X.size and (X.min() < 0 or X.max() > 1)
-        if likelihood_support and self.likelihood == "bernoulli" and out_of_support:
+        if self.likelihood == "bernoulli" and out_of_support:
             raise ValueError(
                 "likelihood='bernoulli' needs every value in [0, 1], but X holds "
                 f"values in [{X.min():.4g}, {X.max():.4g}]. Rescale X (for example "
                 "with MinMaxScaler, or pixels / 255) or use likelihood='gaussian'."
             )
-        return X
 
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
@@ -363,9 +368,15 @@ class BaseVAE(BaseEstimator):
             [float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
         )
         self._inference_seed = inference_seed
-        self.kl_per_dim_, activity = self._latent_statistics(X)
+        self.kl_per_dim_, activity = self._latent_statistics(
+            X, labels=self._conditioning_labels(inputs)
+        )
         self.n_active_units_ = int(np.sum(activity > _ACTIVITY_THRESHOLD))
         return self
+
+    def _conditioning_labels(self, inputs):
+        """The training labels a conditional model's statistics depend on (None here)."""
+        return None
 
     def _fitted_state(self):
         """Every attribute a fit sets, by name."""
@@ -387,43 +398,60 @@ class BaseVAE(BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.module_
 
-    def _blocks(self, X):
+    def _blocks(self, X, labels=None):
         """Yield ``X`` as float32 tensors on the net's device, ``batch_size`` rows each.
 
-        Memory stays bounded by the batch size. Each block is copied (torch
-        takes neither negative strides nor read-only memmaps as they are).
+        With ``labels`` (class indices, one per row), yield ``(block, labels)``
+        pairs, the labels as a long tensor. Memory stays bounded by the batch
+        size. Each block is copied (torch takes neither negative strides nor
+        read-only memmaps as they are).
         """
         device = self.net_.device
         for start in range(0, X.shape[0], self.batch_size):
-            block = np.ascontiguousarray(X[start : start + self.batch_size])
-            yield torch.tensor(block, dtype=torch.float32, device=device)
+            rows = slice(start, start + self.batch_size)
+            block = torch.tensor(np.ascontiguousarray(X[rows]), dtype=torch.float32, device=device)
+            if labels is None:
+                yield block
+            else:
+                yield block, torch.as_tensor(labels[rows], dtype=torch.long, device=device)
 
-    def _map_blocks(self, X, fn, dtype=None):
-        """Apply ``fn`` to each block under inference mode; stack as numpy."""
+    def _map_blocks(self, X, fn, dtype=None, labels=None):
+        """Apply ``fn`` to each block under inference mode; stack as numpy.
+
+        ``fn(module, block)``, or ``fn(module, block, block_labels)`` when
+        ``labels`` are given.
+        """
         module = self.module_
         module.eval()
         outputs = []
         with torch.inference_mode():
-            for block in self._blocks(X):
-                outputs.append(fn(module, block).cpu().numpy())
+            for block in self._blocks(X, labels):
+                args = block if labels is not None else (block,)
+                outputs.append(fn(module, *args).cpu().numpy())
         out = np.concatenate(outputs) if outputs else np.empty((0,))
         return out.astype(dtype or X.dtype, copy=False)
 
-    def _encode_mean(self, X):
+    def _encode_mean(self, X, labels=None):
         """Posterior means ``E[z | x]``, shape (n_samples, n_components)."""
-        return self._map_blocks(X, lambda m, xb: m.encode_mean(xb))
+        if labels is None:
+            return self._map_blocks(X, lambda m, xb: m.encode_mean(xb))
+        return self._map_blocks(X, lambda m, xb, lb: m.encode_mean(xb, lb), labels=labels)
 
-    def _decode_mean(self, Z):
+    def _decode_mean(self, Z, labels=None):
         """Decoder means ``E[x | z]``, shape (n_samples, n_features)."""
-        return self._map_blocks(Z, lambda m, zb: m.decode_mean(zb))
+        if labels is None:
+            return self._map_blocks(Z, lambda m, zb: m.decode_mean(zb))
+        return self._map_blocks(
+            Z, lambda m, zb, lb: m.decode_mean(zb, m.condition(lb)), labels=labels
+        )
 
-    def _latent_statistics(self, X):
+    def _latent_statistics(self, X, labels=None):
         """Mean KL per latent dimension and the variance of the posterior means."""
 
-        def stats(module, xb):
-            return torch.cat(module.latent_statistics(xb), dim=1)
+        def stats(module, xb, *lb):
+            return torch.cat(module.latent_statistics(xb, *lb), dim=1)
 
-        out = self._map_blocks(X, stats, dtype=np.float64)
+        out = self._map_blocks(X, stats, dtype=np.float64, labels=labels)
         k = self.n_components
         return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
 
@@ -447,12 +475,12 @@ class BaseVAE(BaseEstimator):
             eps = np.linalg.solve(chol, eps.T).T
         return torch.as_tensor(eps, dtype=torch.float32, device=self.net_.device)
 
-    def _log_weight_draws(self, module, xb, eps):
+    def _log_weight_draws(self, module, xb, eps, labels=None):
         """``log_weights`` over draws in chunks, so memory stays near one block's."""
         chunk = max(1, 4096 // max(1, xb.shape[0]))
         log_px, log_ratio = [], []
         for start in range(0, eps.shape[0], chunk):
-            lp, lr, kl = module.log_weights(xb, eps[start : start + chunk])
+            lp, lr, kl = module.log_weights(xb, eps[start : start + chunk], labels)
             log_px.append(lp)
             log_ratio.append(lr)
         return torch.cat(log_px), torch.cat(log_ratio), kl
@@ -464,17 +492,18 @@ class BaseVAE(BaseEstimator):
                 f"draws per sample), got {n_draws!r}."
             )
 
-    def _score_samples(self, X, n_draws, importance_weighted):
+    def _score_samples(self, X, n_draws, importance_weighted, labels=None):
+        """Per-row ELBO or importance-weighted bound (conditional on ``labels``)."""
         self._check_n_draws(n_draws)
         eps = self._score_noise(n_draws, moment_matched=not importance_weighted)
 
-        def bound(module, xb):
-            log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps)
+        def bound(module, xb, lb=None):
+            log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps, lb)
             if importance_weighted:
                 return iw_bound_from_draws(log_px, log_ratio)
             return elbo_from_draws(log_px, kl)
 
-        return self._map_blocks(X, bound, dtype=np.float64)
+        return self._map_blocks(X, bound, dtype=np.float64, labels=labels)
 
     @staticmethod
     def _check_n_samples(n_samples):
@@ -491,16 +520,20 @@ class BaseVAE(BaseEstimator):
         z = rng.standard_normal((n_samples, self.n_components))
         return self._decode_draws(z, rng, noise)
 
-    def _decode_draws(self, z, rng, noise):
-        """Decoder means at codes ``z``, or draws from ``p(x | z)`` when ``noise``."""
+    def _decode_draws(self, z, rng, noise, labels=None):
+        """Decoder means at codes ``z``, or draws from ``p(x | z)`` when ``noise``.
+
+        With ``labels``, decode each code as its class (a conditional VAE).
+        """
         if not noise:
-            return self._decode_mean(z).astype(np.float64)
+            return self._decode_mean(z, labels).astype(np.float64)
         module = self.module_
         module.eval()
         draws = []
         with torch.inference_mode():
-            for zb in self._blocks(z):
-                px = module.decode(zb).base_dist
+            for block in self._blocks(z, labels):
+                zb, lb = block if labels is not None else (block, None)
+                px = module.decode(zb, module.condition(lb)).base_dist
                 if self.likelihood == "gaussian":
                     loc, scale = px.loc.cpu().numpy(), px.scale.cpu().numpy()
                     draws.append(loc + scale * rng.standard_normal(loc.shape))
@@ -517,16 +550,19 @@ SHARED_PARAMETERS_DOC = """\
         Widths of the encoder's hidden layers; the decoder mirrors them.
         ``()`` gives a linear encoder and decoder.
 
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu"}, \
-default="relu"
-        Activation after each hidden layer.
+    activation : {"gelu", "relu", "tanh", "logistic", "identity", "elu"}, \
+default=<activation>
+        Activation after each hidden layer. The smooth GELU fits densities
+        more closely than ReLU: the bound on probabilistic-PCA data came 0.8%
+        short of the exact log-likelihood against 1.8%, and embeddings and
+        clusters were better (``benchmarks/``).
 
     beta : float, default=1.0
         Weight of the KL term of the ELBO (beta-VAE). ``beta=1`` trains the
         true ELBO; smaller values trade a looser bound for sharper
         reconstructions, larger ones for a smoother latent space.
 
-    kl_warmup : float in [0, 1), default=0.25
+    kl_warmup : float in [0, 1), default=<kl_warmup>
         Share of ``max_iter`` epochs over which the training weight of the KL
         term rises linearly from near 0 to ``beta`` (KL annealing, Bowman et
         al. 2016): the decoder learns to use the codes before the prior pulls
@@ -553,7 +589,7 @@ default="relu"
         Rows per mini-batch; inference also runs in blocks of this size, which
         bounds its memory.
 
-    learning_rate_init : float, default=3e-3
+    learning_rate_init : float, default=<learning_rate_init>
         Initial step size of the Adam optimiser. The likelihood's noise
         variance and a mixture prior's parameters move 30 times faster.
 
@@ -639,7 +675,7 @@ SHARED_ATTRIBUTES_DOC = """\
 
 # Shared parameters whose default differs between estimators: each
 # estimator's docstring shows its own default, read from its signature.
-_PER_ESTIMATOR_DEFAULTS = ("max_iter",)
+_PER_ESTIMATOR_DEFAULTS = ("max_iter", "kl_warmup", "activation", "learning_rate_init")
 
 
 def fill_doc(cls):
@@ -647,7 +683,9 @@ def fill_doc(cls):
     params = inspect.signature(cls.__init__).parameters
     shared = SHARED_PARAMETERS_DOC
     for name in _PER_ESTIMATOR_DEFAULTS:
-        shared = shared.replace(f"<{name}>", repr(params[name].default))
+        default = params[name].default
+        text = f'"{default}"' if isinstance(default, str) else repr(default)
+        shared = shared.replace(f"<{name}>", text)
     cls.__doc__ = cls.__doc__.replace("{shared_parameters}", shared.lstrip()).replace(
         "{shared_attributes}", SHARED_ATTRIBUTES_DOC.lstrip()
     )

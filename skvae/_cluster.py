@@ -40,7 +40,9 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     weights lifted the cluster accuracy on digits from 0.70 (plain GMVAE, 3
     seeds) to 0.86 (5 seeds), and on 5,000 MNIST digits from 0.49 to 0.77
     (5 seeds; 400 epochs, the default here, as MNIST needs them), against
-    0.79 and 0.51 for KMeans.
+    0.79 and 0.51 for KMeans. It keeps the ReLU activation: GELU, the
+    other estimators' default, raised digits to 0.92 but made MNIST less
+    steady (0.76 +- 0.053 over 5 seeds, against 0.77 +- 0.033).
 
     The mixing prior is uniform during training, which keeps every cluster
     in use; ``weights_`` are the shares of the training data that the

@@ -152,6 +152,9 @@ class VAEOutput(NamedTuple):
     log_px: torch.Tensor  # (n,) log p(x | z) at one draw z ~ q(z | x)
     kl: torch.Tensor  # (n,) KL(q(z | x) || p(z)), closed form
     qz: torch.distributions.Distribution  # the posterior, batch shape (n,)
+    # () per-row mismatch of each class's codes with their prior (see
+    # VAEModule.class_mismatch); None without classes
+    mismatch: torch.Tensor = None
 
 
 def _make_likelihood(likelihood, n_inputs, feature_mean, feature_var, var_floor, variance):
@@ -162,12 +165,25 @@ def _make_likelihood(likelihood, n_inputs, feature_mean, feature_var, var_floor,
     return BernoulliLikelihood(n_inputs, feature_mean)
 
 
+def _join(a, c):
+    """``a`` with the condition ``c`` (n, n_conditions) appended to its last axis.
+
+    ``c`` is broadcast over ``a``'s leading axes (draws, clusters); None leaves
+    ``a`` as it is.
+    """
+    if c is None:
+        return a
+    return torch.cat([a, c.expand(a.shape[:-1] + c.shape[-1:])], dim=-1)
+
+
 class _Autoencoder(nn.Module):
     """Encoder trunk and decoder shared by the VAE modules of the package.
 
     The encoder sees inputs standardised with the training mean and spread
     (the spread floored like the likelihood's variance); the decoder mirrors
-    the encoder's hidden layers and ends in the likelihood head.
+    the encoder's hidden layers and ends in the likelihood head. With
+    ``n_conditions > 0`` both also take a condition ``c`` (a one-hot class in
+    a conditional VAE), appended to their inputs (Sohn et al. 2015).
     """
 
     def __init__(
@@ -181,30 +197,40 @@ class _Autoencoder(nn.Module):
         feature_var,
         var_floor,
         variance,
+        n_conditions=0,
     ):
         super().__init__()
         self.n_components = n_components
+        self.n_conditions = n_conditions
         self.register_buffer("x_shift", feature_mean.clone())
         self.register_buffer(
             "x_scale", torch.sqrt(torch.clamp(feature_var, min=var_floor))
         )
-        self.encoder = MLP(n_features, hidden_layer_sizes, activation)
-        self.decoder = MLP(n_components, tuple(reversed(hidden_layer_sizes)), activation)
+        self.encoder = MLP(n_features + n_conditions, hidden_layer_sizes, activation)
+        self.decoder = MLP(
+            n_components + n_conditions, tuple(reversed(hidden_layer_sizes)), activation
+        )
         self.likelihood = _make_likelihood(
             likelihood, self.decoder.n_outputs, feature_mean, feature_var, var_floor, variance
         )
 
-    def features(self, x):
-        """The encoder's last hidden layer for standardised ``x``."""
-        return self.encoder((x - self.x_shift) / self.x_scale)
+    def condition(self, labels):
+        """The one-hot condition of class indices ``labels`` (None without either)."""
+        if labels is None or not self.n_conditions:
+            return None
+        return nn.functional.one_hot(labels, self.n_conditions).to(self.x_shift.dtype)
 
-    def decode(self, z):
-        """The likelihood ``p(x | z)``."""
-        return self.likelihood(self.decoder(z))
+    def features(self, x, c=None):
+        """The encoder's last hidden layer for standardised ``x`` (and ``c``)."""
+        return self.encoder(_join((x - self.x_shift) / self.x_scale, c))
 
-    def decode_mean(self, z):
+    def decode(self, z, c=None):
+        """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a condition)."""
+        return self.likelihood(self.decoder(_join(z, c)))
+
+    def decode_mean(self, z, c=None):
         """``E[x | z]``: the reconstruction a user sees."""
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.mean(self.decoder(_join(z, c)))
 
 
 def _gaussian_head(params):
@@ -215,8 +241,19 @@ def _gaussian_head(params):
     return _normal(loc, nn.functional.softplus(raw_scale) + 1e-4)
 
 
+def _component_prior(y, loc, log_var):
+    """``N(y @ loc, diag(y @ exp(log_var)))`` for one-hot (or relaxed) ``y`` (..., K)."""
+    return _normal(y @ loc, (y @ torch.exp(log_var)).sqrt())
+
+
 class VAEModule(_Autoencoder):
     """A VAE with MLP encoder and decoder (the decoder mirrors the encoder).
+
+    With ``n_classes > 0`` it is a conditional VAE (Sohn et al. 2015): the
+    encoder ``q(z | x, y)`` and the decoder ``p(x | z, y)`` both see the
+    one-hot class ``y``, and the prior is ``N(0, I)`` or, with
+    ``latent_prior="class"``, a learned Gaussian per class ``p(z | y)``.
+    Methods then take ``labels`` (class indices, a long tensor of shape (n,)).
 
     Parameters
     ----------
@@ -236,6 +273,10 @@ class VAEModule(_Autoencoder):
         Smallest variance of a Gaussian likelihood.
     variance : {"shared", "feature"}, default="shared"
         Whether a Gaussian likelihood learns one variance or one per feature.
+    n_classes : int, default=0
+        Number of classes of a conditional VAE; 0 for an unconditional one.
+    latent_prior : {"standard", "class"}, default="standard"
+        With classes, ``N(0, I)`` for every class or a learned ``p(z | y)``.
     """
 
     def __init__(
@@ -249,6 +290,8 @@ class VAEModule(_Autoencoder):
         feature_var,
         var_floor,
         variance="shared",
+        n_classes=0,
+        latent_prior="standard",
     ):
         super().__init__(
             n_features,
@@ -260,37 +303,87 @@ class VAEModule(_Autoencoder):
             feature_var,
             var_floor,
             variance,
+            n_conditions=n_classes,
         )
+        self.n_classes = n_classes
         self.z_params = nn.Linear(self.encoder.n_outputs, 2 * n_components)
+        self.class_prior = n_classes > 0 and latent_prior == "class"
+        if self.class_prior:
+            # every class's Gaussian starts as N(0, I); stored scaled like the
+            # likelihood's variance so it moves as fast (see _FAST)
+            self.scaled_prior_loc = nn.Parameter(torch.zeros(n_classes, n_components))
+            self.scaled_prior_log_var = nn.Parameter(torch.zeros(n_classes, n_components))
 
-    def encode(self, x):
-        """The posterior ``q(z | x)``, a diagonal Gaussian."""
-        return _gaussian_head(self.z_params(self.features(x)))
+    @property
+    def prior_loc(self):
+        """Means of the classes' Gaussians ``p(z | y)``, (n_classes, n_components)."""
+        return _FAST * self.scaled_prior_loc
 
-    def prior(self, like):
-        """The prior ``p(z) = N(0, I)``, on the device and dtype of ``like``."""
+    @property
+    def prior_log_var(self):
+        """Log variances of the classes' Gaussians, (n_classes, n_components)."""
+        return _FAST * self.scaled_prior_log_var
+
+    def encode(self, x, labels=None):
+        """The posterior ``q(z | x)`` (``q(z | x, y)``), a diagonal Gaussian."""
+        return _gaussian_head(self.z_params(self.features(x, self.condition(labels))))
+
+    def prior(self, like, labels=None):
+        """The prior ``p(z)`` (``p(z | y)``) on the device and dtype of ``like``."""
+        if self.class_prior and labels is not None:
+            y = self.condition(labels)
+            return _component_prior(y, self.prior_loc, self.prior_log_var)
         zeros = like.new_zeros(like.shape[:-1] + (self.n_components,))
         return _normal(zeros, torch.ones_like(zeros))
 
-    def forward(self, x):
-        qz = self.encode(x)
+    def forward(self, x, labels=None):
+        qz = self.encode(x, labels)
         z = qz.rsample()
-        log_px = self.decode(z).log_prob(x)
-        kl = kl_divergence(qz, self.prior(qz.mean))
-        return VAEOutput(log_px, kl, qz)
+        log_px = self.decode(z, self.condition(labels)).log_prob(x)
+        kl = kl_divergence(qz, self.prior(qz.mean, labels))
+        mismatch = self.class_mismatch(z, labels) if self.n_classes else None
+        return VAEOutput(log_px, kl, qz, mismatch)
 
-    def encode_mean(self, x):
-        """``E[z | x]``, shape (n, n_components)."""
-        return self.encode(x).mean
+    def class_mismatch(self, z, labels):
+        """How far each class's codes in a batch are from filling its prior.
 
-    def latent_statistics(self, x):
+        For every class with at least two rows in the batch, the KL from
+        ``p(z | y)`` (``N(0, I)`` with the standard prior) of a diagonal
+        Gaussian with the mean and variance of the class's codes ``z``;
+        weighted by the class's rows and averaged over the batch. The ELBO
+        holds this mismatch of the class's aggregate posterior only weakly
+        (as part of its KL term), and a code whose distribution depends on
+        the class both leaks the class into the "style" and leaves parts of
+        the prior that the decoder never saw for that class, so that samples
+        drawn from the prior come out as another class.
+        """
+        y = self.condition(labels)  # (n, K)
+        counts = y.sum(0)
+        valid = counts >= 2
+        n = counts.clamp(min=2)[:, None]
+        mean = (y.T @ z) / n
+        var = ((y.T @ z**2) - n * mean**2) / (n - 1)
+        var = var.clamp(min=1e-6)
+        if self.class_prior:
+            loc, log_var = self.prior_loc, self.prior_log_var
+        else:
+            loc, log_var = torch.zeros_like(mean), torch.zeros_like(mean)
+        prior_var = torch.exp(log_var)
+        kl = 0.5 * ((var + (mean - loc) ** 2) / prior_var - 1 - torch.log(var) + log_var).sum(-1)
+        return (torch.where(valid, kl, 0.0) * counts).sum() / z.shape[0]
+
+    def encode_mean(self, x, labels=None):
+        """``E[z | x]`` (``E[z | x, y]``), shape (n, n_components)."""
+        return self.encode(x, labels).mean
+
+    def latent_statistics(self, x, labels=None):
         """Per-dimension KL from the prior and posterior means, each (n, n_components)."""
-        qz = self.encode(x)
+        qz = self.encode(x, labels)
         # the base Normals, before Independent sums the dimensions
-        kl = kl_divergence(qz.base_dist, self.prior(qz.mean).base_dist)
+        kl = kl_divergence(qz.base_dist, self.prior(qz.mean, labels).base_dist)
         return kl, qz.mean
 
-    def log_weights(self, x, eps):
+    def log_weights(self, x, eps, labels=None):
         """Per-draw terms for Monte-Carlo bounds, with given standard-normal noise.
 
         Parameters
@@ -299,6 +392,8 @@ class VAEModule(_Autoencoder):
         eps : Tensor of shape (n_draws, n_components)
             The same draws are used for every row, so a row's estimate never
             depends on which other rows share its batch.
+        labels : Tensor of shape (n,) or None
+            Classes of a conditional VAE: the terms are then conditional on them.
 
         Returns
         -------
@@ -309,11 +404,11 @@ class VAEModule(_Autoencoder):
         kl : Tensor of shape (n,)
             The closed-form KL term.
         """
-        qz = self.encode(x)
+        qz = self.encode(x, labels)
         loc, scale = qz.base_dist.loc, qz.base_dist.scale
         z = loc + scale * eps[:, None, :]  # (n_draws, n, k)
-        log_px = self.decode(z).log_prob(x)
-        pz = self.prior(loc)
+        log_px = self.decode(z, self.condition(labels)).log_prob(x)
+        pz = self.prior(loc, labels)
         log_ratio = pz.log_prob(z) - qz.log_prob(z)
         return log_px, log_ratio, kl_divergence(qz, pz)
 
@@ -325,16 +420,23 @@ class ELBOLoss(nn.Module):
     During training the weight is ``kl_factor * beta``, where ``kl_factor``
     (set by :class:`skvae._net.KLWarmup`) rises from near 0 to 1; validation
     losses always use ``beta`` itself, so they stay comparable across epochs.
+
+    ``mismatch_weight`` adds a conditional VAE's class mismatch (see
+    :meth:`VAEModule.class_mismatch`) during training, not warmed up.
     """
 
-    def __init__(self, beta=1.0):
+    def __init__(self, beta=1.0, mismatch_weight=0.0):
         super().__init__()
         self.beta = beta
+        self.mismatch_weight = mismatch_weight
         self.kl_factor = 1.0
 
     def forward(self, output, x=None, training=False):
         weight = self.beta * (self.kl_factor if training else 1.0)
-        return -(output.log_px - weight * output.kl).mean()
+        loss = -(output.log_px - weight * output.kl).mean()
+        if training and self.mismatch_weight and output.mismatch is not None:
+            loss = loss + self.mismatch_weight * output.mismatch
+        return loss
 
 
 def elbo_from_draws(log_px, kl):
@@ -445,9 +547,7 @@ class GMVAEModule(_Autoencoder):
 
     def cluster_prior(self, y):
         """``p(z | y)`` for one-hot (or relaxed) ``y`` of shape (..., K)."""
-        loc = y @ self.prior_loc
-        var = y @ torch.exp(self.prior_log_var)
-        return _normal(loc, var.sqrt())
+        return _component_prior(y, self.prior_loc, self.prior_log_var)
 
     def _one_hots(self, h):
         """Every cluster's one-hot, broadcast over the rows: (K, n, K)."""

@@ -5,7 +5,9 @@
 no file is given, and writes the latent codes as CSV to stdout or ``--output``.
 ``skvae cluster [FILE.csv] --n-clusters K`` fits a
 :class:`~skvae.GMVAEClusterer` the same way and writes each row's cluster and
-its probability.
+its probability. ``skvae generate [FILE.csv] --label COLUMN`` fits a
+:class:`~skvae.ConditionalVAE` on the other columns and their classes and
+writes new rows of the requested classes.
 Progress goes to stderr, so stdout stays clean for the data.
 """
 
@@ -21,19 +23,38 @@ class CLIError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
 
 
-def _read_table(path, drop_non_numeric):
-    """Read ``path`` (or the built-in digits) as a numeric DataFrame."""
+def _read_table(path, drop_non_numeric, label=None):
+    """Read ``path`` (or the built-in digits) as a numeric DataFrame.
+
+    With ``label``, that column is taken out first (it may hold any values)
+    and returned as the classes: ``(X, y, description)``; else ``(X, description)``.
+    """
     if path is None:
         from sklearn.datasets import load_digits
 
         digits = load_digits(as_frame=True)
-        return digits.data, "scikit-learn's digits (1797 x 64)"
+        description = "scikit-learn's digits (1797 x 64)"
+        if label is not None:
+            return digits.data, digits.target.rename(label or "target"), description
+        return digits.data, description
     try:
         frame = pd.read_csv(path)
     except FileNotFoundError:
         raise CLIError(f"no such file: {path}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path} as CSV: {exc}".splitlines()[0]) from None
+    y = None
+    if label is not None:
+        if not label:
+            raise CLIError("name the column that holds the classes with --label COLUMN")
+        if label not in frame.columns:
+            raise CLIError(
+                f"{path} has no column {label!r}; its columns are "
+                f"{', '.join(map(str, frame.columns[:10]))}"
+            )
+        y = frame.pop(label)
+        if y.isna().any():
+            raise CLIError(f"{path} has rows without a class in column {label!r}")
     numeric = frame.select_dtypes(include="number")
     other = [str(c) for c in frame.columns if c not in numeric.columns]
     if other and not drop_non_numeric:
@@ -54,15 +75,26 @@ def _read_table(path, drop_non_numeric):
         raise CLIError(f"{path} has infinite values; remove them first")
     if len(numeric) < 2:
         raise CLIError(f"{path} has {len(numeric)} data row(s); at least 2 are needed")
-    return numeric, f"{path} ({numeric.shape[0]} x {numeric.shape[1]})"
+    description = f"{path} ({numeric.shape[0]} x {numeric.shape[1]})"
+    if label is not None:
+        return numeric, y, description
+    return numeric, description
 
 
-def _fit_pipeline(estimator, args, what):
-    """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X)."""
+def _fit_pipeline(estimator, args, what, label=None):
+    """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X).
+
+    With ``label``, the estimator is fitted on the other columns and the
+    classes in that column, and ``(model, X, y)`` is returned.
+    """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X, description = _read_table(args.file, args.drop_non_numeric)
+    if label is None:
+        X, description = _read_table(args.file, args.drop_non_numeric)
+        y = None
+    else:
+        X, y, description = _read_table(args.file, args.drop_non_numeric, label)
     if args.max_iter is not None:
         estimator.set_params(max_iter=args.max_iter)
     estimator.set_params(
@@ -77,10 +109,10 @@ def _fit_pipeline(estimator, args, what):
     # skorch prints its epoch table to stdout: keep stdout for the data.
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            model.fit(X)
+            model.fit(X, y)
         except ValueError as exc:
             raise CLIError(str(exc).splitlines()[0]) from None
-    return model, X
+    return (model, X) if label is None else (model, X, y)
 
 
 def _write(frame, args, what):
@@ -112,6 +144,32 @@ def _cluster(args):
     _write(frame, args, "cluster labels")
 
 
+def _generate(args):
+    from . import ConditionalVAE
+
+    cvae = ConditionalVAE()
+    model, X, y = _fit_pipeline(cvae, args, "a conditional VAE", label=args.label)
+    classes = model[-1].classes_
+    if args.classes:
+        by_name = {str(c): c for c in classes}
+        unknown = [c for c in args.classes if c not in by_name]
+        if unknown:
+            raise CLIError(
+                f"no class {unknown[0]!r} in column {y.name!r}; its classes are "
+                f"{', '.join(map(str, classes[:20]))}"
+            )
+        chosen = [by_name[c] for c in args.classes]
+    else:
+        chosen = list(classes)
+    requested = np.repeat(np.array(chosen, dtype=classes.dtype), args.n_samples)
+    samples, labels = model[-1].sample(y=requested, noise=not args.mean)
+    if not args.no_scale:
+        samples = model[0].inverse_transform(samples)  # back to the data's units
+    frame = pd.DataFrame(samples, columns=X.columns)
+    frame[y.name] = labels
+    _write(frame, args, "samples")
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -129,7 +187,7 @@ def _add_common(parser, output_help):
         "--max-iter",
         type=_positive_int,
         default=None,
-        help="epochs (default: the estimator's own, 200 for reduce, 400 for cluster)",
+        help="epochs (default: the estimator's own, 400 for cluster, else 200)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--random-state", type=int, default=0)
@@ -169,6 +227,31 @@ def build_parser():
     _add_common(cluster, "labels")
     cluster.add_argument("-k", "--n-clusters", type=_positive_int, default=8)
     cluster.set_defaults(run=_cluster)
+
+    generate = sub.add_parser(
+        "generate",
+        help="generate new rows of chosen classes",
+        description="Fit a ConditionalVAE (after standard scaling) on the numeric "
+        "columns of FILE and the classes in its --label column, or on scikit-learn's "
+        "digits and their classes when no FILE is given, and write new rows of the "
+        "requested classes as CSV, with their class in the last column.",
+    )
+    _add_common(generate, "samples")
+    generate.add_argument(
+        "-l", "--label", default="", help="the column that holds the classes (needed with FILE)"
+    )
+    generate.add_argument(
+        "-n", "--n-samples", type=_positive_int, default=10, help="rows per class (default 10)"
+    )
+    generate.add_argument(
+        "-c", "--classes", nargs="+", help="classes to generate (default: every class)"
+    )
+    generate.add_argument(
+        "--mean",
+        action="store_true",
+        help="write the decoder's means E[x | z, y] instead of draws from p(x | z, y)",
+    )
+    generate.set_defaults(run=_generate)
     return parser
 
 

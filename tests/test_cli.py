@@ -103,3 +103,46 @@ def test_non_positive_counts_are_refused(capsys):
         main(["cluster", "--n-clusters", "0"])
     assert exit_info.value.code == 2
     assert "expected a positive integer, got '0'" in capsys.readouterr().err
+
+
+def test_generate_builtin_digits_of_chosen_classes(capsys):
+    assert main(["generate", "-c", "3", "7", "-n", "4", "--max-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    samples = pd.read_csv(io.StringIO(captured.out))
+    assert samples.shape == (8, 65)
+    assert samples.columns[-1] == "target"
+    assert sorted(samples["target"]) == [3] * 4 + [7] * 4
+    assert "conditional VAE" in captured.err
+
+
+def test_generate_csv_with_string_classes(tmp_path):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
+    frame.insert(1, "kind", np.where(np.arange(40) % 2, "cat", "dog"))
+    frame.loc[frame["kind"] == "cat", "a"] += 10  # cats are far out on a
+    src, out = tmp_path / "in.csv", tmp_path / "new.csv"
+    frame.to_csv(src, index=False)
+    args = ["generate", str(src), "--label", "kind", "-n", "5", "-o", str(out), "-q"]
+    args += ["--max-iter", "50", "--mean"]
+    assert main(args) == 0
+    samples = pd.read_csv(out)
+    assert list(samples.columns) == ["a", "b", "c", "kind"]
+    assert sorted(samples["kind"]) == ["cat"] * 5 + ["dog"] * 5
+    # in the data's own units, not standardised ones
+    assert samples.loc[samples["kind"] == "cat", "a"].mean() > 5
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "name the column that holds the classes with --label COLUMN"),
+        (["--label", "kin"], "has no column 'kin'; its columns are a, kind"),
+        (["--label", "kind", "-c", "cow"], "no class 'cow' in column 'kind'; its classes are cat, dog"),
+    ],
+)
+def test_generate_bad_input_is_one_line_error(tmp_path, capsys, extra, message):
+    path = tmp_path / "data.csv"
+    path.write_text("a,kind\n" + "".join(f"{i},{'cat' if i % 2 else 'dog'}\n" for i in range(6)))
+    assert main(["generate", str(path), *extra, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -23,15 +23,20 @@ EXPECTED_FAILED_CHECKS = {
     name: {"check_methods_subset_invariance": _FLOAT32_BLAS}
     for name, _ in all_estimators()
 }
-# Its outputs sum over clusters, which the reordered batch can round 1e-8 apart.
-EXPECTED_FAILED_CHECKS["GMVAEClusterer"]["check_methods_sample_order_invariance"] = (
-    _FLOAT32_BLAS.replace("a row scored in a smaller batch", "a row at another place in its batch")
-)
+# Their outputs sum over clusters or classes, which the reordered batch can
+# round 1e-8 apart.
+for _name in ("GMVAEClusterer", "ConditionalVAE"):
+    EXPECTED_FAILED_CHECKS[_name]["check_methods_sample_order_invariance"] = (
+        _FLOAT32_BLAS.replace(
+            "a row scored in a smaller batch", "a row at another place in its batch"
+        )
+    )
 
 
-# check_clustering wants an ARI above 0.4 on three blobs: a clusterer needs a
-# few more epochs than the checks of the contract alone.
-MORE_EPOCHS = {"GMVAEClusterer": dict(max_iter=40)}
+# check_clustering wants an ARI above 0.4 on three blobs and
+# check_classifiers_train a training accuracy above 0.83: a clusterer and a
+# classifier need a few more epochs than the checks of the contract alone.
+MORE_EPOCHS = {"GMVAEClusterer": dict(max_iter=40), "ConditionalVAE": dict(max_iter=30)}
 
 
 def _instances():
