@@ -2,11 +2,18 @@
 
 from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
+from ._outlier import VAEOutlierDetector
 from ._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ConditionalVAE", "GMVAEClusterer", "VAETransformer", "all_estimators"]
+__all__ = [
+    "ConditionalVAE",
+    "GMVAEClusterer",
+    "VAEOutlierDetector",
+    "VAETransformer",
+    "all_estimators",
+]
 
 
 def all_estimators():

@@ -5,7 +5,10 @@
 hyperparameters onto the net, scopes randomness to ``random_state`` and runs
 inference in bounded blocks. Subclasses add the scikit-learn contract of their
 task (transformer, clusterer, outlier detector, ...) and, where their model
-differs, override :meth:`BaseVAE._module_params` / :meth:`BaseVAE._make_net`.
+differs, set ``_module_class`` / ``_criterion_class`` and override the
+hooks ``_module_params``, ``_criterion_params``, ``_extra_callbacks``,
+``_validate_fit_data`` (extra per-row training inputs such as labels) and
+``_conditioning_labels``.
 """
 
 import copy
@@ -138,7 +141,7 @@ class BaseVAE(BaseEstimator):
         variance="shared",
         max_iter=200,
         batch_size=128,
-        learning_rate_init=3e-3,
+        learning_rate_init=5e-3,
         learning_rate="cosine",
         early_stopping=False,
         validation_fraction=0.1,
@@ -554,8 +557,8 @@ SHARED_PARAMETERS_DOC = """\
 default=<activation>
         Activation after each hidden layer. The smooth GELU fits densities
         more closely than ReLU: the bound on probabilistic-PCA data came 0.8%
-        short of the exact log-likelihood against 1.8%, and embeddings and
-        clusters were better (``benchmarks/``).
+        short of the exact log-likelihood against 1.8% (at the same step
+        size), and embeddings were better (``benchmarks/``).
 
     beta : float, default=1.0
         Weight of the KL term of the ELBO (beta-VAE). ``beta=1`` trains the
@@ -590,8 +593,9 @@ default=<activation>
         bounds its memory.
 
     learning_rate_init : float, default=<learning_rate_init>
-        Initial step size of the Adam optimiser. The likelihood's noise
-        variance and a mixture prior's parameters move 30 times faster.
+        Initial step size of the Adam optimiser; each estimator's default
+        was chosen with its benchmark. The likelihood's noise variance and a
+        mixture prior's parameters move 30 times faster.
 
     learning_rate : {"cosine", "constant"}, default="cosine"
         Step-size schedule: a cosine decay to zero over ``max_iter`` epochs

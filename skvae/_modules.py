@@ -8,9 +8,12 @@ each piece can be tested on its own:
 * :class:`GaussianLikelihood` and :class:`BernoulliLikelihood` turn decoder
   features into a distribution ``p(x | z)``;
 * :class:`VAEModule` puts encoder ``q(z | x)``, prior ``p(z)`` and decoder
-  ``p(x | z)`` together and returns the per-sample terms of the ELBO;
+  ``p(x | z)`` together and returns the per-sample terms of the ELBO; given
+  a number of classes it is the conditional VAE, with ``q(z | x, y)``,
+  ``p(z)`` or ``p(z | y)`` and ``p(x | z, y)``;
 * :class:`ELBOLoss` weighs those terms into the training loss (the criterion
-  of the skorch net).
+  of the skorch net);
+* :class:`GMVAEModule` and :class:`GMVAELoss` are the Gaussian-mixture VAE.
 """
 
 import math
@@ -383,6 +386,16 @@ class VAEModule(_Autoencoder):
         kl = kl_divergence(qz.base_dist, self.prior(qz.mean, labels).base_dist)
         return kl, qz.mean
 
+    def feature_log_px(self, x, eps):
+        """``log p(x_j | z)`` of each feature averaged over draws ``z = loc + scale * eps``.
+
+        ``eps`` (n_draws, n_components) are shared by every row; returns (n, n_features).
+        """
+        qz = self.encode(x)
+        loc, scale = qz.base_dist.loc, qz.base_dist.scale
+        z = loc + scale * eps[:, None, :]
+        return self.decode(z).base_dist.log_prob(x).mean(0)
+
     def log_weights(self, x, eps, labels=None):
         """Per-draw terms for Monte-Carlo bounds, with given standard-normal noise.
 
@@ -423,17 +436,26 @@ class ELBOLoss(nn.Module):
 
     ``mismatch_weight`` adds a conditional VAE's class mismatch (see
     :meth:`VAEModule.class_mismatch`) during training, not warmed up.
+
+    ``trim`` is the share of each training batch's rows with the highest loss
+    that are left out of it once the warm-up is over (a trimmed mean, robust
+    to outliers in the training data); validation losses use every row.
     """
 
-    def __init__(self, beta=1.0, mismatch_weight=0.0):
+    def __init__(self, beta=1.0, mismatch_weight=0.0, trim=0.0):
         super().__init__()
         self.beta = beta
         self.mismatch_weight = mismatch_weight
+        self.trim = trim
         self.kl_factor = 1.0
 
     def forward(self, output, x=None, training=False):
         weight = self.beta * (self.kl_factor if training else 1.0)
-        loss = -(output.log_px - weight * output.kl).mean()
+        per_row = -(output.log_px - weight * output.kl)
+        if training and self.trim and self.kl_factor >= 1.0:
+            keep = max(1, math.ceil((1.0 - self.trim) * per_row.shape[0]))
+            per_row = per_row.topk(keep, largest=False, sorted=False).values
+        loss = per_row.mean()
         if training and self.mismatch_weight and output.mismatch is not None:
             loss = loss + self.mismatch_weight * output.mismatch
         return loss
