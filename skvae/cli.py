@@ -7,7 +7,9 @@ no file is given, and writes the latent codes as CSV to stdout or ``--output``.
 :class:`~skvae.GMVAEClusterer` the same way and writes each row's cluster and
 its probability. ``skvae generate [FILE.csv] --label COLUMN`` fits a
 :class:`~skvae.ConditionalVAE` on the other columns and their classes and
-writes new rows of the requested classes.
+writes new rows of the requested classes. ``skvae outliers [FILE.csv]
+--contamination 0.05`` fits a :class:`~skvae.VAEOutlierDetector` and writes
+each row's score and flag.
 Progress goes to stderr, so stdout stays clean for the data.
 """
 
@@ -170,6 +172,31 @@ def _generate(args):
     _write(frame, args, "samples")
 
 
+def _outliers(args):
+    from . import VAEOutlierDetector
+
+    detector = VAEOutlierDetector(contamination=args.contamination)
+    model, X = _fit_pipeline(detector, args, "a VAE outlier detector")
+    scores = model.score_samples(X)
+    flags = model.predict(X)
+    frame = pd.DataFrame({"score": scores, "outlier": (flags == -1).astype(int)})
+    _write(frame, args, "scores")
+    if not args.quiet:
+        print(f"Flagged {int(frame['outlier'].sum())} of {len(frame)} rows", file=sys.stderr)
+
+
+def _contamination(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a share in (0, 0.5], got {text!r}")
+    return value
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -252,6 +279,22 @@ def build_parser():
         help="write the decoder's means E[x | z, y] instead of draws from p(x | z, y)",
     )
     generate.set_defaults(run=_generate)
+
+    outliers = sub.add_parser(
+        "outliers",
+        help="score and flag the rows of a CSV as outliers",
+        description="Fit a VAEOutlierDetector (after standard scaling) on the numeric "
+        "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
+        "write each row's score (higher is more normal) and outlier flag (1) as CSV.",
+    )
+    _add_common(outliers, "scores")
+    outliers.add_argument(
+        "--contamination",
+        type=_contamination,
+        default="auto",
+        help="expected share of outliers, or 'auto' (default)",
+    )
+    outliers.set_defaults(run=_outliers)
     return parser
 
 

@@ -146,3 +146,25 @@ def test_generate_bad_input_is_one_line_error(tmp_path, capsys, extra, message):
     assert main(["generate", str(path), *extra, *FAST]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_outliers_csv_writes_score_and_flag(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    X[:2] += 12  # two far rows
+    src, out = tmp_path / "in.csv", tmp_path / "scores.csv"
+    pd.DataFrame(X, columns=list("abc")).to_csv(src, index=False)
+    args = ["outliers", str(src), "--contamination", "0.02", "-o", str(out), "-q"]
+    assert main([*args, "--max-iter", "30"]) == 0
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["score", "outlier"]
+    assert scores.shape == (100, 2)
+    assert scores["outlier"].tolist() == [1, 1] + [0] * 98
+
+
+def test_outliers_builtin_digits_and_bad_contamination(capsys):
+    assert main(["outliers", "--max-iter", "1", "-q"]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out)).shape == (1797, 2)
+    with pytest.raises(SystemExit):
+        main(["outliers", "--contamination", "0.9"])
+    assert "expected 'auto' or a share in (0, 0.5], got '0.9'" in capsys.readouterr().err
