@@ -549,7 +549,7 @@ class BaseVAE(BaseEstimator):
 # Documentation of the shared hyperparameters, substituted into each public
 # estimator's docstring where it says ``{shared_parameters}``.
 SHARED_PARAMETERS_DOC = """\
-    hidden_layer_sizes : tuple of int, default=(256, 128)
+    hidden_layer_sizes : tuple of int, default=<hidden_layer_sizes>
         Widths of the encoder's hidden layers; the decoder mirrors them.
         ``()`` gives a linear encoder and decoder.
 
@@ -679,7 +679,13 @@ SHARED_ATTRIBUTES_DOC = """\
 
 # Shared parameters whose default differs between estimators: each
 # estimator's docstring shows its own default, read from its signature.
-_PER_ESTIMATOR_DEFAULTS = ("max_iter", "kl_warmup", "activation", "learning_rate_init")
+_PER_ESTIMATOR_DEFAULTS = (
+    "hidden_layer_sizes",
+    "max_iter",
+    "kl_warmup",
+    "activation",
+    "learning_rate_init",
+)
 
 
 def fill_doc(cls):

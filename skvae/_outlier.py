@@ -37,8 +37,10 @@ class VAEOutlierDetector(OutlierMixin, BaseVAE):
     each centred on its training median and divided by its training
     interquartile range, so that each view has an equal say whatever the
     number of features (in nats, the reconstruction term dominates the ELBO
-    on most data). On ADBench's data sets it beat each view alone and the
-    ELBO (see ``benchmarks/bench_outliers.py``). The draws are seeded from
+    on most data). On eight of ADBench's data sets it beat each view alone
+    and the ELBO, with a mean ROC-AUC of 0.90 against 0.89 for
+    IsolationForest and 0.82 for PyOD's VAE (``benchmarks/bench_outliers.py``;
+    the user guide has the table). The draws are seeded from
     ``random_state``: a fitted model always gives a sample the same score.
 
     The API is that of :class:`sklearn.ensemble.IsolationForest`:
@@ -134,7 +136,7 @@ default="combined"
         score_method="combined",
         n_draws=10,
         trim=0.1,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(128, 64),
         activation="gelu",
         beta=1.0,
         kl_warmup=0.25,
