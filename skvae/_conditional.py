@@ -226,20 +226,20 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
     def _fit(self, X, warm, inputs=None, random_state=None):
         super()._fit(X, warm, inputs, random_state)
         module = self.module_
-        k = len(self.classes_), self.n_components
+        shape = len(self.classes_), self.n_components
         if module.class_prior:
             self.class_latent_means_ = module.prior_loc.detach().cpu().numpy().astype(np.float64)
             self.class_latent_variances_ = (
                 np.exp(module.prior_log_var.detach().cpu().numpy()).astype(np.float64)
             )
         else:
-            self.class_latent_means_ = np.zeros(k)
-            self.class_latent_variances_ = np.ones(k)
+            self.class_latent_means_ = np.zeros(shape)
+            self.class_latent_variances_ = np.ones(shape)
         return self
 
     # ---------------------------------------------------------------- inference
 
-    def _encode_labels(self, y, n_rows=None, what="y"):
+    def _encode_labels(self, y, n_rows=None):
         """Class indices of labels ``y`` (one label is broadcast to ``n_rows``)."""
         y = np.asarray(y)
         if y.ndim == 0 and n_rows is not None:
@@ -247,7 +247,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         y = column_or_1d(y, warn=True)
         if n_rows is not None and y.shape[0] != n_rows:
             raise ValueError(
-                f"{what} has {y.shape[0]} entries but there are {n_rows} rows; give one "
+                f"y has {y.shape[0]} entries but there are {n_rows} rows; give one "
                 "class per row, or a single class for all of them."
             )
         lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
@@ -256,7 +256,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         except (KeyError, TypeError):
             unknown = next(label for label in y.tolist() if label not in lookup)
             raise ValueError(
-                f"{what} holds {unknown!r}, which is not a class seen during fit; "
+                f"y holds {unknown!r}, which is not a class seen during fit; "
                 f"the classes are {self.classes_.tolist()}."
             ) from None
 
