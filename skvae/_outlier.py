@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, fill_doc
-from ._modules import elbo_from_draws, iw_bound_from_draws
 
 # "auto" threshold: Tukey's fence, this many interquartile ranges below the
 # first quartile of the training scores.
@@ -213,22 +212,14 @@ default="combined"
         return self._map_blocks(X, views, dtype=np.float64)
 
     def _scores(self, X, views=None):
+        if self.score_method == "likelihood":
+            return self._score_samples(X, self.n_draws, importance_weighted=True)
+        views = self._views(X) if views is None else views
         if self.score_method == "combined":
-            views = self._views(X) if views is None else views
             return ((views - self.view_centers_) / self.view_scales_).sum(axis=1)
-        importance_weighted = self.score_method == "likelihood"
-        eps = self._score_noise(self.n_draws, moment_matched=not importance_weighted)
-        method = self.score_method
-
-        def score(module, xb):
-            log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps)
-            if method == "reconstruction":
-                return log_px.mean(0)
-            if method == "elbo":
-                return elbo_from_draws(log_px, kl)
-            return iw_bound_from_draws(log_px, log_ratio)
-
-        return self._map_blocks(X, score, dtype=np.float64)
+        if self.score_method == "elbo":
+            return views.sum(axis=1)  # reconstruction - KL
+        return views[:, 0]
 
     def score_samples(self, X):
         """Normality score of each sample (higher is more normal).
