@@ -29,6 +29,7 @@ import argparse
 import time
 
 import numpy as np
+from bench_reduce import parse_params  # same NAME=VALUE overrides
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
@@ -37,7 +38,6 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 
-from bench_reduce import parse_params  # same NAME=VALUE overrides
 from skvae import GMVAEClusterer
 
 
@@ -79,7 +79,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["digits", "mnist5k"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--only", nargs="+", default=None, help="gmvae, kmeans, gaussianmixture, pca")
+    parser.add_argument(
+        "--only", nargs="+", default=None, help="gmvae, kmeans, gaussianmixture, pca"
+    )
     parser.add_argument("--gmvae", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
     gmvae_params = parse_params(args.gmvae)
@@ -95,7 +97,10 @@ def main():
                     continue
                 t0 = time.perf_counter()
                 est = make()
-                labels = est.fit_predict(X) if hasattr(est, "fit_predict") else est.fit(X).predict(X)
+                if hasattr(est, "fit_predict"):
+                    labels = est.fit_predict(X)
+                else:
+                    labels = est.fit(X).predict(X)
                 elapsed = time.perf_counter() - t0
                 results.setdefault(name, []).append(
                     (
@@ -108,7 +113,7 @@ def main():
         for name, rows in results.items():
             rows = np.array(rows)
             mean, std = rows.mean(axis=0), rows.std(axis=0)
-            cells = " ".join(f"{m:6.3f}+-{s:5.3f}" for m, s in zip(mean[:3], std[:3]))
+            cells = " ".join(f"{m:6.3f}+-{s:5.3f}" for m, s in zip(mean[:3], std[:3], strict=True))
             per_seed = " ".join(f"{a:.3f}" for a in rows[:, 0])
             print(f"{name:<26} {cells} {mean[3]:7.1f}  {per_seed}", flush=True)
 

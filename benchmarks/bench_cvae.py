@@ -31,12 +31,12 @@ import argparse
 import time
 
 import numpy as np
+from bench_cluster import load
+from bench_reduce import parse_params
 from scipy.spatial.distance import pdist
 from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
-from bench_cluster import load
-from bench_reduce import parse_params
 from skvae import ConditionalVAE
 
 N_PER_CLASS = 100

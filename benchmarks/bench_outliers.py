@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_reduce import parse_params
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from bench_reduce import parse_params
 from skvae import VAEOutlierDetector
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "adbench"

@@ -105,9 +105,10 @@ def main():
         for k in args.n_components:
             for label in ("PCA", "VAETransformer"):
                 for seed in args.seeds:
-                    acc, mse, trust, secs = evaluate(
-                        X, y, lambda: reducers(k, seed, vae_params)[label], seed
-                    )
+                    def make(k=k, seed=seed, label=label):
+                        return reducers(k, seed, vae_params)[label]
+
+                    acc, mse, trust, secs = evaluate(X, y, make, seed)
                     print(f"{name:9}{k:3d} {label:16}{seed:5d}{acc:9.3f}{mse:10.4f}"
                           f"{trust:8.3f}{secs:8.1f}", flush=True)
 

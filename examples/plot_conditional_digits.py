@@ -74,7 +74,7 @@ left.set_yticks(np.arange(10) * 9 + 3.5, [f"class {k}" for k in cvae.classes_])
 left.set_xticks([])
 left.set_title("Digits drawn for each class")
 
-rows = [np.vstack([X_test[s], t]) for s, t in zip(sources, transfer)]
+rows = [np.vstack([X_test[s], t]) for s, t in zip(sources, transfer, strict=True)]
 right.imshow(tile(np.vstack(rows), 11), cmap="gray_r")
 right.set_xticks(np.arange(11) * 9 + 3.5, ["real"] + [f"as {k}" for k in cvae.classes_])
 right.set_yticks([])

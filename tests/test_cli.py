@@ -137,7 +137,10 @@ def test_generate_csv_with_string_classes(tmp_path):
     [
         ([], "name the column that holds the classes with --label COLUMN"),
         (["--label", "kin"], "has no column 'kin'; its columns are a, kind"),
-        (["--label", "kind", "-c", "cow"], "no class 'cow' in column 'kind'; its classes are cat, dog"),
+        (
+            ["--label", "kind", "-c", "cow"],
+            "no class 'cow' in column 'kind'; its classes are cat, dog",
+        ),
     ],
 )
 def test_generate_bad_input_is_one_line_error(tmp_path, capsys, extra, message):

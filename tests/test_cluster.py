@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
-from sklearn.exceptions import NotFittedError
 
 from skvae import GMVAEClusterer
 

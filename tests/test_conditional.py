@@ -118,7 +118,7 @@ def test_score_is_a_conditional_log_likelihood_bound():
     exact = np.mean(
         [
             multivariate_normal(means[k], cov).logpdf(x)
-            for x, k in zip(X_test, np.searchsorted(CLASSES, y_test))
+            for x, k in zip(X_test, np.searchsorted(CLASSES, y_test), strict=True)
         ]
     )
     conditional = cvae.score(X_test, y_test)

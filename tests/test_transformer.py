@@ -10,12 +10,12 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from sklearn.exceptions import NotFittedError
 
 from skvae import VAETransformer
 
@@ -27,8 +27,9 @@ def test_ppca_log_likelihood_with_defaults():
     comes within 2% of the exact PPCA log-likelihood that PCA.score computes.
 
     Measured (benchmarks/bench_likelihood.py): ELBO 1.1% short, importance-
-    weighted bound 0.9% short (1.8% and 1.3% with ReLU and a step of 3e-3). A wrong constant or a biased estimator of the
-    expectation (plain shared draws cost 0.2 nats here) breaks it.
+    weighted bound 0.9% short (1.8% and 1.3% with ReLU and a step of 3e-3). A
+    wrong constant or a biased estimator of the expectation (plain shared draws
+    cost 0.2 nats here) breaks it.
     """
     rng = np.random.RandomState(0)
     n_features, n_latent = 10, 3
