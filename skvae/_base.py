@@ -1,14 +1,28 @@
 """The private core shared by every VAE estimator of the package.
 
 :class:`BaseVAE` is a scikit-learn estimator that *holds* a fitted skorch net
-(``net_``) rather than being one: it validates data, maps its flat
-hyperparameters onto the net, scopes randomness to ``random_state`` and runs
-inference in bounded blocks. Subclasses add the scikit-learn contract of their
-task (transformer, clusterer, outlier detector, ...) and, where their model
-differs, set ``_module_class`` / ``_criterion_class`` and override the
-hooks ``_module_params``, ``_criterion_params``, ``_extra_callbacks``,
-``_validate_fit_data`` (extra per-row training inputs such as labels) and
-``_conditioning_labels``.
+(``net_``) rather than being one: it validates data (tables, or images as
+rows or as 3-D / 4-D arrays), maps its flat hyperparameters onto the net and
+the :class:`~skvae.models.Networks` recipe of the encoder and decoder, scopes
+randomness to ``random_state`` and runs inference in bounded blocks. It knows
+no single model: a subclass adds the scikit-learn contract of its task
+(transformer, clusterer, outlier detector, ...) and its model family through
+
+* ``_module_class`` / ``_criterion_class`` and ``_module_params`` /
+  ``_criterion_params``: the family's torch module and loss, and their
+  keyword arguments;
+* ``_fit_inputs(X, y, reset)``: validated ``X`` and the model's extra per-row
+  training inputs (a dict of arrays, passed to the module's ``forward`` as
+  keyword arguments, e.g. class labels);
+* ``_prepare_batch(data)``: a callable applied to every training batch (e.g.
+  drawing a neighbour of every row), or None;
+* ``_statistics_inputs(inputs)``: the per-row inputs that the module's
+  inference methods take, for the fitted diagnostics;
+* ``_extra_callbacks()``: the family's skorch callbacks.
+
+The inference helpers (``_encode_mean``, ``_decode_mean``, ``_score_samples``,
+``_decode_draws``...) pass any keyword arguments on, per block of rows, to the
+module's methods of the same contract (see :mod:`skvae.models.vae`).
 """
 
 import copy
@@ -25,16 +39,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
-from ._modules import (
+from ._net import KLWarmup, VAENet
+from .models import (
     ACTIVATIONS,
+    ARCHITECTURES,
     LIKELIHOODS,
     VARIANCES,
     ELBOLoss,
+    Networks,
     VAEModule,
     elbo_from_draws,
     iw_bound_from_draws,
 )
-from ._net import KLWarmup, VAENet
 
 # Variance floor of the Gaussian likelihood, relative to the mean feature
 # variance of the training data (0.01 on standardised data).
@@ -99,6 +115,15 @@ def _seed_from(rng):
     return int(rng.randint(np.iinfo(np.int32).max))
 
 
+
+def _positive_ints(values, name, what):
+    """``values`` (an int or a sequence) as a tuple of positive ints, or a clear error."""
+    values = (values,) if isinstance(values, Integral) else tuple(values)
+    if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in values):
+        raise ValueError(f"{name} must hold positive integers ({what}), got {values!r}.")
+    return tuple(int(v) for v in values)
+
+
 class BaseVAE(BaseEstimator):
     """Shared hyperparameters, fitting and inference of the VAE estimators.
 
@@ -108,6 +133,11 @@ class BaseVAE(BaseEstimator):
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "image_shape": [tuple, list, None],
+        "conv_channels": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "encoder": [callable, None],
+        "decoder": [callable, None],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -133,6 +163,11 @@ class BaseVAE(BaseEstimator):
         self,
         n_components=2,
         *,
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        encoder=None,
+        decoder=None,
         hidden_layer_sizes=(256, 128),
         activation="gelu",
         beta=1.0,
@@ -154,6 +189,11 @@ class BaseVAE(BaseEstimator):
         warm_start=False,
     ):
         self.n_components = n_components
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.encoder = encoder
+        self.decoder = decoder
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.beta = beta
@@ -174,36 +214,89 @@ class BaseVAE(BaseEstimator):
         self.callbacks = callbacks
         self.warm_start = warm_start
 
-    # ------------------------------------------------------------------ fitting
+    # ------------------------------------------------------------- data
 
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+    def _image_shape_param(self):
+        """The ``image_shape`` hyperparameter as (C, H, W), or None."""
+        if self.image_shape is None:
+            return None
+        shape = _positive_ints(
+            self.image_shape, "image_shape", "(channels, height, width) or (height, width)"
+        )
+        if len(shape) not in (2, 3):
             raise ValueError(
-                "hidden_layer_sizes must hold positive integers (the widths of "
-                f"the encoder's hidden layers), got {self.hidden_layer_sizes!r}."
+                "image_shape must be (channels, height, width) or (height, width), "
+                f"got {self.image_shape!r}."
             )
-        return tuple(int(s) for s in sizes)
+        return shape if len(shape) == 3 else (1,) + shape
 
-    def _validate_X(self, X, *, reset, likelihood_support=True):
+    def _flatten_images(self, X, reset):
+        """Rows of ``X`` given as images, (n, H, W) or (n, C, H, W), as flat rows.
+
+        Only where images are expected (``architecture="conv"`` or an
+        ``image_shape``, or a model fitted on images): elsewhere a 3-D array
+        gets scikit-learn's usual error. At fit the image shape is recorded
+        in ``image_shape_``; later calls must match it.
+        """
+        ndim = getattr(X, "ndim", None)
+        expected = self._image_shape_param() if reset else getattr(self, "image_shape_", None)
+        takes_images = expected is not None or (reset and self.architecture == "conv")
+        if ndim not in (3, 4) or not takes_images:
+            return X, None
+        X = np.asarray(X)
+        shape = tuple(X.shape[1:]) if ndim == 4 else (1,) + tuple(X.shape[1:])
+        if expected is not None and shape != expected:
+            what = "image_shape" if reset else "the images seen during fit"
+            raise ValueError(
+                f"X holds images of shape {shape} (channels, height, width), but "
+                f"{what} {'is' if reset else 'have shape'} {expected}."
+            )
+        return X.reshape(X.shape[0], -1), shape
+
+    def _validate_X(self, X, *, reset, likelihood_support=True, y="no_validation"):
         """``validate_data`` as every public entry point of the package calls it.
 
+        Returns ``X``, or ``(X, y)`` when ``y`` is given (validated as a
+        target). Image arrays are flattened to rows first (see
+        ``_flatten_images``).
         ``likelihood_support`` also checks that ``X`` lies where ``p(x | z)``
         is defined ([0, 1] for Bernoulli): needed to fit or score, not to
         encode, where a MinMaxScaler fitted on a training fold routinely
         gives test values slightly outside [0, 1].
         """
-        X = validate_data(
+        X, shape = self._flatten_images(X, reset)
+        out = validate_data(
             self,
             X,
+            y,
             reset=reset,
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
+        X = out if isinstance(y, str) and y == "no_validation" else out[0]
+        if reset:
+            self._set_image_shape(shape, X.shape[1])
         if likelihood_support:
             self._check_support(X)
-        return X
+        return out
+
+    def _set_image_shape(self, shape, n_features):
+        """Record ``image_shape_`` at fit: from image arrays or ``image_shape``."""
+        shape = shape or self._image_shape_param()
+        if shape is not None and math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {math.prod(shape)} values per "
+                f"image, but X has {n_features} features per row. Give the shape of "
+                "one row as an image: (channels, height, width)."
+            )
+        if shape is None and self.architecture == "conv":
+            raise ValueError(
+                "architecture='conv' reads each row as an image and needs its shape: "
+                "pass image_shape=(channels, height, width), e.g. (1, 28, 28) for "
+                "MNIST, or X as an array of shape (n, height, width) or "
+                "(n, channels, height, width)."
+            )
+        self.image_shape_ = shape
 
     def _check_support(self, X):
         """Check that validated ``X`` lies where ``p(x | z)`` is defined."""
@@ -215,23 +308,51 @@ class BaseVAE(BaseEstimator):
                 "with MinMaxScaler, or pixels / 255) or use likelihood='gaussian'."
             )
 
+    # ------------------------------------------------------------------ fitting
+
+    def _networks(self, n_features):
+        """The recipe of the encoder and decoder, from the hyperparameters."""
+        return Networks(
+            n_features,
+            architecture=self.architecture,
+            hidden_layer_sizes=_positive_ints(
+                self.hidden_layer_sizes,
+                "hidden_layer_sizes",
+                "the widths of the encoder's hidden layers",
+            ),
+            activation=self.activation,
+            image_shape=self.image_shape_,
+            conv_channels=_positive_ints(
+                self.conv_channels,
+                "conv_channels",
+                "the channels of each convolution",
+            ),
+            encoder=self.encoder,
+            decoder=self.decoder,
+        )
+
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
         mean = X.mean(axis=0)
         var = X.var(axis=0)
         mean_var = float(var.mean())
         var_floor = _RELATIVE_VAR_FLOOR * (mean_var if mean_var > 0 else 1.0)
-        return {
-            "n_features": X.shape[1],
+        networks = self._networks(X.shape[1])
+        params = {
+            "networks": networks,
             "n_components": self.n_components,
-            "hidden_layer_sizes": self._hidden_layer_sizes(),
-            "activation": self.activation,
             "likelihood": self.likelihood,
             "variance": self.variance,
             "feature_mean": torch.as_tensor(mean, dtype=torch.float32),
             "feature_var": torch.as_tensor(var, dtype=torch.float32),
             "var_floor": var_floor,
         }
+        if networks.image_input:
+            # an image's pixels share one scale, so that a convolution sees the
+            # same contrast everywhere in the picture
+            params["input_mean"] = torch.full_like(params["feature_mean"], float(X.mean()))
+            params["input_var"] = torch.full_like(params["feature_var"], float(X.var()))
+        return params
 
     def _callbacks(self):
         """The skorch callbacks that carry the scikit-learn style options."""
@@ -270,8 +391,8 @@ class BaseVAE(BaseEstimator):
             callbacks.append(cb)
         return callbacks
 
-    # The torch module and loss of the model; subclasses with another model
-    # override these three.
+    # The torch module and loss of the model family; a subclass with another
+    # family names its own.
     _module_class = VAEModule
     _criterion_class = ELBOLoss
 
@@ -281,6 +402,23 @@ class BaseVAE(BaseEstimator):
     def _extra_callbacks(self):
         """Model-specific callbacks, run before the user's."""
         return []
+
+    def _fit_inputs(self, X, y, reset):
+        """Validated ``X`` and a dict of extra per-row training inputs (arrays)."""
+        return self._validate_X(X, reset=reset), {}
+
+    def _prepare_batch(self, data):
+        """A callable that prepares every training batch, or None.
+
+        ``data`` is the dict of training tensors (``"x"`` and the per-row
+        inputs) on the training device; the callable gets each batch as a
+        dict of the same keys and returns the module's keyword arguments.
+        """
+        return None
+
+    def _statistics_inputs(self, inputs):
+        """The per-row inputs that the module's inference methods take."""
+        return {}
 
     def _make_net(self, X, device):
         return VAENet(
@@ -305,7 +443,8 @@ class BaseVAE(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data; images also as arrays of shape (n_samples, height,
+            width) or (n_samples, channels, height, width) (see ``image_shape``).
         y : None
             Ignored; present for API consistency.
 
@@ -316,15 +455,11 @@ class BaseVAE(BaseEstimator):
         """
         return self._fit_or_clear(X, y)
 
-    def _validate_fit_data(self, X, y, reset):
-        """Validated ``X`` and a dict of extra per-row training inputs (or None)."""
-        return self._validate_X(X, reset=reset), None
-
     def _fit_or_clear(self, X, y):
         """Validate and fit; a failure leaves no half-fitted state behind."""
         warm = self.warm_start and hasattr(self, "net_")
         try:
-            X, inputs = self._validate_fit_data(X, y, reset=not warm)
+            X, inputs = self._fit_inputs(X, y, reset=not warm)
         except BaseException:
             # A cold fit may have reset n_features_in_ already; a warm one
             # (reset=False) changed nothing and keeps its trained net.
@@ -337,31 +472,27 @@ class BaseVAE(BaseEstimator):
             self._clear_fitted_state()
             raise
 
-    def _fit(self, X, warm, inputs=None, random_state=None):
+    def _fit(self, X, warm, inputs, random_state=None):
         """Train on validated ``X``; ``random_state`` overrides the estimator's."""
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
 
-        data = torch.tensor(X, dtype=torch.float32, device=device)
-        if inputs:
-            # extra per-row inputs of the module (integer arrays: labels,
-            # neighbour indices into the training rows, the "pool")
-            extra = {
-                key: torch.as_tensor(value, dtype=torch.long, device=device)
-                for key, value in inputs.items()
-            }
-            if "neighbors" in extra:
-                extra["pool"] = data
-            data = {"x": data, **extra}
+        data = {"x": torch.tensor(X, dtype=torch.float32, device=device)}
+        for key, value in inputs.items():
+            data[key] = torch.as_tensor(value, device=device)
         with torch_seed(train_seed, device):
-            if warm:
-                net = self.net_
-                net.set_params(max_epochs=self.max_iter)
-                net.partial_fit(data)
-            else:
-                net = self._make_net(X, device)
-                net.fit(data)
+            net = self.net_ if warm else self._make_net(X, device)
+            net.prepare_batch = self._prepare_batch(data)
+            try:
+                if warm:
+                    net.set_params(max_epochs=self.max_iter)
+                    net.partial_fit(data)
+                else:
+                    net.fit(data)
+            finally:
+                # the hook may hold the training data: never keep it
+                net.prepare_batch = None
 
         history = net.history
         self.net_ = net
@@ -372,14 +503,10 @@ class BaseVAE(BaseEstimator):
         )
         self._inference_seed = inference_seed
         self.kl_per_dim_, activity = self._latent_statistics(
-            X, labels=self._conditioning_labels(inputs)
+            X, **self._statistics_inputs(inputs)
         )
         self.n_active_units_ = int(np.sum(activity > _ACTIVITY_THRESHOLD))
         return self
-
-    def _conditioning_labels(self, inputs):
-        """The training labels a conditional model's statistics depend on (None here)."""
-        return None
 
     def _fitted_state(self):
         """Every attribute a fit sets, by name."""
@@ -401,60 +528,68 @@ class BaseVAE(BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.module_
 
-    def _blocks(self, X, labels=None):
-        """Yield ``X`` as float32 tensors on the net's device, ``batch_size`` rows each.
+    @property
+    def _inference_dtype(self):
+        """float64 on the CPU, so a row's outputs do not depend on its batch.
 
-        With ``labels`` (class indices, one per row), yield ``(block, labels)``
-        pairs, the labels as a long tensor. Memory stays bounded by the batch
+        BLAS picks float32 kernels by matrix shape, so in float32 a row scored
+        in another batch can come out a few units in the last place apart;
+        in float64 the same float32 weights give the same results to ~1e-15.
+        Accelerators, slow at float64, keep float32.
+        """
+        return torch.float64 if torch.device(self.net_.device).type == "cpu" else torch.float32
+
+    def _inference_module(self):
+        """The trained module in eval mode and the inference dtype (a copy if converted)."""
+        module = self.module_
+        if self._inference_dtype != torch.float32:
+            module = copy.deepcopy(module).to(self._inference_dtype)
+        return module.eval()
+
+    def _blocks(self, X, rows):
+        """Yield ``X`` in blocks of ``batch_size`` rows as tensors on the net's device.
+
+        Each block comes with the same rows of every array in ``rows`` (per-row
+        inputs of the module, as tensors). Memory stays bounded by the batch
         size. Each block is copied (torch takes neither negative strides nor
         read-only memmaps as they are).
         """
-        device = self.net_.device
+        device, dtype = self.net_.device, self._inference_dtype
         for start in range(0, X.shape[0], self.batch_size):
-            rows = slice(start, start + self.batch_size)
-            block = torch.tensor(np.ascontiguousarray(X[rows]), dtype=torch.float32, device=device)
-            if labels is None:
-                yield block
-            else:
-                yield block, torch.as_tensor(labels[rows], dtype=torch.long, device=device)
+            part = slice(start, start + self.batch_size)
+            block = torch.tensor(np.ascontiguousarray(X[part]), dtype=dtype, device=device)
+            yield block, {key: torch.as_tensor(v[part], device=device) for key, v in rows.items()}
 
-    def _map_blocks(self, X, fn, dtype=None, labels=None):
-        """Apply ``fn`` to each block under inference mode; stack as numpy.
+    def _map_blocks(self, X, fn, dtype=None, **rows):
+        """``fn(module, block, **block_rows)`` for each block, under inference mode.
 
-        ``fn(module, block)``, or ``fn(module, block, block_labels)`` when
-        ``labels`` are given.
+        ``rows`` are per-row inputs of the module (e.g. ``labels``), sliced
+        like ``X``. The outputs are stacked as numpy, in ``dtype`` (``X``'s
+        by default).
         """
-        module = self.module_
-        module.eval()
+        module = self._inference_module()
         outputs = []
         with torch.inference_mode():
-            for block in self._blocks(X, labels):
-                args = block if labels is not None else (block,)
-                outputs.append(fn(module, *args).cpu().numpy())
+            for block, block_rows in self._blocks(X, rows):
+                outputs.append(fn(module, block, **block_rows).cpu().numpy())
         out = np.concatenate(outputs) if outputs else np.empty((0,))
         return out.astype(dtype or X.dtype, copy=False)
 
-    def _encode_mean(self, X, labels=None):
+    def _encode_mean(self, X, **rows):
         """Posterior means ``E[z | x]``, shape (n_samples, n_components)."""
-        if labels is None:
-            return self._map_blocks(X, lambda m, xb: m.encode_mean(xb))
-        return self._map_blocks(X, lambda m, xb, lb: m.encode_mean(xb, lb), labels=labels)
+        return self._map_blocks(X, lambda m, xb, **r: m.encode_mean(xb, **r), **rows)
 
-    def _decode_mean(self, Z, labels=None):
+    def _decode_mean(self, Z, **rows):
         """Decoder means ``E[x | z]``, shape (n_samples, n_features)."""
-        if labels is None:
-            return self._map_blocks(Z, lambda m, zb: m.decode_mean(zb))
-        return self._map_blocks(
-            Z, lambda m, zb, lb: m.decode_mean(zb, m.condition(lb)), labels=labels
-        )
+        return self._map_blocks(Z, lambda m, zb, **r: m.decode_mean(zb, **r), **rows)
 
-    def _latent_statistics(self, X, labels=None):
+    def _latent_statistics(self, X, **rows):
         """Mean KL per latent dimension and the variance of the posterior means."""
 
-        def stats(module, xb, *lb):
-            return torch.cat(module.latent_statistics(xb, *lb), dim=1)
+        def stats(module, xb, **r):
+            return torch.cat(module.latent_statistics(xb, **r), dim=1)
 
-        out = self._map_blocks(X, stats, dtype=np.float64, labels=labels)
+        out = self._map_blocks(X, stats, dtype=np.float64, **rows)
         k = self.n_components
         return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
 
@@ -473,17 +608,15 @@ class BaseVAE(BaseEstimator):
         rng = np.random.RandomState(self._inference_seed)
         eps = rng.standard_normal((n_draws, self.n_components))
         if moment_matched and n_draws > self.n_components:
-            eps -= eps.mean(axis=0)
-            chol = np.linalg.cholesky(eps.T @ eps / n_draws)
-            eps = np.linalg.solve(chol, eps.T).T
-        return torch.as_tensor(eps, dtype=torch.float32, device=self.net_.device)
+            eps = moment_match(eps)
+        return torch.as_tensor(eps, dtype=self._inference_dtype, device=self.net_.device)
 
-    def _log_weight_draws(self, module, xb, eps, labels=None):
+    def _log_weight_draws(self, module, xb, eps, **rows):
         """``log_weights`` over draws in chunks, so memory stays near one block's."""
         chunk = max(1, 4096 // max(1, xb.shape[0]))
         log_px, log_ratio = [], []
         for start in range(0, eps.shape[0], chunk):
-            lp, lr, kl = module.log_weights(xb, eps[start : start + chunk], labels)
+            lp, lr, kl = module.log_weights(xb, eps[start : start + chunk], **rows)
             log_px.append(lp)
             log_ratio.append(lr)
         return torch.cat(log_px), torch.cat(log_ratio), kl
@@ -495,18 +628,18 @@ class BaseVAE(BaseEstimator):
                 f"draws per sample), got {n_draws!r}."
             )
 
-    def _score_samples(self, X, n_draws, importance_weighted, labels=None):
-        """Per-row ELBO or importance-weighted bound (conditional on ``labels``)."""
+    def _score_samples(self, X, n_draws, importance_weighted, **rows):
+        """Per-row ELBO or importance-weighted bound (given the per-row ``rows``)."""
         self._check_n_draws(n_draws)
         eps = self._score_noise(n_draws, moment_matched=not importance_weighted)
 
-        def bound(module, xb, lb=None):
-            log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps, lb)
+        def bound(module, xb, **r):
+            log_px, log_ratio, kl = self._log_weight_draws(module, xb, eps, **r)
             if importance_weighted:
                 return iw_bound_from_draws(log_px, log_ratio)
             return elbo_from_draws(log_px, kl)
 
-        return self._map_blocks(X, bound, dtype=np.float64, labels=labels)
+        return self._map_blocks(X, bound, dtype=np.float64, **rows)
 
     @staticmethod
     def _check_n_samples(n_samples):
@@ -523,44 +656,86 @@ class BaseVAE(BaseEstimator):
         z = rng.standard_normal((n_samples, self.n_components))
         return self._decode_draws(z, rng, noise)
 
-    def _decode_draws(self, z, rng, noise, labels=None):
+    def _decode_draws(self, z, rng, noise, **rows):
         """Decoder means at codes ``z``, or draws from ``p(x | z)`` when ``noise``.
 
-        With ``labels``, decode each code as its class (a conditional VAE).
+        ``rows`` are per-row inputs of the module's ``decode`` (e.g. the class
+        of each code). The draws come from the likelihood's own ``sample``,
+        under a torch seed drawn from ``rng``.
         """
         if not noise:
-            return self._decode_mean(z, labels).astype(np.float64)
-        module = self.module_
-        module.eval()
-        draws = []
-        with torch.inference_mode():
-            for block in self._blocks(z, labels):
-                zb, lb = block if labels is not None else (block, None)
-                px = module.decode(zb, module.condition(lb)).base_dist
-                if self.likelihood == "gaussian":
-                    loc, scale = px.loc.cpu().numpy(), px.scale.cpu().numpy()
-                    draws.append(loc + scale * rng.standard_normal(loc.shape))
-                else:
-                    p = px.probs.cpu().numpy()
-                    draws.append((rng.uniform(size=p.shape) < p).astype(np.float64))
-        return np.concatenate(draws).astype(np.float64)
+            return self._decode_mean(z, **rows).astype(np.float64)
+        seed = _seed_from(rng)
+        with torch_seed(seed, self.net_.device):
+            return self._map_blocks(
+                z, lambda m, zb, **r: m.decode(zb, **r).sample(), dtype=np.float64, **rows
+            )
+
+
+def moment_match(eps):
+    """Draws ``eps`` (n, k) centred and whitened: mean exactly 0, covariance exactly I."""
+    eps = eps - eps.mean(axis=0)
+    chol = np.linalg.cholesky(eps.T @ eps / eps.shape[0])
+    return np.linalg.solve(chol, eps.T).T
 
 
 # Documentation of the shared hyperparameters, substituted into each public
-# estimator's docstring where it says ``{shared_parameters}``.
+# estimator's docstring where it says ``{shared_parameters}``. Every
+# ``<name>`` is replaced by that parameter's default in the estimator's own
+# signature, so a documented default cannot drift from the code.
 SHARED_PARAMETERS_DOC = """\
+    architecture : {"mlp", "conv"}, default=<architecture>
+        The encoder and decoder networks. ``"mlp"``: fully connected layers
+        of ``hidden_layer_sizes``. ``"conv"``: for images (see
+        ``image_shape``), stride-2 convolutions of ``conv_channels`` (kernel
+        4, padding 1; each halves the height and width) then fully connected
+        layers of ``hidden_layer_sizes``; the decoder mirrors them with
+        transposed convolutions. ``encoder`` / ``decoder`` replace either
+        network with a module of your own.
+
+    image_shape : tuple of int or None, default=<image_shape>
+        The shape of one row as an image, ``(channels, height, width)`` or
+        ``(height, width)``: rows of ``channels * height * width`` values are
+        read as images by ``architecture="conv"`` and by an ``encoder`` of
+        your own. Images can also be passed as arrays of shape
+        ``(n_samples, height, width)`` or ``(n_samples, channels, height,
+        width)``, which gives the shape; outputs stay flat rows.
+
+    conv_channels : tuple of int, default=<conv_channels>
+        With ``architecture="conv"``, the channels of each stride-2
+        convolution of the encoder (the decoder uses them reversed). Each
+        layer halves the image, so a 28 x 28 image takes up to four.
+
+    encoder : torch.nn.Module, class or None, default=<encoder>
+        A network of your own for the encoder body. It gets a float tensor
+        of standardised rows, shape ``(n, n_features)``, or of images,
+        ``(n, channels, height, width)`` when ``image_shape`` is given, and
+        must return a float tensor of shape ``(n, d)`` for any ``d``; skvae
+        adds the posterior heads (and the class of a conditional model). An
+        instance is copied at each fit, weights included (a pretrained
+        encoder starts from them); a class (or ``functools.partial``) is
+        called with no arguments at each fit, under ``random_state``. A
+        module that breaks the contract is named in a clear error.
+
+    decoder : torch.nn.Module, class or None, default=<decoder>
+        A network of your own for the decoder. It gets a float tensor of
+        codes of shape ``(m, n_components)`` (a conditional model appends the
+        one-hot class) and must return a float tensor of one raw value per
+        feature, shape ``(m, n_features)`` or ``(m, channels, height,
+        width)``: the likelihood reads them as standardised means
+        (``"gaussian"``) or logits (``"bernoulli"``). Copied or called like
+        ``encoder``.
+
     hidden_layer_sizes : tuple of int, default=<hidden_layer_sizes>
-        Widths of the encoder's hidden layers; the decoder mirrors them.
-        ``()`` gives a linear encoder and decoder.
+        Widths of the encoder's fully connected hidden layers; the decoder
+        mirrors them. ``()`` gives a linear encoder and decoder with
+        ``architecture="mlp"``.
 
     activation : {"gelu", "relu", "tanh", "logistic", "identity", "elu"}, \
 default=<activation>
-        Activation after each hidden layer. The smooth GELU fits densities
-        more closely than ReLU: the bound on probabilistic-PCA data came 0.8%
-        short of the exact log-likelihood against 1.8% (at the same step
-        size), and embeddings were better (``benchmarks/``).
+        Activation after each hidden layer.
 
-    beta : float, default=1.0
+    beta : float, default=<beta>
         Weight of the KL term of the ELBO (beta-VAE). ``beta=1`` trains the
         true ELBO; smaller values trade a looser bound for sharper
         reconstructions, larger ones for a smoother latent space.
@@ -571,37 +746,36 @@ default=<activation>
         al. 2016): the decoder learns to use the codes before the prior pulls
         them together. 0 trains the full ELBO from the first epoch.
 
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+    likelihood : {"gaussian", "bernoulli"}, default=<likelihood>
         Decoder distribution ``p(x | z)``. ``"gaussian"`` learns its variance
         (see ``variance``), started at the features' spread and floored at 1%
         of the mean feature variance, so nearly constant features stay sane.
         ``"bernoulli"`` is for data in [0, 1] such as binary or ``pixels / 255``.
 
-    variance : {"shared", "feature"}, default="shared"
+    variance : {"shared", "feature"}, default=<variance>
         With a Gaussian likelihood, learn one noise variance shared by all
         features, as probabilistic PCA does, or one per feature, as factor
         analysis does. ``"shared"`` makes the codes account for every feature
-        and gives better low-dimensional embeddings (see
-        ``benchmarks/bench_reduce.py``); ``"feature"`` fits features of
-        unequal noise more closely and so can score such data higher.
+        and gives better low-dimensional embeddings; ``"feature"`` fits
+        features of unequal noise more closely and so can score such data
+        higher.
 
     max_iter : int, default=<max_iter>
         Maximum number of epochs.
 
-    batch_size : int, default=128
+    batch_size : int, default=<batch_size>
         Rows per mini-batch; inference also runs in blocks of this size, which
         bounds its memory.
 
     learning_rate_init : float, default=<learning_rate_init>
-        Initial step size of the Adam optimiser; each estimator's default
-        was chosen with its benchmark. The likelihood's noise variance and a
-        mixture prior's parameters move 30 times faster.
+        Initial step size of the Adam optimiser. The likelihood's noise
+        variance and a mixture prior's parameters move 30 times faster.
 
-    learning_rate : {"cosine", "constant"}, default="cosine"
+    learning_rate : {"cosine", "constant"}, default=<learning_rate>
         Step-size schedule: a cosine decay to zero over ``max_iter`` epochs
         (which tightens the bound noticeably), or constant.
 
-    early_stopping : bool, default=False
+    early_stopping : bool, default=<early_stopping>
         Hold out ``validation_fraction`` of the rows and stop when their loss
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, keeping
         the weights of the best epoch. When False, all ``max_iter`` epochs
@@ -609,47 +783,55 @@ default=<activation>
         watched, since it stalls by chance long before the bound stops
         improving.
 
-    validation_fraction : float, default=0.1
+    validation_fraction : float, default=<validation_fraction>
         Share of the rows held out when ``early_stopping=True``.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=<n_iter_no_change>
         With ``early_stopping``, epochs without an improvement of at least
         ``tol`` before stopping.
 
-    tol : float, default=1e-4
+    tol : float, default=<tol>
         With ``early_stopping``, the smallest improvement of the validation
         loss (nats per sample) that counts.
 
-    device : str or torch.device, default="auto"
+    device : str or torch.device, default=<device>
         Where to train and infer: ``"auto"`` (CUDA when torch sees a GPU,
         else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``... Asking for CUDA
-        without a GPU is an error, never a silent CPU run.
+        without a GPU is an error, never a silent CPU run. On the CPU,
+        inference runs in float64 (training in float32), so a row's outputs
+        do not depend on the other rows it is processed with.
 
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance or None, default=<random_state>
         Seeds the weights, the shuffling, the training noise and the
         Monte-Carlo draws of the scores. An int gives identical results on
         the CPU from run to run. The caller's global torch and numpy random
         states are left untouched.
 
-    verbose : int, default=0
+    verbose : int, default=<verbose>
         If > 0, show a progress bar and a table of per-epoch losses.
 
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+    callbacks : list of skorch callbacks or (name, callback) tuples, \
+default=<callbacks>
         Extra callbacks for the underlying :class:`skorch.NeuralNet`
         (checkpoints, logging, gradient clipping...). They are copied at
         each fit.
 
-    warm_start : bool, default=False
+    warm_start : bool, default=<warm_start>
         If True, a second ``fit`` continues training the fitted network for
         another ``max_iter`` epochs (with a fresh schedule) instead of
         starting over."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (``channels * height * width``
+        for images).
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
+
+    image_shape_ : tuple of int or None
+        ``(channels, height, width)`` of the images seen during fit, or None
+        for tables.
 
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds every epoch's losses and times.
@@ -677,25 +859,23 @@ SHARED_ATTRIBUTES_DOC = """\
         ``n_components`` shows posterior collapse."""
 
 
-# Shared parameters whose default differs between estimators: each
-# estimator's docstring shows its own default, read from its signature.
-_PER_ESTIMATOR_DEFAULTS = (
-    "hidden_layer_sizes",
-    "max_iter",
-    "kl_warmup",
-    "activation",
-    "learning_rate_init",
-)
+def _default_text(default):
+    return f'"{default}"' if isinstance(default, str) else repr(default)
 
 
 def fill_doc(cls):
-    """Substitute the shared parameter and attribute docs into a docstring."""
+    """Substitute the shared parameter and attribute docs into a docstring.
+
+    Every ``<name>`` placeholder of the shared docs becomes the default of
+    ``name`` in ``cls.__init__``.
+    """
     params = inspect.signature(cls.__init__).parameters
     shared = SHARED_PARAMETERS_DOC
-    for name in _PER_ESTIMATOR_DEFAULTS:
-        default = params[name].default
-        text = f'"{default}"' if isinstance(default, str) else repr(default)
-        shared = shared.replace(f"<{name}>", text)
+    for name, param in params.items():
+        shared = shared.replace(f"<{name}>", _default_text(param.default))
+    if "default=<" in shared:
+        missing = shared[shared.index("default=<") + 9 :].split(">", 1)[0]
+        raise TypeError(f"{cls.__name__}.__init__ lacks the shared parameter {missing!r}")
     cls.__doc__ = cls.__doc__.replace("{shared_parameters}", shared.lstrip()).replace(
         "{shared_attributes}", SHARED_ATTRIBUTES_DOC.lstrip()
     )

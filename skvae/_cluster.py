@@ -12,8 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
-from ._modules import GMVAELoss, GMVAEModule
-from ._net import TemperatureAnnealing
+from .models.mixture import GMVAELoss, GMVAEModule, NeighbourPairs, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.
 _SETTLED_EPOCHS = 5
@@ -35,14 +34,12 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     invariant to the scale of the loss, so these two weights, relative to
     the reconstruction's, are all the freedom there is.
 
-    Defaults were chosen with ``benchmarks/bench_cluster.py``: the
-    neighbour-consistency term, the aggregate categorical term and their
-    weights lifted the cluster accuracy on digits from 0.70 (plain GMVAE, 3
-    seeds) to 0.86 (5 seeds), and on 5,000 MNIST digits from 0.49 to 0.77
-    (5 seeds; 400 epochs, the default here, as MNIST needs them), against
-    0.79 and 0.51 for KMeans. It keeps the ReLU activation: GELU, the
-    other estimators' default, raised digits to 0.92 but made MNIST less
-    steady (0.76 +- 0.053 over 5 seeds, against 0.77 +- 0.033).
+    Beyond the plain GMVAE, the defaults add a neighbour-consistency term
+    and a batch-level categorical term, which make clusters follow the
+    data's manifold and keep every cluster in use; they were chosen with
+    ``benchmarks/bench_cluster.py`` (the user guide has the figures). The
+    clusterer keeps the ReLU activation, which trained more steadily than
+    GELU across seeds.
 
     The mixing prior is uniform during training, which keeps every cluster
     in use; ``weights_`` are the shares of the training data that the
@@ -196,6 +193,11 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         neighbor_weight=50.0,
         n_neighbors=10,
         n_init=1,
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        encoder=None,
+        decoder=None,
         hidden_layer_sizes=(256, 128),
         activation="relu",
         beta=1.0,
@@ -218,6 +220,11 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     ):
         super().__init__(
             n_components=n_components,
+            architecture=architecture,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            encoder=encoder,
+            decoder=decoder,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             beta=beta,
@@ -281,10 +288,10 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         )
         return [("temperature", annealing)]
 
-    def _validate_fit_data(self, X, y, reset):
+    def _fit_inputs(self, X, y, reset):
         X = self._validate_X(X, reset=reset)
         if y is None:
-            return X, None
+            return X, {}
         y = column_or_1d(y, warn=True)
         if not np.any(np.asarray(y, dtype=object) == -1):
             # Not the semi-supervised convention: most likely true classes,
@@ -298,7 +305,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
                 UserWarning,
                 stacklevel=3,
             )
-            return X, None
+            return X, {}
         if y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"y has {y.shape[0]} entries but X has {X.shape[0]} rows; y must "
@@ -324,7 +331,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
                 f"{self.n_clusters}."
             )
         if np.all(labels == -1):
-            return X, None
+            return X, {}
         return X, {"labels": labels}
 
     def fit(self, X, y=None):
@@ -363,9 +370,13 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
         return neighbors[keep].reshape(X.shape[0], k)
 
-    def _fit(self, X, warm, inputs=None):
+    def _prepare_batch(self, data):
+        # one random neighbour of every row, from the training rows
+        return NeighbourPairs(data["x"]) if "neighbors" in data else None
+
+    def _fit(self, X, warm, inputs):
         if self.neighbor_weight > 0 and X.shape[0] > 1:
-            inputs = {**(inputs or {}), "neighbors": self._neighbors(X)}
+            inputs = {**inputs, "neighbors": self._neighbors(X)}
         if warm or self.n_init == 1:
             super()._fit(X, warm, inputs)
         else:

@@ -8,9 +8,10 @@ from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Trans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
+from .models.conditional import ConditionalELBOLoss, ConditionalVAEModule
 
 
 @fill_doc
@@ -39,9 +40,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
     n_components : int, default=4
         Size of the latent (style) code ``z``. Few dimensions leave fewer
         regions of the prior that no training row of a class maps to, from
-        which samples come out as another class (on 5,000 MNIST digits, 8
-        dimensions made 0.91 of the samples recognisable against 0.96 for 4;
-        ``benchmarks/bench_cvae.py``).
+        which samples come out as another class (see the user guide).
 
     latent_prior : {"standard", "class"}, default="standard"
         Prior of the code given the class: ``N(0, I)`` for every class, or a
@@ -50,16 +49,17 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         With ``"standard"`` the codes of all classes share one space, which
         is what style transfer needs.
 
-    independence_weight : float, default=50.0
+    independence_weight : float, default=0.1
         Weight of a penalty that makes the distribution of the codes the same
         for every class, so that the code holds no class: for each class in
         a mini-batch, the KL divergence from ``p(z | y)`` of a Gaussian with
-        the mean and variance of the class's codes. The ELBO asks for this
-        only weakly; without it, on MNIST, 9% of the digits re-decoded as
-        another class still showed their own class, and samples drawn from
-        the prior for a class came out as another one, where that class's
-        codes do not reach (see ``benchmarks/bench_cvae.py``). 0 trains the
-        plain CVAE.
+        the mean and variance of the class's codes; the weight is per
+        feature (the penalty is multiplied by ``n_features_in_``), so it keeps
+        its balance with the reconstruction term. The ELBO asks for this only
+        weakly; without it, digits re-decoded as another class can still show
+        their own class, and samples drawn from the prior for a class come
+        out as another one, where that class's codes do not reach. 0 trains
+        the plain CVAE.
 
     {shared_parameters}
 
@@ -110,6 +110,8 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         "latent_prior": [StrOptions({"standard", "class"})],
         "independence_weight": [Interval(Real, 0, None, closed="left")],
     }
+    _module_class = ConditionalVAEModule
+    _criterion_class = ConditionalELBOLoss
 
     def __init__(
         self,
@@ -117,6 +119,11 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         *,
         latent_prior="standard",
         independence_weight=0.1,
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        encoder=None,
+        decoder=None,
         hidden_layer_sizes=(256, 128),
         activation="gelu",
         beta=1.0,
@@ -139,6 +146,11 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
     ):
         super().__init__(
             n_components=n_components,
+            architecture=architecture,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            encoder=encoder,
+            decoder=decoder,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             beta=beta,
@@ -177,16 +189,8 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         weight = self.independence_weight * self.n_features_in_
         return {"beta": self.beta, "mismatch_weight": weight}
 
-    def _validate_fit_data(self, X, y, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-        )
-        self._check_support(X)
+    def _fit_inputs(self, X, y, reset):
+        X, y = self._validate_X(X, y=y, reset=reset)
         check_classification_targets(y)
         classes, labels, counts = np.unique(y, return_inverse=True, return_counts=True)
         if reset:
@@ -220,10 +224,10 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         """
         return super().fit(X, y)
 
-    def _conditioning_labels(self, inputs):
-        return inputs["labels"]
+    def _statistics_inputs(self, inputs):
+        return {"labels": inputs["labels"]}
 
-    def _fit(self, X, warm, inputs=None, random_state=None):
+    def _fit(self, X, warm, inputs, random_state=None):
         super()._fit(X, warm, inputs, random_state)
         module = self.module_
         shape = len(self.classes_), self.n_components
@@ -353,12 +357,12 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         check_is_fitted(self)
         if y is not None:
             X = self._validate_X(X, reset=False, likelihood_support=False)
-            return self._encode_mean(X, self._encode_labels(y, X.shape[0]))
+            return self._encode_mean(X, labels=self._encode_labels(y, X.shape[0]))
         X = self._validate_X(X, reset=False)
         proba = softmax(self._joint_log_likelihood(X, n_draws=10), axis=1)
         Z = np.zeros((X.shape[0], self.n_components))
         for k in range(len(self.classes_)):
-            Z += proba[:, [k]] * self._encode_mean(X, np.full(X.shape[0], k))
+            Z += proba[:, [k]] * self._encode_mean(X, labels=np.full(X.shape[0], k))
         return Z.astype(X.dtype, copy=False)
 
     def fit_transform(self, X, y=None, **fit_params):
@@ -393,7 +397,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"latent codes of n_components={self.n_components} columns."
             )
-        return self._decode_mean(Z, self._encode_labels(y, Z.shape[0]))
+        return self._decode_mean(Z, labels=self._encode_labels(y, Z.shape[0]))
 
     def sample(self, n_samples=1, *, y=None, random_state=None, noise=True):
         """Draw samples of chosen (or random) classes.
@@ -438,7 +442,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         z = self.class_latent_means_[labels] + np.sqrt(
             self.class_latent_variances_[labels]
         ) * rng.standard_normal((len(labels), self.n_components))
-        return self._decode_draws(z, rng, noise, labels), self.classes_[labels]
+        return self._decode_draws(z, rng, noise, labels=labels), self.classes_[labels]
 
     def score_samples(self, X, y=None, *, n_draws=10):
         """Log-likelihood bound of each sample, in nats.

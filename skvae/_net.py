@@ -16,65 +16,42 @@ from skorch.callbacks import Callback
 
 
 def _n_rows(data):
-    return len(data["x"]) if isinstance(data, dict) else len(data)
+    return len(data["x"])
 
 
 def _take(data, index):
-    """Rows ``index`` of a tensor, or of every per-row tensor of a dict of them.
-
-    In a dict, ``"pool"`` is not per-row: it is the full training data that
-    ``"neighbors"`` (row indices) point into, and is passed along whole.
-    """
-    if isinstance(data, dict):
-        return {
-            key: value if key == "pool" else value[index] for key, value in data.items()
-        }
-    return data[index]
-
-
-def _with_pairs(batch):
-    """Replace ``neighbors``/``pool`` by ``x_pair``: one random neighbour per row."""
-    if not isinstance(batch, dict) or "neighbors" not in batch:
-        return batch
-    batch = dict(batch)
-    neighbors, pool = batch.pop("neighbors"), batch.pop("pool")
-    pick = torch.randint(neighbors.shape[1], (neighbors.shape[0],), device=neighbors.device)
-    batch["x_pair"] = pool[neighbors[torch.arange(neighbors.shape[0]), pick]]
-    return batch
-
-
-def _device(data):
-    return data["x"].device if isinstance(data, dict) else data.device
+    """Rows ``index`` of every per-row tensor of ``data``."""
+    return {key: value[index] for key, value in data.items()}
 
 
 class TensorBatches:
     """Mini-batches sliced from in-memory tensors, reshuffled every epoch.
 
-    ``X`` is one tensor, or a dict of tensors with the same number of rows
-    (passed to the module's ``forward`` as keyword arguments, the skorch
-    convention). A dict with ``"neighbors"`` (n, k) and ``"pool"`` gives each
-    batch ``"x_pair"``: for every row, one of its neighbours drawn at random.
-    Shuffling and neighbour draws use torch's global generator, which the
-    estimators seed (inside a forked RNG state) before training.
+    ``data`` is a dict of tensors with the same number of rows: ``"x"`` and
+    any extra per-row inputs of the module (passed to its ``forward`` as
+    keyword arguments, the skorch convention). ``prepare``, when given, turns
+    each batch dict into the module's keyword arguments (an estimator's hook,
+    e.g. drawing a neighbour of every row). Shuffling, and any draws of
+    ``prepare``, use torch's global generator, which the estimators seed
+    (inside a forked RNG state) before training.
     """
 
-    def __init__(self, X, batch_size, shuffle):
-        self.X = X
+    def __init__(self, data, batch_size, shuffle, prepare=None):
+        self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.prepare = prepare
 
     def __len__(self):
-        return math.ceil(_n_rows(self.X) / self.batch_size)
+        return math.ceil(_n_rows(self.data) / self.batch_size)
 
     def __iter__(self):
-        X, bs, n = self.X, self.batch_size, _n_rows(self.X)
-        if self.shuffle:
-            order = torch.randperm(n).to(_device(X))
-            for start in range(0, n, bs):
-                yield _with_pairs(_take(X, order[start : start + bs])), None
-        else:
-            for start in range(0, n, bs):
-                yield _with_pairs(_take(X, slice(start, start + bs))), None
+        data, bs, n = self.data, self.batch_size, _n_rows(self.data)
+        order = torch.randperm(n).to(data["x"].device) if self.shuffle else None
+        for start in range(0, n, bs):
+            rows = slice(start, start + bs) if order is None else order[start : start + bs]
+            batch = _take(data, rows)
+            yield (self.prepare(batch) if self.prepare else batch), None
 
 
 class KLWarmup(Callback):
@@ -102,12 +79,13 @@ class KLWarmup(Callback):
 
 
 class VAENet(NeuralNet):
-    """A skorch ``NeuralNet`` whose loss is the module's negative ELBO.
+    """A skorch ``NeuralNet`` whose loss is the criterion of the module's output.
 
-    ``X`` is passed as one float tensor (already on ``device``), or as a dict
-    with ``"x"`` and extra per-row inputs of the module (partial labels,
-    neighbours; see :class:`TensorBatches`); the criterion receives the module
-    output and the batch.
+    ``X`` is a dict of tensors already on ``device``: ``"x"`` and the
+    module's extra per-row inputs (see :class:`TensorBatches`); the criterion
+    receives the module output and the batch. ``prepare_batch`` (None, or a
+    callable set by the estimator for the duration of a fit and not pickled
+    with the net) prepares each batch.
 
     Parameters
     ----------
@@ -117,6 +95,8 @@ class VAENet(NeuralNet):
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
+
+    prepare_batch = None
 
     def __init__(self, *args, validation_fraction=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,11 +117,11 @@ class VAENet(NeuralNet):
                 "training; both need at least one. Use more samples, another "
                 "validation_fraction, or early_stopping=False."
             )
-        order = torch.randperm(n).to(_device(X))
+        order = torch.randperm(n).to(X["x"].device)
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
-        return TensorBatches(dataset, self.batch_size, shuffle=training)
+        return TensorBatches(dataset, self.batch_size, training, self.prepare_batch)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, X, training=training)
@@ -157,27 +137,3 @@ class VAENet(NeuralNet):
                 "training diverged. Scale the features (for example with "
                 "StandardScaler) or lower learning_rate_init."
             )
-
-
-class TemperatureAnnealing(Callback):
-    """Lower the module's Gumbel-softmax ``temperature`` geometrically.
-
-    In epoch ``e`` (counted from the start of this ``fit``) the temperature is
-    ``max(floor, start * (floor / start) ** (e / n_epochs))``: ``start`` in the
-    first epoch, ``floor`` from epoch ``n_epochs`` on. Evaluation never uses
-    the temperature (it sums the clusters out exactly).
-    """
-
-    def __init__(self, start, floor, n_epochs):
-        self.start = start
-        self.floor = floor
-        self.n_epochs = n_epochs
-
-    def on_train_begin(self, net, **kwargs):
-        self.first_epoch_ = len(net.history) + 1
-
-    def on_epoch_begin(self, net, **kwargs):
-        epoch = len(net.history) - self.first_epoch_
-        progress = min(1.0, epoch / max(1, self.n_epochs))
-        value = self.start * (self.floor / self.start) ** progress
-        net.module_.temperature = max(self.floor, value)

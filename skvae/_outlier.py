@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, fill_doc
+from .models import TrimmedELBOLoss
 
 # "auto" threshold: Tukey's fence, this many interquartile ranges below the
 # first quartile of the training scores.
@@ -36,10 +37,9 @@ class VAEOutlierDetector(OutlierMixin, BaseVAE):
     each centred on its training median and divided by its training
     interquartile range, so that each view has an equal say whatever the
     number of features (in nats, the reconstruction term dominates the ELBO
-    on most data). On eight of ADBench's data sets it beat each view alone
-    and the ELBO, with a mean ROC-AUC of 0.90 against 0.89 for
-    IsolationForest and 0.82 for PyOD's VAE (``benchmarks/bench_outliers.py``;
-    the user guide has the table). The draws are seeded from
+    on most data). On ADBench's data sets it beat each view alone and the
+    ELBO (``benchmarks/bench_outliers.py``; the user guide has the table
+    beside IsolationForest and PyOD). The draws are seeded from
     ``random_state``: a fitted model always gives a sample the same score.
 
     The API is that of :class:`sklearn.ensemble.IsolationForest`:
@@ -135,6 +135,11 @@ default="combined"
         score_method="combined",
         n_draws=10,
         trim=0.1,
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        encoder=None,
+        decoder=None,
         hidden_layer_sizes=(128, 64),
         activation="gelu",
         beta=1.0,
@@ -157,6 +162,11 @@ default="combined"
     ):
         super().__init__(
             n_components=n_components,
+            architecture=architecture,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            encoder=encoder,
+            decoder=decoder,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             beta=beta,
@@ -182,10 +192,12 @@ default="combined"
         self.n_draws = n_draws
         self.trim = trim
 
+    _criterion_class = TrimmedELBOLoss
+
     def _criterion_params(self):
         return {"beta": self.beta, "trim": self.trim}
 
-    def _fit(self, X, warm, inputs=None, random_state=None):
+    def _fit(self, X, warm, inputs, random_state=None):
         super()._fit(X, warm, inputs, random_state)
         views = self._views(X)
         q1, median, q3 = np.percentile(views, [25, 50, 75], axis=0)

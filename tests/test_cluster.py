@@ -71,10 +71,16 @@ def test_outputs_and_fitted_attributes(blobs, fitted):
     assert list(fitted.get_feature_names_out()) == ["gmvaeclusterer0", "gmvaeclusterer1"]
 
 
-def test_fit_predict_matches_labels(blobs):
-    X, _ = blobs
-    labels = GMVAEClusterer(3, **FAST).fit_predict(X)
-    np.testing.assert_array_equal(labels, GMVAEClusterer(3, **FAST).fit(X).labels_)
+def test_fit_predict_finds_the_clusters_and_predict_agrees_on_new_rows(blobs, fitted):
+    X, y = blobs
+    labels = clone(fitted).fit_predict(X)
+    assert adjusted_rand_score(y, labels) > 0.95
+    # rows drawn anew from the same blobs get the clusters of their blob
+    X_new, y_new = make_blobs(
+        n_samples=90, n_features=6, centers=3, cluster_std=1.0, random_state=0,
+        shuffle=False,
+    )
+    assert adjusted_rand_score(y_new, fitted.predict(X_new + 0.1)) > 0.95
 
 
 def test_sample_from_chosen_cluster(blobs, fitted):

@@ -1,0 +1,74 @@
+"""Torch modules and losses of skvae's model families.
+
+Each family is a module of its own: :mod:`skvae.models.vae` (the VAE, and
+:class:`Autoencoder`, what every family builds on), :mod:`skvae.models.conditional`
+and :mod:`skvae.models.mixture`. The estimators only name a family's module
+class and loss; the shared estimator core (``skvae._base``) never imports a
+family other than the plain VAE it defaults to.
+
+:class:`Networks` builds the encoder body and decoder of every family from
+the ``architecture`` hyperparameters, or wraps a user's own modules (see
+:class:`UserEncoder` and :class:`UserDecoder` for the contract).
+"""
+
+from ._distributions import (
+    FAST,
+    LIKELIHOODS,
+    VARIANCES,
+    BernoulliLikelihood,
+    GaussianLikelihood,
+    LearnedComponentPriors,
+    component_prior,
+    diagonal_normal,
+    gaussian_head,
+    make_likelihood,
+)
+from ._networks import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    MLP,
+    ConvDecoder,
+    ConvEncoder,
+    MLPDecoder,
+    Networks,
+    UserDecoder,
+    UserEncoder,
+)
+from .vae import (
+    Autoencoder,
+    ELBOLoss,
+    TrimmedELBOLoss,
+    VAEModule,
+    VAEOutput,
+    elbo_from_draws,
+    iw_bound_from_draws,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURES",
+    "FAST",
+    "LIKELIHOODS",
+    "MLP",
+    "VARIANCES",
+    "Autoencoder",
+    "BernoulliLikelihood",
+    "ConvDecoder",
+    "ConvEncoder",
+    "ELBOLoss",
+    "GaussianLikelihood",
+    "LearnedComponentPriors",
+    "MLPDecoder",
+    "Networks",
+    "TrimmedELBOLoss",
+    "UserDecoder",
+    "UserEncoder",
+    "VAEModule",
+    "VAEOutput",
+    "component_prior",
+    "diagonal_normal",
+    "elbo_from_draws",
+    "gaussian_head",
+    "iw_bound_from_draws",
+    "make_likelihood",
+]

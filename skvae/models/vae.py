@@ -1,0 +1,268 @@
+"""The VAE family: a Gaussian posterior, a standard normal prior, any likelihood.
+
+:class:`Autoencoder` is what every model family shares (input scaling, an
+encoder body, a decoder and a likelihood); :class:`VAEModule` is the plain VAE
+(Kingma & Welling 2014) and :class:`ELBOLoss` its training loss.
+
+The methods that the estimators' inference calls, and that another family
+provides in its own way, take the model's extra per-row inputs as keyword
+arguments (``**inputs``; a conditional VAE's ``labels``), so the estimators'
+shared core never names them:
+
+* ``encode_mean(x, **inputs)``: posterior means, (n, n_components);
+* ``decode(z, **inputs)`` / ``decode_mean(z, **inputs)``: ``p(x | z)`` and its
+  mean, for codes with any leading axes;
+* ``latent_statistics(x, **inputs)``: per-dimension KL and posterior means;
+* ``log_weights(x, eps, **inputs)``: the per-draw terms of the bounds.
+"""
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.distributions import kl_divergence
+
+from ._distributions import diagonal_normal, gaussian_head, make_likelihood
+
+
+def join(a, c):
+    """``a`` with the condition ``c`` (n, n_conditions) appended to its last axis.
+
+    ``c`` is broadcast over ``a``'s leading axes (draws, clusters); None leaves
+    ``a`` as it is.
+    """
+    if c is None:
+        return a
+    return torch.cat([a, c.expand(a.shape[:-1] + c.shape[-1:])], dim=-1)
+
+
+class Autoencoder(nn.Module):
+    """Input scaling, encoder body, decoder and likelihood: what every family shares.
+
+    A family subclass adds its posterior heads on :meth:`features` (of width
+    ``self.width``), its prior, and ``forward`` (the terms its loss weighs).
+
+    Parameters
+    ----------
+    networks : skvae.models.Networks
+        Builds the encoder body and the decoder.
+    n_components : int
+        Size of the latent code ``z``.
+    likelihood : {"gaussian", "bernoulli"}
+        Family of ``p(x | z)``.
+    feature_mean, feature_var : Tensor of shape (n_features,)
+        Training statistics that start the likelihood.
+    var_floor : float
+        Smallest variance of a Gaussian likelihood.
+    variance : {"shared", "feature"}, default="shared"
+        Whether a Gaussian likelihood learns one variance or one per feature.
+    input_mean, input_var : Tensor of shape (n_features,), default=None
+        What the encoder's input is standardised with (``feature_mean`` and
+        ``feature_var`` when None; images pass one value for every pixel).
+    n_conditions : int, default=0
+        Width of a condition (a class one-hot) that both the encoder and the
+        decoder see; 0 for none.
+    """
+
+    def __init__(
+        self,
+        networks,
+        n_components,
+        likelihood,
+        feature_mean,
+        feature_var,
+        var_floor,
+        variance="shared",
+        input_mean=None,
+        input_var=None,
+        n_conditions=0,
+    ):
+        super().__init__()
+        self.n_components = n_components
+        self.n_conditions = n_conditions
+        input_mean = feature_mean if input_mean is None else input_mean
+        input_var = feature_var if input_var is None else input_var
+        self.register_buffer("x_shift", input_mean.clone())
+        self.register_buffer("x_scale", torch.sqrt(torch.clamp(input_var, min=var_floor)))
+        self.encoder = networks.build_encoder(n_conditions)
+        self.width = self.encoder.n_outputs + (
+            0 if self.encoder.takes_conditions else n_conditions
+        )
+        self.decoder = networks.build_decoder(n_components + n_conditions)
+        self.likelihood = make_likelihood(
+            likelihood, feature_mean, feature_var, var_floor, variance
+        )
+
+    def condition(self, labels):
+        """The one-hot condition of class indices ``labels`` (None without either)."""
+        if labels is None or not self.n_conditions:
+            return None
+        return nn.functional.one_hot(labels, self.n_conditions).to(self.x_shift.dtype)
+
+    def features(self, x, c=None):
+        """Encoder features of ``x`` (and the condition ``c``), shape (n, width)."""
+        x = (x - self.x_shift) / self.x_scale
+        if self.encoder.takes_conditions:
+            return self.encoder(join(x, c))
+        return join(self.encoder(x), c)
+
+    def raw(self, z, c=None):
+        """Decoder output, one raw value per feature, for codes with any leading axes."""
+        z = join(z, c)
+        lead = z.shape[:-1]
+        out = self.decoder(z.reshape(-1, z.shape[-1]))
+        return out.reshape(lead + (self.x_shift.shape[0],))
+
+    def px(self, z, c=None):
+        """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a condition)."""
+        return self.likelihood(self.raw(z, c))
+
+    def px_mean(self, z, c=None):
+        """``E[x | z]`` (``E[x | z, c]``)."""
+        return self.likelihood.mean(self.raw(z, c))
+
+    def decode(self, z):
+        """The likelihood ``p(x | z)``; a conditional family takes its inputs here."""
+        return self.px(z)
+
+    def decode_mean(self, z):
+        """``E[x | z]``: the reconstruction a user sees."""
+        return self.px_mean(z)
+
+
+class VAEOutput(NamedTuple):
+    """What :meth:`VAEModule.forward` returns for a batch of ``n`` rows."""
+
+    log_px: torch.Tensor  # (n,) log p(x | z) at one draw z ~ q(z | x)
+    kl: torch.Tensor  # (n,) KL(q(z | x) || p(z)), closed form
+    qz: torch.distributions.Distribution  # the posterior, batch shape (n,)
+    z: torch.Tensor  # (n, n_components), the draw
+
+
+class VAEModule(Autoencoder):
+    """The VAE: ``q(z | x)`` a diagonal Gaussian, ``p(z) = N(0, I)``, any likelihood.
+
+    Takes the parameters of :class:`Autoencoder`; the posterior head is one
+    linear layer on the encoder features.
+    """
+
+    def __init__(self, networks, n_components, *args, **kwargs):
+        super().__init__(networks, n_components, *args, **kwargs)
+        self.z_params = nn.Linear(self.width, 2 * n_components)
+
+    def encode(self, x):
+        """The posterior ``q(z | x)``, a diagonal Gaussian."""
+        return gaussian_head(self.z_params(self.features(x)))
+
+    def prior(self, like):
+        """``p(z) = N(0, I)`` on the device and dtype of ``like``, batched like it."""
+        zeros = like.new_zeros(like.shape[:-1] + (self.n_components,))
+        return diagonal_normal(zeros, torch.ones_like(zeros))
+
+    def forward(self, x):
+        qz = self.encode(x)
+        z = qz.rsample()
+        return VAEOutput(self.decode(z).log_prob(x), kl_divergence(qz, self.prior(qz.mean)), qz, z)
+
+    def encode_mean(self, x):
+        """``E[z | x]``, shape (n, n_components)."""
+        return self.encode(x).mean
+
+    def latent_statistics(self, x):
+        """Per-dimension KL from the prior and posterior means, each (n, n_components)."""
+        qz = self.encode(x)
+        # the base Normals, before Independent sums the dimensions
+        return kl_divergence(qz.base_dist, self.prior(qz.mean).base_dist), qz.mean
+
+    def feature_log_px(self, x, eps):
+        """``log p(x_j | z)`` of each feature averaged over draws ``z = loc + scale * eps``.
+
+        ``eps`` (n_draws, n_components) are shared by every row; returns (n, n_features).
+        """
+        qz = self.encode(x)
+        z = qz.base_dist.loc + qz.base_dist.scale * eps[:, None, :]
+        return self.decode(z).base_dist.log_prob(x).mean(0)
+
+    def log_weights(self, x, eps):
+        """Per-draw terms for Monte-Carlo bounds, with given standard-normal noise.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+        eps : Tensor of shape (n_draws, n_components)
+            The same draws are used for every row, so a row's estimate never
+            depends on which other rows share its batch.
+
+        Returns
+        -------
+        log_px : Tensor of shape (n_draws, n)
+            ``log p(x | z_l)``.
+        log_ratio : Tensor of shape (n_draws, n)
+            ``log p(z_l) - log q(z_l | x)``.
+        kl : Tensor of shape (n,)
+            The closed-form KL term.
+        """
+        return self._log_weights(self.encode(x), x, eps, self.prior, None)
+
+    def _log_weights(self, qz, x, eps, prior, c):
+        loc, scale = qz.base_dist.loc, qz.base_dist.scale
+        z = loc + scale * eps[:, None, :]  # (n_draws, n, k)
+        log_px = self.px(z, c).log_prob(x)
+        pz = prior(loc)
+        log_ratio = pz.log_prob(z) - qz.log_prob(z)
+        return log_px, log_ratio, kl_divergence(qz, pz)
+
+
+class ELBOLoss(nn.Module):
+    """Negative mean ELBO, ``-(log p(x|z) - beta * KL)``, in nats per sample.
+
+    ``beta`` weighs the KL term (Higgins et al. 2017); ``beta=1`` is the ELBO.
+    During training the weight is ``kl_factor * beta``, where ``kl_factor``
+    (set by :class:`skvae._net.KLWarmup`) rises from near 0 to 1; validation
+    losses always use ``beta`` itself, so they stay comparable across epochs.
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+        self.kl_factor = 1.0
+
+    def per_row(self, output, training):
+        """Each row's negative (beta-weighted) ELBO."""
+        weight = self.beta * (self.kl_factor if training else 1.0)
+        return -(output.log_px - weight * output.kl)
+
+    def forward(self, output, x=None, training=False):
+        return self.per_row(output, training).mean()
+
+
+class TrimmedELBOLoss(ELBOLoss):
+    """:class:`ELBOLoss` over a trimmed share of each training batch.
+
+    ``trim`` is the share of each training batch's rows with the highest loss
+    that are left out of it once the KL warm-up is over (a trimmed mean,
+    robust to outliers in the training data); validation losses use every row.
+    """
+
+    def __init__(self, beta=1.0, trim=0.0):
+        super().__init__(beta)
+        self.trim = trim
+
+    def forward(self, output, x=None, training=False):
+        per_row = self.per_row(output, training)
+        if training and self.trim and self.kl_factor >= 1.0:
+            keep = max(1, math.ceil((1.0 - self.trim) * per_row.shape[0]))
+            per_row = per_row.topk(keep, largest=False, sorted=False).values
+        return per_row.mean()
+
+
+def elbo_from_draws(log_px, kl):
+    """Monte-Carlo ELBO per row from ``log_px`` of shape (n_draws, n)."""
+    return log_px.mean(0) - kl
+
+
+def iw_bound_from_draws(log_px, log_ratio):
+    """Importance-weighted bound per row (Burda et al. 2016)."""
+    n_draws = log_px.shape[0]
+    return torch.logsumexp(log_px + log_ratio, dim=0) - math.log(n_draws)
