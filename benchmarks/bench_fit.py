@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from skvae import VAETransformer
-from skvae._modules import ELBOLoss, VAEModule
+from skvae.models import ELBOLoss, VAEModule
 
 
 def hand_written_fit(X, module_params, epochs, batch_size, lr, seed):
@@ -59,12 +59,11 @@ def main():
         device="cpu",
         random_state=0,
     )
-    est = VAETransformer(**params)
-    module_params = est._module_params(X)
-
-    # warm up both paths once (thread pools, allocator)
-    VAETransformer(**{**params, "max_iter": 1}).fit(X[:2000])
-    hand_written_fit(X[:2000], est._module_params(X[:2000]), 1, args.batch_size, 1e-3, 0)
+    # warm up both paths once (thread pools, allocator); the fitted warm-up
+    # estimator gives the module's arguments for the whole data
+    warm = VAETransformer(**{**params, "max_iter": 1}).fit(X[:2000])
+    module_params = warm._module_params(X)
+    hand_written_fit(X[:2000], warm._module_params(X[:2000]), 1, args.batch_size, 1e-3, 0)
 
     t_skvae, t_hand = [], []
     for r in range(args.repeats):  # interleaved, so drifts in machine load hit both

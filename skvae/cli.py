@@ -100,6 +100,8 @@ def _fit_pipeline(estimator, args, what, label=None):
     if args.max_iter is not None:
         estimator.set_params(max_iter=args.max_iter)
     estimator.set_params(
+        architecture=args.architecture,
+        image_shape=tuple(args.image_shape) if args.image_shape else None,
         device=args.device,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
@@ -224,6 +226,21 @@ def _add_common(parser, output_help):
         help="ignore non-numeric columns instead of stopping",
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the StandardScaler")
+    parser.add_argument(
+        "--architecture",
+        choices=("mlp", "conv"),
+        default="mlp",
+        help="the networks: mlp (default) or conv (rows are images: give --image-shape, "
+        "and --no-scale for pixels already in [0, 1])",
+    )
+    parser.add_argument(
+        "--image-shape",
+        type=_positive_int,
+        nargs="+",
+        metavar="N",
+        default=None,
+        help="the shape of a row as an image: C H W, or H W",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 

@@ -171,3 +171,19 @@ def test_outliers_builtin_digits_and_bad_contamination(capsys):
     with pytest.raises(SystemExit):
         main(["outliers", "--contamination", "0.9"])
     assert "expected 'auto' or a share in (0, 0.5], got '0.9'" in capsys.readouterr().err
+
+
+def test_conv_architecture_on_image_rows(capsys):
+    """The built-in digits are 8 x 8 images: --architecture conv reads them so."""
+    assert main(["cluster", "--architecture", "conv", "--image-shape", "8", "8", "-k", "3",
+                 "--no-scale", *FAST]) == 0
+    labels = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert labels.shape == (1797, 2)
+
+
+def test_conv_without_image_shape_is_one_line_error(capsys):
+    assert main(["reduce", "--architecture", "conv", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "needs its shape" in err and err.count("\n") == 1
+    assert main(["reduce", "--architecture", "conv", "--image-shape", "7", "7", *FAST]) == 2
+    assert "holds 49 values per image, but X has 64 features" in capsys.readouterr().err
