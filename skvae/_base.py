@@ -138,7 +138,7 @@ class BaseVAE(BaseEstimator):
         "conv_channels": ["array-like", Interval(Integral, 1, None, closed="left")],
         "encoder": [callable, None],
         "decoder": [callable, None],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Real, 0, 1, closed="left")],
@@ -168,7 +168,7 @@ class BaseVAE(BaseEstimator):
         conv_channels=(32, 64),
         encoder=None,
         decoder=None,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=None,
         activation="gelu",
         beta=1.0,
         kl_warmup=0.25,
@@ -310,16 +310,28 @@ class BaseVAE(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
+    # hidden_layer_sizes=None: these widths with architecture="mlp", none with
+    # "conv". After the convolutions, dense layers overfit: on 4,000 MNIST
+    # digits (60 epochs) a dense layer of 256 took the held-out ELBO from
+    # -96.6 nats (none) to -125.4 while the training ELBO rose to -49.9.
+    _mlp_hidden_layer_sizes = (256, 128)
+
+    def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes``, with None resolved for the architecture."""
+        if self.hidden_layer_sizes is None:
+            return self._mlp_hidden_layer_sizes if self.architecture == "mlp" else ()
+        return _positive_ints(
+            self.hidden_layer_sizes,
+            "hidden_layer_sizes",
+            "the widths of the encoder's hidden layers",
+        )
+
     def _networks(self, n_features):
         """The recipe of the encoder and decoder, from the hyperparameters."""
         return Networks(
             n_features,
             architecture=self.architecture,
-            hidden_layer_sizes=_positive_ints(
-                self.hidden_layer_sizes,
-                "hidden_layer_sizes",
-                "the widths of the encoder's hidden layers",
-            ),
+            hidden_layer_sizes=self._hidden_layer_sizes(),
             activation=self.activation,
             image_shape=self.image_shape_,
             conv_channels=_positive_ints(
@@ -726,10 +738,13 @@ SHARED_PARAMETERS_DOC = """\
         (``"gaussian"``) or logits (``"bernoulli"``). Copied or called like
         ``encoder``.
 
-    hidden_layer_sizes : tuple of int, default=<hidden_layer_sizes>
-        Widths of the encoder's fully connected hidden layers; the decoder
-        mirrors them. ``()`` gives a linear encoder and decoder with
-        ``architecture="mlp"``.
+    hidden_layer_sizes : tuple of int or None, default=<hidden_layer_sizes>
+        Widths of the encoder's fully connected hidden layers (after the
+        convolutions with ``"conv"``); the decoder mirrors them. None takes
+        the architecture's default: <mlp_hidden_layer_sizes> with ``"mlp"``,
+        and none with ``"conv"``, whose posterior heads then read the
+        flattened feature maps (dense layers there overfit). ``()`` with
+        ``"mlp"`` gives a linear encoder and decoder.
 
     activation : {"gelu", "relu", "tanh", "logistic", "identity", "elu"}, \
 default=<activation>
@@ -873,6 +888,7 @@ def fill_doc(cls):
     shared = SHARED_PARAMETERS_DOC
     for name, param in params.items():
         shared = shared.replace(f"<{name}>", _default_text(param.default))
+    shared = shared.replace("<mlp_hidden_layer_sizes>", repr(cls._mlp_hidden_layer_sizes))
     if "default=<" in shared:
         missing = shared[shared.index("default=<") + 9 :].split(">", 1)[0]
         raise TypeError(f"{cls.__name__}.__init__ lacks the shared parameter {missing!r}")

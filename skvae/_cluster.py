@@ -198,7 +198,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         conv_channels=(32, 64),
         encoder=None,
         decoder=None,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=None,
         activation="relu",
         beta=1.0,
         kl_warmup=0.25,

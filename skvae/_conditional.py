@@ -124,7 +124,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         conv_channels=(32, 64),
         encoder=None,
         decoder=None,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=None,
         activation="gelu",
         beta=1.0,
         kl_warmup=0.0,

@@ -140,7 +140,7 @@ default="combined"
         conv_channels=(32, 64),
         encoder=None,
         decoder=None,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes=None,
         activation="gelu",
         beta=1.0,
         kl_warmup=0.25,
@@ -193,6 +193,7 @@ default="combined"
         self.trim = trim
 
     _criterion_class = TrimmedELBOLoss
+    _mlp_hidden_layer_sizes = (128, 64)
 
     def _criterion_params(self):
         return {"beta": self.beta, "trim": self.trim}

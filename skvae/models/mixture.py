@@ -57,15 +57,18 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
     ):
         super().__init__(networks, n_components, *args, **kwargs)
         width, activation = self.width, networks.activation
+        # the q(z | x, y) head's hidden width follows the encoder's, up to 256
+        # (a conv encoder's flattened maps are thousands wide)
+        hidden = min(width, 256)
         self.n_clusters = n_clusters
         self.inference = inference
         self.hard = hard
         self.temperature = 1.0
         self.y_logits = nn.Linear(width, n_clusters)
         self.z_params = nn.Sequential(
-            nn.Linear(width + n_clusters, width),
+            nn.Linear(width + n_clusters, hidden),
             ACTIVATIONS[activation](),
-            nn.Linear(width, 2 * n_components),
+            nn.Linear(hidden, 2 * n_components),
         )
         # cluster means start as draws from N(0, I)
         self.scaled_prior_loc = nn.Parameter(torch.randn(n_clusters, n_components) / FAST)
