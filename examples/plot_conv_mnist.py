@@ -64,10 +64,10 @@ manifold = vae2.inverse_transform(grid)
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 7))
 axes[0].imshow(mosaic(samples, 10), cmap="gray_r")
-axes[0].set_title("Conv VAE, 16 latents: decoded draws from the prior")
+axes[0].set_title("Conv VAE, 16 latents: decoded draws from the prior", pad=12)
 axes[1].imshow(mosaic(manifold, 15), cmap="gray_r")
-axes[1].set_title("Conv VAE, 2 latents: the decoder over the latent plane")
+axes[1].set_title("Conv VAE, 2 latents: the decoder over the latent plane", pad=12)
 for ax in axes:
     ax.axis("off")
 fig.tight_layout()
-fig.savefig("conv_mnist.png", dpi=90)
+fig.savefig("conv_mnist.png", dpi=90, bbox_inches="tight")

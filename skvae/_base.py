@@ -315,11 +315,14 @@ class BaseVAE(BaseEstimator):
     # digits (60 epochs) a dense layer of 256 took the held-out ELBO from
     # -96.6 nats (none) to -125.4 while the training ELBO rose to -49.9.
     _mlp_hidden_layer_sizes = (256, 128)
+    _conv_hidden_layer_sizes = ()
 
     def _hidden_layer_sizes(self):
         """``hidden_layer_sizes``, with None resolved for the architecture."""
         if self.hidden_layer_sizes is None:
-            return self._mlp_hidden_layer_sizes if self.architecture == "mlp" else ()
+            if self.architecture == "mlp":
+                return self._mlp_hidden_layer_sizes
+            return self._conv_hidden_layer_sizes
         return _positive_ints(
             self.hidden_layer_sizes,
             "hidden_layer_sizes",
@@ -741,9 +744,10 @@ SHARED_PARAMETERS_DOC = """\
     hidden_layer_sizes : tuple of int or None, default=<hidden_layer_sizes>
         Widths of the encoder's fully connected hidden layers (after the
         convolutions with ``"conv"``); the decoder mirrors them. None takes
-        the architecture's default: <mlp_hidden_layer_sizes> with ``"mlp"``,
-        and none with ``"conv"``, whose posterior heads then read the
-        flattened feature maps (dense layers there overfit). ``()`` with
+        this estimator's default for the architecture:
+        <mlp_hidden_layer_sizes> with ``"mlp"``, <conv_hidden_layer_sizes>
+        with ``"conv"`` (dense layers after the convolutions overfit the
+        likelihood; ``()`` puts the posterior heads on the flattened maps). ``()`` with
         ``"mlp"`` gives a linear encoder and decoder.
 
     activation : {"gelu", "relu", "tanh", "logistic", "identity", "elu"}, \
@@ -888,7 +892,9 @@ def fill_doc(cls):
     shared = SHARED_PARAMETERS_DOC
     for name, param in params.items():
         shared = shared.replace(f"<{name}>", _default_text(param.default))
-    shared = shared.replace("<mlp_hidden_layer_sizes>", repr(cls._mlp_hidden_layer_sizes))
+    for arch in ("mlp", "conv"):
+        widths = repr(getattr(cls, f"_{arch}_hidden_layer_sizes"))
+        shared = shared.replace(f"<{arch}_hidden_layer_sizes>", widths)
     if "default=<" in shared:
         missing = shared[shared.index("default=<") + 9 :].split(">", 1)[0]
         raise TypeError(f"{cls.__name__}.__init__ lacks the shared parameter {missing!r}")

@@ -252,3 +252,20 @@ def test_user_modules_move_with_the_model(images):
     assert any(name.startswith("encoder.net.") for name in names)
     double = vae.module_.to(torch.float64)
     assert all(p.dtype == torch.float64 for p in double.encoder.parameters())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_conv_and_user_modules_on_cuda(images, cls, tmp_path):
+    """On a GPU: conv and user modules train there, infer in float32 there,
+    and a pickled model loads and scores on the CPU."""
+    X, y = images
+    est = _fit(cls, X, y, device="cuda", likelihood="bernoulli", encoder=SmallEncoder,
+               **{**CONV, "image_shape": (8, 8)})
+    assert next(est.module_.parameters()).is_cuda
+    out = _outputs(est, X, y)
+    assert np.all(np.isfinite(out["score_samples"]))
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(
+        _outputs(loaded, X, y)["score_samples"], out["score_samples"], rtol=1e-4
+    )
