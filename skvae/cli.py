@@ -15,6 +15,7 @@ Progress goes to stderr, so stdout stays clean for the data.
 
 import argparse
 import contextlib
+import os
 import sys
 
 import numpy as np
@@ -326,6 +327,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"skvae {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader closed the pipe (``skvae reduce | head``): stop quietly, as
+        # Unix tools do, and keep Python from reporting the closed stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE
     return 0
 
 

@@ -187,3 +187,20 @@ def test_conv_without_image_shape_is_one_line_error(capsys):
     assert "needs its shape" in err and err.count("\n") == 1
     assert main(["reduce", "--architecture", "conv", "--image-shape", "7", "7", *FAST]) == 2
     assert "holds 49 values per image, but X has 64 features" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_stops_quietly():
+    """``skvae reduce | head -2``: the reader closes the pipe early; no traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from skvae.cli import main; sys.exit(main())",
+         "reduce", "--max-iter", "1", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # what head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
