@@ -269,3 +269,25 @@ def test_conv_and_user_modules_on_cuda(images, cls, tmp_path):
     np.testing.assert_allclose(
         _outputs(loaded, X, y)["score_samples"], out["score_samples"], rtol=1e-4
     )
+
+
+def test_a_user_module_failing_during_training_is_named(images):
+    """BatchNorm cannot train on a batch of one row: 301 rows in batches of
+    100 leave one. The error names the module and the batch."""
+    X, _ = images
+    X = np.vstack([X, X[:1]])
+
+    class Normed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU())
+
+        def forward(self, x):
+            return self.net(x)
+
+    vae = VAETransformer(encoder=Normed, batch_size=100, max_iter=1, random_state=0)
+    match = r"The encoder Normed failed on a batch of shape \(1, 64\)"
+    with pytest.raises(ValueError, match=match):
+        vae.fit(X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(vae)

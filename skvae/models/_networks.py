@@ -181,19 +181,25 @@ def instantiate(spec, role):
     )
 
 
-def _dry_run(module, x, role, name):
-    """``module(x)`` in eval mode without gradients; a failure names the module."""
-    was_training = module.training
-    module.eval()
+def _call(module, x, role, name):
+    """``module(x)``; an error inside a user's module names the module."""
     try:
-        with torch.no_grad():
-            return module(x)
+        return module(x)
     except Exception as exc:
         raise ValueError(
             f"The {role} {name} failed on a batch of shape {tuple(x.shape)}: "
             f"{type(exc).__name__}: {exc}".rstrip()
             + f". See the {role} contract in the user guide."
         ) from exc
+
+
+def _dry_run(module, x, role, name):
+    """:func:`_call` in eval mode without gradients, on a first small batch."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return _call(module, x, role, name)
     finally:
         module.train(was_training)
 
@@ -237,7 +243,7 @@ class UserEncoder(nn.Module):
 
     def forward(self, x):
         x = x.reshape((-1,) + self.input_shape)
-        out = self.net(x)
+        out = _call(self.net, x, "encoder", self.name)
         self._check(out, x.shape[0])
         return out
 
@@ -281,7 +287,7 @@ class UserDecoder(nn.Module):
         )
 
     def forward(self, z):
-        out = self.net(z)
+        out = _call(self.net, z, "decoder", self.name)
         self._check(out, tuple(z.shape))
         return out
 
