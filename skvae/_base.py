@@ -311,9 +311,8 @@ class BaseVAE(BaseEstimator):
     # ------------------------------------------------------------------ fitting
 
     # hidden_layer_sizes=None: these widths with architecture="mlp", none with
-    # "conv". After the convolutions, dense layers overfit: on 4,000 MNIST
-    # digits (60 epochs) a dense layer of 256 took the held-out ELBO from
-    # -96.6 nats (none) to -125.4 while the training ELBO rose to -49.9.
+    # "conv". After the convolutions, dense layers overfit (the user guide
+    # quotes benchmarks/bench_images.py).
     _mlp_hidden_layer_sizes = (256, 128)
     _conv_hidden_layer_sizes = ()
 
