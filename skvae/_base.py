@@ -278,7 +278,55 @@ class BaseVAE(BaseEstimator):
             self._set_image_shape(shape, X.shape[1])
         if likelihood_support:
             self._check_support(X)
-        return out
+        if reset:
+            self._set_units(X)
+        X = self._to_model_units(X)
+        return X if isinstance(y, str) and y == "no_validation" else (X, out[1])
+
+    def _set_units(self, X):
+        """Record the affine map from ``X``'s units to the model's, in float64.
+
+        The model sees ``(X - x_offset_) / x_unit_``: each feature centred (an
+        image's pixels around their pooled mean, so the picture keeps its
+        contrast) and every feature divided by one scale, the root mean square
+        of the centred values. One scale for all features changes units, not
+        the model: scores come back in nats of ``X`` through the Jacobian
+        ``n_features * log(x_unit_)``. Centring before the float32 cast keeps
+        precision when the data sit far from 0 (``X + 1e8``), and the scale
+        keeps ``X * 1e30`` or ``X * 1e-20`` inside float32's range. Computed
+        on ``X / max|X|`` so that no sum overflows. A Bernoulli likelihood's
+        data are probabilities and keep their units.
+        """
+        n_features = X.shape[1]
+        if self.likelihood == "bernoulli":
+            self.x_offset_, self.x_unit_ = np.zeros(n_features), 1.0
+            return
+        big = float(np.max(np.abs(X))) if X.size else 0.0
+        big = big if big > 0 else 1.0
+        Xs = X.astype(np.float64) / big
+        pooled = self._networks(n_features).image_input
+        offset = np.full(n_features, Xs.mean()) if pooled else Xs.mean(axis=0)
+        unit = float(np.sqrt(np.mean((Xs - offset) ** 2)))
+        self.x_offset_ = offset * big
+        self.x_unit_ = unit * big if unit > 0 else 1.0
+
+    def _to_model_units(self, X):
+        """``X`` (validated) in the model's units, in ``X``'s dtype."""
+        if self.x_unit_ == 1.0 and not self.x_offset_.any():
+            return X
+        with np.errstate(over="ignore"):
+            # a finite value beyond float64 after scaling becomes inf: the
+            # encoder clips it and the likelihood scores it -inf
+            return ((X.astype(np.float64) - self.x_offset_) / self.x_unit_).astype(X.dtype)
+
+    def _from_model_units(self, X):
+        """Decoder outputs (model units) back in ``X``'s units, as float64."""
+        return np.asarray(X, dtype=np.float64) * self.x_unit_ + self.x_offset_
+
+    @property
+    def _log_jacobian(self):
+        """``log p(x) - log p(model units of x)``: ``-n_features * log(x_unit_)``."""
+        return -self.n_features_in_ * math.log(self.x_unit_)
 
     def _set_image_shape(self, shape, n_features):
         """Record ``image_shape_`` at fit: from image arrays or ``image_shape``."""
@@ -511,9 +559,13 @@ class BaseVAE(BaseEstimator):
         history = net.history
         self.net_ = net
         self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        # the net trains in the model's units: the curves are in nats of X
+        shift = -self._log_jacobian
+        self.loss_curve_ = [float(v) + shift for v in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
-            [float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
+            [float(v) + shift for v in history[:, "valid_loss"]]
+            if self.early_stopping
+            else None
         )
         self._inference_seed = inference_seed
         self.kl_per_dim_, activity = self._latent_statistics(
@@ -595,7 +647,8 @@ class BaseVAE(BaseEstimator):
 
     def _decode_mean(self, Z, **rows):
         """Decoder means ``E[x | z]``, shape (n_samples, n_features)."""
-        return self._map_blocks(Z, lambda m, zb, **r: m.decode_mean(zb, **r), **rows)
+        out = self._map_blocks(Z, lambda m, zb, **r: m.decode_mean(zb, **r), **rows)
+        return self._from_model_units(out).astype(out.dtype, copy=False)
 
     def _latent_statistics(self, X, **rows):
         """Mean KL per latent dimension and the variance of the posterior means."""
@@ -653,7 +706,7 @@ class BaseVAE(BaseEstimator):
                 return iw_bound_from_draws(log_px, log_ratio)
             return elbo_from_draws(log_px, kl)
 
-        return self._map_blocks(X, bound, dtype=np.float64, **rows)
+        return self._map_blocks(X, bound, dtype=np.float64, **rows) + self._log_jacobian
 
     @staticmethod
     def _check_n_samples(n_samples):
@@ -681,9 +734,10 @@ class BaseVAE(BaseEstimator):
             return self._decode_mean(z, **rows).astype(np.float64)
         seed = _seed_from(rng)
         with torch_seed(seed, self.net_.device):
-            return self._map_blocks(
+            draws = self._map_blocks(
                 z, lambda m, zb, **r: m.decode(zb, **r).sample(), dtype=np.float64, **rows
             )
+        return self._from_model_units(draws)
 
 
 def moment_match(eps):
@@ -851,8 +905,19 @@ SHARED_ATTRIBUTES_DOC = """\
         ``(channels, height, width)`` of the images seen during fit, or None
         for tables.
 
+    x_offset_ : ndarray of shape (n_features_in_,)
+        What each feature is centred by before it reaches the model (its
+        training mean; the pooled pixel mean for images; 0 with a Bernoulli
+        likelihood), computed in float64.
+
+    x_unit_ : float
+        The one scale every centred feature is divided by (the root mean
+        square of the centred training data; 1 with a Bernoulli likelihood).
+        Scores and losses are reported in nats of ``X``, not of these units.
+
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds every epoch's losses and times.
+        It trains on ``(X - x_offset_) / x_unit_``.
 
     module_ : torch.nn.Module
         The trained VAE module (``net_.module_``).
@@ -862,7 +927,7 @@ SHARED_ATTRIBUTES_DOC = """\
 
     loss_curve_ : list of float
         Training loss (negative ELBO with KL weight ``beta``, lowered during
-        the ``kl_warmup`` epochs; nats per sample) of each epoch.
+        the ``kl_warmup`` epochs; nats per sample of ``X``) of each epoch.
 
     validation_loss_curve_ : list of float or None
         Validation loss of each epoch when ``early_stopping=True``.

@@ -493,7 +493,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             chunk = max(1, 4096 // max(1, self.n_clusters * xb.shape[0]))
             return module.elbo(xb, eps, chunk=chunk)
 
-        return self._map_blocks(X, elbo, dtype=np.float64)
+        return self._map_blocks(X, elbo, dtype=np.float64) + self._log_jacobian
 
     def score(self, X, y=None, *, n_draws=10):
         """Average ELBO of ``X`` in nats per sample (higher is better).

@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -277,6 +277,22 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         with np.errstate(divide="ignore"):
             return self._class_bounds(X, n_draws) + np.log(self.class_prior_)
 
+    def _posterior_log_proba(self, X, n_draws):
+        """``log p(y | x)`` by Bayes' rule over the class bounds, (n_samples, n_classes).
+
+        A row that no class can score (its bound is -inf under every class:
+        values beyond float range) carries no evidence about its class: its
+        posterior is the class prior, rather than 0 / 0.
+        """
+        joint = self._joint_log_likelihood(X, n_draws)
+        hopeless = np.isneginf(joint).all(axis=1)
+        with np.errstate(divide="ignore"):
+            joint[hopeless] = np.log(self.class_prior_)
+        # relative to each row's best class first: at bounds of -1e49 the
+        # prior's few nats are below float64's resolution
+        joint = joint - joint.max(axis=1, keepdims=True)
+        return joint - logsumexp(joint, axis=1, keepdims=True)
+
     def predict_log_proba(self, X, *, n_draws=10):
         """Log of :meth:`predict_proba`.
 
@@ -293,8 +309,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        joint = self._joint_log_likelihood(X, n_draws)
-        return joint - logsumexp(joint, axis=1, keepdims=True)
+        return self._posterior_log_proba(X, n_draws)
 
     def predict_proba(self, X, *, n_draws=10):
         """Class probabilities by Bayes' rule over the conditional bounds.
@@ -359,7 +374,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             X = self._validate_X(X, reset=False, likelihood_support=False)
             return self._encode_mean(X, labels=self._encode_labels(y, X.shape[0]))
         X = self._validate_X(X, reset=False)
-        proba = softmax(self._joint_log_likelihood(X, n_draws=10), axis=1)
+        proba = np.exp(self._posterior_log_proba(X, n_draws=10))
         Z = np.zeros((X.shape[0], self.n_components))
         for k in range(len(self.classes_)):
             Z += proba[:, [k]] * self._encode_mean(X, labels=np.full(X.shape[0], k))

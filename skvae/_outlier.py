@@ -1,5 +1,6 @@
 """VAEOutlierDetector: anomaly detection by reconstruction probability."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -222,7 +223,9 @@ default="combined"
             log_px, _, kl = self._log_weight_draws(module, xb, eps)
             return torch.stack([log_px.mean(0), -kl], dim=1)
 
-        return self._map_blocks(X, views, dtype=np.float64)
+        views = self._map_blocks(X, views, dtype=np.float64)
+        views[:, 0] += self._log_jacobian  # nats of X
+        return views
 
     def _scores(self, X, views=None):
         if self.score_method == "likelihood":
@@ -303,4 +306,7 @@ default="combined"
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         eps = self._score_noise(self.n_draws, moment_matched=True)
-        return self._map_blocks(X, lambda m, xb: m.feature_log_px(xb, eps), dtype=np.float64)
+        scores = self._map_blocks(
+            X, lambda m, xb: m.feature_log_px(xb, eps), dtype=np.float64
+        )
+        return scores - math.log(self.x_unit_)  # nats of each feature of X

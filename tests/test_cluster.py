@@ -212,10 +212,10 @@ def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
 
     several = GMVAEClusterer(3, n_init=3, callbacks=[Record()], **FAST).fit(X)
     assert len(finals) == 3 and len(set(finals)) == 3  # three different runs
-    assert np.mean(several.loss_curve_[-5:]) == pytest.approx(min(finals))
+    assert np.mean(several.net_.history[-5:, "train_loss"]) == pytest.approx(min(finals))
     # the first run is the n_init=1 fit, so more runs never end worse
     single = GMVAEClusterer(3, **FAST).fit(X)
-    assert np.mean(single.loss_curve_[-5:]) == pytest.approx(finals[0])
+    assert np.mean(single.net_.history[-5:, "train_loss"]) == pytest.approx(finals[0])
     # the kept run's attributes belong together
     np.testing.assert_array_equal(several.labels_, several.predict(X))
     again = GMVAEClusterer(3, n_init=3, **FAST).fit(X)

@@ -182,7 +182,9 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
             z = loc + scale * e[:, None, None, :]  # (draws, K, n, k)
             log_px = log_px + self.decode(z).log_prob(x).sum(0)
         log_px = log_px / eps.shape[0]  # (K, n)
-        return (probs.T * (log_px - gauss)).sum(0) - self._categorical_kl(logits)
+        # a cluster of probability 0 adds 0, even where its bound is -inf
+        terms = torch.where(probs.T > 0, probs.T * (log_px - gauss), 0.0)
+        return terms.sum(0) - self._categorical_kl(logits)
 
 
 class GMVAELoss(nn.Module):

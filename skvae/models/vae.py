@@ -25,6 +25,14 @@ from torch.distributions import kl_divergence
 
 from ._distributions import diagonal_normal, gaussian_head, make_likelihood
 
+# The encoder and decoder see their inputs clipped to this many standard
+# deviations (codes: prior units). Training data never come near it; a finite
+# but absurd row (1e25 in one feature) is then encoded like a very extreme row
+# instead of overflowing into NaN, and its likelihood still scores the true
+# value (-inf if it overflows). Clipping what the encoder sees changes q only,
+# so every bound stays a bound.
+INPUT_BOUND = 1e4
+
 
 def join(a, c):
     """``a`` with the condition ``c`` (n, n_conditions) appended to its last axis.
@@ -102,14 +110,14 @@ class Autoencoder(nn.Module):
 
     def features(self, x, c=None):
         """Encoder features of ``x`` (and the condition ``c``), shape (n, width)."""
-        x = (x - self.x_shift) / self.x_scale
+        x = ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
         if self.encoder.takes_conditions:
             return self.encoder(join(x, c))
         return join(self.encoder(x), c)
 
     def raw(self, z, c=None):
         """Decoder output, one raw value per feature, for codes with any leading axes."""
-        z = join(z, c)
+        z = join(z.clamp(-INPUT_BOUND, INPUT_BOUND), c)
         lead = z.shape[:-1]
         out = self.decoder(z.reshape(-1, z.shape[-1]))
         return out.reshape(lead + (self.x_shift.shape[0],))

@@ -1,0 +1,123 @@
+"""Hostile but realistic input: extreme values, far offsets and scales."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_wine
+from sklearn.preprocessing import StandardScaler
+
+from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae._base import BaseVAE
+
+ESTIMATORS = [VAETransformer, VAEOutlierDetector, GMVAEClusterer, ConditionalVAE]
+SMALL = dict(max_iter=15, hidden_layer_sizes=(16,), n_components=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _fit(cls, X, y, **params):
+    params = {**SMALL, **params}
+    if cls is ConditionalVAE:
+        return cls(**params).fit(X, y)
+    if cls is GMVAEClusterer:
+        return cls(n_clusters=3, **params).fit(X)
+    return cls(**params).fit(X)
+
+
+def _extreme_rows(X):
+    """Finite rows far outside the data: each the most abnormal row there is."""
+    rows = np.repeat(X[:1], 5, axis=0)
+    rows[0, 0] = 1e25  # one feature
+    rows[1, :] = 1e20  # every feature
+    rows[2, 3] = 9.97e36  # the netCDF fill value
+    rows[3, 0] = -1e300
+    rows[4, 5] = np.finfo(np.float64).max
+    return rows
+
+
+@pytest.fixture(params=["float64", "float32"])
+def inference_dtype(request, monkeypatch):
+    """CPU inference (float64) and the accelerators' float32, simulated on the CPU."""
+    if request.param == "float32":
+        monkeypatch.setattr(BaseVAE, "_inference_dtype", property(lambda self: torch.float32))
+    return request.param
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_extreme_finite_rows_score_lowest_never_nan(cls, wine, inference_dtype):
+    X, y = wine
+    est = _fit(cls, X, y)
+    bad = _extreme_rows(X)
+    with np.errstate(invalid="raise"):  # no NaN made along the way either
+        scores = est.score_samples(bad)
+        train = est.score_samples(X)
+    assert not np.isnan(scores).any(), scores
+    assert np.all(scores < train.min())
+    Z = est.transform(bad) if hasattr(est, "transform") else None
+    if Z is not None:
+        assert np.isfinite(Z).all()
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(bad)
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        assert np.all(proba >= 0)
+    if cls is VAEOutlierDetector:
+        assert np.all(est.predict(bad) == -1)
+        assert np.all(est.decision_function(bad) < 0)
+
+
+def test_conditional_row_no_class_can_score_gets_the_class_prior(wine):
+    X, y = wine
+    cvae = _fit(ConditionalVAE, X, y)
+    bad = _extreme_rows(X)[[3]]  # -1e300: its bound overflows under every class
+    assert np.isneginf(cvae._class_bounds(bad, 10)).all()
+    np.testing.assert_allclose(cvae.predict_proba(bad)[0], cvae.class_prior_)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_results_do_not_depend_on_offset(cls, wine):
+    # centred in float64 before the float32 cast: +1e8 loses nothing
+    X, y = wine
+    near, far = _fit(cls, X, y), _fit(cls, X + 1e8, y)
+    np.testing.assert_allclose(far.score_samples(X + 1e8), near.score_samples(X), rtol=1e-5)
+    if cls is not VAEOutlierDetector:
+        np.testing.assert_allclose(far.transform(X + 1e8), near.transform(X), atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("scale", [1e30, 1e-20])
+def test_results_do_not_depend_on_scale(cls, wine, scale):
+    X, y = wine
+    est = _fit(cls, X, y)
+    scaled = _fit(cls, X * scale, y)
+    if cls is not VAEOutlierDetector:
+        np.testing.assert_allclose(scaled.transform(X * scale), est.transform(X), atol=1e-4)
+        # a density in nats of X: a change of units moves it by the Jacobian
+        shift = -X.shape[1] * np.log(scale)
+        np.testing.assert_allclose(
+            scaled.score_samples(X * scale), est.score_samples(X) + shift, rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            scaled.loss_curve_, np.asarray(est.loss_curve_) - shift, rtol=1e-5
+        )
+    else:
+        np.testing.assert_array_equal(scaled.predict(X * scale), est.predict(X))
+
+
+def test_decoded_rows_come_back_in_the_units_of_x(wine):
+    X, _ = wine
+    X_far = X * 1e6 + 1e9
+    vae = VAETransformer(**SMALL).fit(X_far)
+    near = VAETransformer(**SMALL).fit(X)
+    np.testing.assert_allclose(
+        vae.inverse_transform(vae.transform(X_far)),
+        near.inverse_transform(near.transform(X)) * 1e6 + 1e9,
+        rtol=1e-9,
+        atol=1e-3,
+    )
+    samples = vae.sample(200, random_state=0)
+    assert np.abs(samples.mean(axis=0) - 1e9).max() < 5e6
