@@ -28,6 +28,7 @@ module's methods of the same contract (see :mod:`skvae.models.vae`).
 import copy
 import inspect
 import math
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -75,6 +76,11 @@ def resolve_device(device):
             f"device={device!r} is not a device torch knows. Use 'auto', 'cpu', "
             "'cuda' or 'cuda:N'."
         ) from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={device!r} is not a device skvae trains on. Use 'auto', 'cpu', "
+            "'cuda', 'cuda:N' or 'mps'."
+        )
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU-only"
@@ -214,6 +220,25 @@ class BaseVAE(BaseEstimator):
         self.callbacks = callbacks
         self.warm_start = warm_start
 
+    def __setstate__(self, state):
+        # skorch loads a net pickled on a GPU onto the CPU when this machine
+        # has none; the device hyperparameter follows, so that the loaded
+        # estimator can be refitted here (a warm fit would refuse "cuda").
+        super().__setstate__(state)
+        net = state.get("net_")
+        if net is None or self.device == "auto":
+            return
+        wanted = torch.device(self.device)
+        if wanted.type == "cuda" and torch.device(net.device).type == "cpu":
+            warnings.warn(
+                f"This {type(self).__name__} was fitted with device={self.device!r}, "
+                "but torch sees no CUDA GPU here: it was loaded on the CPU and its "
+                "device set to 'cpu'.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device = "cpu"
+
     # ------------------------------------------------------------- data
 
     def _image_shape_param(self):
@@ -277,7 +302,7 @@ class BaseVAE(BaseEstimator):
         if reset:
             self._set_image_shape(shape, X.shape[1])
         if likelihood_support:
-            self._check_support(X)
+            self._check_support(X, self.likelihood if reset else self._fitted_param("likelihood"))
         if reset:
             self._set_units(X)
         X = self._to_model_units(X)
@@ -346,10 +371,10 @@ class BaseVAE(BaseEstimator):
             )
         self.image_shape_ = shape
 
-    def _check_support(self, X):
+    def _check_support(self, X, likelihood):
         """Check that validated ``X`` lies where ``p(x | z)`` is defined."""
         out_of_support = X.size and (X.min() < 0 or X.max() > 1)
-        if self.likelihood == "bernoulli" and out_of_support:
+        if likelihood == "bernoulli" and out_of_support:
             raise ValueError(
                 "likelihood='bernoulli' needs every value in [0, 1], but X holds "
                 f"values in [{X.min():.4g}, {X.max():.4g}]. Rescale X (for example "
@@ -429,6 +454,8 @@ class BaseVAE(BaseEstimator):
                     LRScheduler(
                         policy=torch.optim.lr_scheduler.CosineAnnealingLR,
                         T_max=self.max_iter,
+                        # every fit (a warm one too) runs the whole schedule
+                        last_epoch=-1,
                     ),
                 )
             )
@@ -518,21 +545,66 @@ class BaseVAE(BaseEstimator):
         return self._fit_or_clear(X, y)
 
     def _fit_or_clear(self, X, y):
-        """Validate and fit; a failure leaves no half-fitted state behind."""
-        warm = self.warm_start and hasattr(self, "net_")
+        """Validate and fit; a failed or interrupted fit keeps the previous state.
+
+        Whatever stops the fit (a bad input, a diverged loss, Ctrl-C), the
+        estimator is left as it was before ``fit``: fitted as before, or not
+        fitted. A warm fit trains a new net that starts from the fitted
+        weights, so the fitted net is untouched until the new one is done.
+        """
+        previous = self._fitted_state()
+        warm = self.warm_start and "net_" in previous
         try:
+            if warm:
+                self._check_warm_params()
             X, inputs = self._fit_inputs(X, y, reset=not warm)
-        except BaseException:
-            # A cold fit may have reset n_features_in_ already; a warm one
-            # (reset=False) changed nothing and keeps its trained net.
-            if not warm:
-                self._clear_fitted_state()
-            raise
-        try:
             return self._fit(X, warm, inputs)
         except BaseException:
             self._clear_fitted_state()
+            self.__dict__.update(previous)
             raise
+
+    # Hyperparameters that shape the network: a warm fit cannot change them.
+    _structural_params = (
+        "n_components",
+        "architecture",
+        "image_shape",
+        "conv_channels",
+        "encoder",
+        "decoder",
+        "hidden_layer_sizes",
+        "activation",
+        "likelihood",
+        "variance",
+    )
+
+    def _structure(self):
+        return {name: getattr(self, name) for name in self._structural_params}
+
+    def _fitted_param(self, name):
+        """A network-shaping hyperparameter as fitted (as set, before a fit).
+
+        Inference reads these, so that ``set_params`` without a refit (as
+        when a warm fit refused the change) leaves the fitted model usable.
+        """
+        fitted = getattr(self, "_fitted_structure_", None)
+        return getattr(self, name) if fitted is None else fitted[name]
+
+    def _check_warm_params(self):
+        """Refuse a warm fit whose network-shaping hyperparameters changed."""
+        before = self._fitted_structure_
+        changed = [
+            name
+            for name, value in self._structure().items()
+            if not _same_param(value, before.get(name))
+        ]
+        if changed:
+            what = ", ".join(f"{n} ({before.get(n)!r} -> {getattr(self, n)!r})" for n in changed)
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but {what} changed "
+                "since it was fitted, and these define the network's shape. Set them "
+                "back, or set warm_start=False to fit a new model."
+            )
 
     def _fit(self, X, warm, inputs, random_state=None):
         """Train on validated ``X``; ``random_state`` overrides the estimator's."""
@@ -544,20 +616,25 @@ class BaseVAE(BaseEstimator):
         for key, value in inputs.items():
             data[key] = torch.as_tensor(value, device=device)
         with torch_seed(train_seed, device):
-            net = self.net_ if warm else self._make_net(X, device)
+            net = self._make_net(X, device)
+            if warm:
+                # A new net with today's hyperparameters (step size, beta,
+                # schedule over max_iter epochs, fresh optimizer as in
+                # scikit-learn's MLP) starts from the fitted weights; the
+                # epochs add to the fitted history.
+                net.initialize()
+                net.module_.load_state_dict(self.net_.module_.state_dict())
+                net.history = copy.deepcopy(self.net_.history)
             net.prepare_batch = self._prepare_batch(data)
             try:
-                if warm:
-                    net.set_params(max_epochs=self.max_iter)
-                    net.partial_fit(data)
-                else:
-                    net.fit(data)
+                net.partial_fit(data)
             finally:
                 # the hook may hold the training data: never keep it
                 net.prepare_batch = None
 
         history = net.history
         self.net_ = net
+        self._fitted_structure_ = self._structure()
         self.n_iter_ = len(history)
         # the net trains in the model's units: the curves are in nats of X
         shift = -self._log_jacobian
@@ -657,7 +734,7 @@ class BaseVAE(BaseEstimator):
             return torch.cat(module.latent_statistics(xb, **r), dim=1)
 
         out = self._map_blocks(X, stats, dtype=np.float64, **rows)
-        k = self.n_components
+        k = self._fitted_param("n_components")
         return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
 
     def _score_noise(self, n_draws, moment_matched):
@@ -673,8 +750,8 @@ class BaseVAE(BaseEstimator):
         The importance-weighted bound needs independent draws and gets them.
         """
         rng = np.random.RandomState(self._inference_seed)
-        eps = rng.standard_normal((n_draws, self.n_components))
-        if moment_matched and n_draws > self.n_components:
+        eps = rng.standard_normal((n_draws, self._fitted_param("n_components")))
+        if moment_matched and n_draws > self._fitted_param("n_components"):
             eps = moment_match(eps)
         return torch.as_tensor(eps, dtype=self._inference_dtype, device=self.net_.device)
 
@@ -720,7 +797,7 @@ class BaseVAE(BaseEstimator):
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
-        z = rng.standard_normal((n_samples, self.n_components))
+        z = rng.standard_normal((n_samples, self._fitted_param("n_components")))
         return self._decode_draws(z, rng, noise)
 
     def _decode_draws(self, z, rng, noise, **rows):
@@ -890,8 +967,13 @@ default=<callbacks>
 
     warm_start : bool, default=<warm_start>
         If True, a second ``fit`` continues training the fitted network for
-        another ``max_iter`` epochs (with a fresh schedule) instead of
-        starting over."""
+        another ``max_iter`` epochs instead of starting over. That fit uses
+        the current training hyperparameters (``learning_rate_init``,
+        ``beta``, ``kl_warmup``, ``batch_size``, ...) with a fresh optimizer
+        and a whole new schedule; its epochs add to ``n_iter_`` and
+        ``loss_curve_``. Hyperparameters that shape the network
+        (``n_components``, ``likelihood``, the architecture, ...) cannot
+        change: such a warm fit is refused with an error naming them."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int
@@ -940,6 +1022,16 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of latent dimensions whose posterior mean varies across the
         training data by more than 0.01 (Burda et al. 2016); fewer than
         ``n_components`` shows posterior collapse."""
+
+
+def _same_param(a, b):
+    """Whether two values of a hyperparameter are the same setting."""
+    if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
+        return a is b
+    try:
+        return bool(a == b) if not isinstance(a, (tuple, list)) else tuple(a) == tuple(b)
+    except (TypeError, ValueError):
+        return a is b
 
 
 def _default_text(default):

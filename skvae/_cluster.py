@@ -178,6 +178,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
     }
     _module_class = GMVAEModule
     _criterion_class = GMVAELoss
+    _structural_params = BaseVAE._structural_params + ("n_clusters",)
 
     def __init__(
         self,
@@ -490,7 +491,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         eps = self._score_noise(n_draws, moment_matched=True)
 
         def elbo(module, xb):
-            chunk = max(1, 4096 // max(1, self.n_clusters * xb.shape[0]))
+            chunk = max(1, 4096 // max(1, self._fitted_param("n_clusters") * xb.shape[0]))
             return module.elbo(xb, eps, chunk=chunk)
 
         return self._map_blocks(X, elbo, dtype=np.float64) + self._log_jacobian
@@ -541,23 +542,23 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         self._check_n_samples(n_samples)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if cluster is None:
-            y = rng.choice(self.n_clusters, size=n_samples, p=self.weights_)
+            y = rng.choice(self._fitted_param("n_clusters"), size=n_samples, p=self.weights_)
         else:
             valid = isinstance(cluster, Integral) and not isinstance(cluster, bool)
-            if not valid or not 0 <= cluster < self.n_clusters:
+            if not valid or not 0 <= cluster < self._fitted_param("n_clusters"):
                 raise ValueError(
-                    f"cluster must be an integer in [0, {self.n_clusters}), got "
+                    f"cluster must be an integer in [0, {self._fitted_param('n_clusters')}), got "
                     f"{cluster!r}."
                 )
             y = np.full(n_samples, int(cluster))
         z = self.cluster_means_[y] + np.sqrt(self.cluster_variances_[y]) * rng.standard_normal(
-            (n_samples, self.n_components)
+            (n_samples, self._fitted_param("n_components"))
         )
         return self._decode_draws(z, rng, noise), y
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self._fitted_param("n_components")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

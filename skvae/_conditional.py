@@ -375,7 +375,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             return self._encode_mean(X, labels=self._encode_labels(y, X.shape[0]))
         X = self._validate_X(X, reset=False)
         proba = np.exp(self._posterior_log_proba(X, n_draws=10))
-        Z = np.zeros((X.shape[0], self.n_components))
+        Z = np.zeros((X.shape[0], self._fitted_param("n_components")))
         for k in range(len(self.classes_)):
             Z += proba[:, [k]] * self._encode_mean(X, labels=np.full(X.shape[0], k))
         return Z.astype(X.dtype, copy=False)
@@ -407,10 +407,10 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self._fitted_param("n_components"):
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"latent codes of n_components={self.n_components} columns."
+                f"latent codes of n_components={self._fitted_param('n_components')} columns."
             )
         return self._decode_mean(Z, labels=self._encode_labels(y, Z.shape[0]))
 
@@ -456,7 +456,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             raise ValueError("y is empty; give at least one class to draw.")
         z = self.class_latent_means_[labels] + np.sqrt(
             self.class_latent_variances_[labels]
-        ) * rng.standard_normal((len(labels), self.n_components))
+        ) * rng.standard_normal((len(labels), self._fitted_param("n_components")))
         return self._decode_draws(z, rng, noise, labels=labels), self.classes_[labels]
 
     def score_samples(self, X, y=None, *, n_draws=10):
@@ -512,7 +512,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self._fitted_param("n_components")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

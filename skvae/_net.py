@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 
 def _n_rows(data):
@@ -101,6 +101,35 @@ class VAENet(NeuralNet):
     def __init__(self, *args, validation_fraction=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.validation_fraction = validation_fraction
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` epochs; unlike skorch's, Ctrl-C is not swallowed.
+
+        skorch ends training quietly on ``KeyboardInterrupt`` and returns a
+        net that looks fully trained; here it propagates, so that the estimator
+        can restore its state from before the fit (scikit-learn's contract:
+        an interrupted ``fit`` did not happen).
+        """
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            routing = fit_params.pop("_routing_method", "partial_fit")
+            self.fit_loop(X, y, _routing_method=routing, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's EarlyStopping stops training with a KeyboardInterrupt
+            # of its own: that one ends the fit as planned, a user's does not
+            if not self._stopped_early():
+                self.notify("on_train_end", X=X, y=y)
+                raise
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def _stopped_early(self):
+        return any(
+            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+            for _, cb in self.callbacks_
+        )
 
     def get_dataset(self, X, y=None):
         return X

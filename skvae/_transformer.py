@@ -101,10 +101,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self._fitted_param("n_components"):
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"latent codes of n_components={self.n_components} columns."
+                f"latent codes of n_components={self._fitted_param('n_components')} columns."
             )
         return self._decode_mean(Z)
 
@@ -195,7 +195,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self._fitted_param("n_components")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -204,3 +204,16 @@ def test_a_closed_pipe_stops_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize("command", ["reduce", "cluster", "outliers"])
+def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, monkeypatch, command):
+    from skvae._net import VAENet
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(VAENet, "fit_loop", interrupted)
+    out = tmp_path / "out.csv"
+    assert main([command, "--output", str(out), *FAST]) == 130
+    assert not out.exists()

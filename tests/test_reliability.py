@@ -121,3 +121,134 @@ def test_decoded_rows_come_back_in_the_units_of_x(wine):
     )
     samples = vae.sample(200, random_state=0)
     assert np.abs(samples.mean(axis=0) - 1e9).max() < 5e6
+
+
+# ---------------------------------------------------------------- interrupted fits
+
+
+class _Interrupt:
+    """A callback that presses Ctrl-C at the end of epoch ``at``."""
+
+    def __new__(cls, at):
+        from skorch.callbacks import Callback
+
+        class Interrupt(Callback):
+            def on_epoch_end(self, net, **kwargs):
+                if len(net.history) == at:
+                    raise KeyboardInterrupt
+
+        return Interrupt()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("warm", [False, True])
+def test_ctrl_c_during_fit_propagates_and_keeps_the_previous_model(cls, wine, warm):
+    X, y = wine
+    est = _fit(cls, X, y)
+    before, state = est.score_samples(X), dict(vars(est))
+    est.set_params(callbacks=[("stop", _Interrupt(at=3 + (15 if warm else 0)))], warm_start=warm)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+    assert est.net_ is state["net_"] and est.n_iter_ == 15
+    np.testing.assert_array_equal(est.score_samples(X), before)
+
+
+def test_ctrl_c_during_a_first_fit_leaves_it_unfitted(wine):
+    X, _ = wine
+    vae = VAETransformer(**SMALL, callbacks=[("stop", _Interrupt(at=2))])
+    with pytest.raises(KeyboardInterrupt):
+        vae.fit(X)
+    assert not hasattr(vae, "net_") and not hasattr(vae, "n_features_in_")
+
+
+def test_early_stopping_still_ends_a_fit_normally(wine):
+    X, _ = wine
+    vae = VAETransformer(
+        **{**SMALL, "max_iter": 200}, early_stopping=True, n_iter_no_change=2, tol=1e3
+    ).fit(X)
+    assert vae.n_iter_ < 200
+
+
+# ---------------------------------------------------------------- warm starts
+
+
+def test_warm_fit_uses_changed_training_hyperparameters(wine):
+    X, _ = wine
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+            net.history.record("beta", net.criterion_.beta)
+
+    vae = VAETransformer(**SMALL, callbacks=[("rec", Record())]).fit(X)
+    vae.set_params(warm_start=True, beta=4.0, learning_rate_init=0.05, max_iter=4)
+    vae.fit(X)
+    lrs, betas = vae.net_.history[15:, "lr"], vae.net_.history[15:, "beta"]
+    assert betas == [4.0] * 4
+    # a whole cosine schedule from the new step size, not the end of the old one
+    assert lrs[0] == pytest.approx(0.05) and lrs[-1] < lrs[0]
+    assert vae.n_iter_ == 19
+
+
+@pytest.mark.parametrize(
+    "cls, change",
+    [
+        (VAETransformer, {"n_components": 3}),
+        (VAETransformer, {"likelihood": "bernoulli"}),
+        (VAETransformer, {"hidden_layer_sizes": (8,)}),
+        (GMVAEClusterer, {"n_clusters": 4}),
+        (VAEOutlierDetector, {"n_components": 3}),
+        (ConditionalVAE, {"activation": "relu"}),
+    ],
+)
+def test_warm_fit_refuses_changed_network_shape_and_keeps_the_model(wine, cls, change):
+    X, y = wine
+    X01 = (X - X.min()) / (X.max() - X.min())
+    est = _fit(cls, X01, y)
+    before = est.score_samples(X01)
+    est.set_params(warm_start=True, **change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=rf"warm_start=True.*{name}.*warm_start=False"):
+        est.fit(X01, y) if cls is ConditionalVAE else est.fit(X01)
+    # the fitted model still answers, as fitted, though its parameters changed
+    np.testing.assert_array_equal(est.score_samples(X01), before)
+
+
+def test_failed_warm_fit_of_the_outlier_detector_keeps_the_model(wine):
+    X, _ = wine
+    det = _fit(VAEOutlierDetector, X, None)
+    before = det.decision_function(X)
+    det.set_params(warm_start=True, learning_rate_init=1e6)
+    with pytest.raises(ValueError, match="diverged"):
+        det.fit(X)
+    np.testing.assert_array_equal(det.decision_function(X), before)
+
+
+# ---------------------------------------------------------------- devices
+
+
+def test_model_pickled_on_cuda_loads_and_refits_on_a_cpu_only_machine(wine, monkeypatch):
+    import pickle
+
+    X, _ = wine
+    vae = VAETransformer(**SMALL, device="cpu").fit(X)
+    before = vae.transform(X)
+    # what a GPU machine writes: the estimator and its net say "cuda"
+    vae.device = "cuda"
+    vae.net_.device = "cuda"
+    blob = pickle.dumps(vae)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="no CUDA GPU"):
+        loaded = pickle.loads(blob)
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.transform(X), before)
+    loaded.set_params(warm_start=True, max_iter=2).fit(X)
+    assert loaded.n_iter_ == 17
+
+
+@pytest.mark.parametrize("device", ["xpu", "meta", "hpu"])
+def test_devices_skvae_does_not_train_on_are_clear_errors(wine, device):
+    X, _ = wine
+    with pytest.raises(ValueError, match="not a device skvae trains on"):
+        VAETransformer(**SMALL, device=device).fit(X)

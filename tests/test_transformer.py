@@ -219,15 +219,22 @@ def test_bernoulli_encodes_but_does_not_score_outside_unit_interval():
         vae.score_samples(X * 1.2)
 
 
-def test_failed_fit_leaves_estimator_unfitted(small_X):
+def test_failed_fit_keeps_the_previous_model(small_X):
     vae = VAETransformer(**FAST).fit(small_X)
+    before, net = vae.transform(small_X), vae.net_
     vae.set_params(likelihood="bernoulli")
+    with pytest.raises(ValueError, match="bernoulli"):
+        vae.fit(small_X)
+    assert vae.net_ is net
+    np.testing.assert_array_equal(vae.transform(small_X), before)
+
+
+def test_failed_first_fit_leaves_estimator_unfitted(small_X):
+    vae = VAETransformer(likelihood="bernoulli", **FAST)
     with pytest.raises(ValueError, match="bernoulli"):
         vae.fit(small_X)
     with pytest.raises(NotFittedError):
         check_is_fitted(vae)
-    with pytest.raises(NotFittedError):
-        vae.transform(small_X)
 
 
 def test_divergence_is_an_error_not_a_fitted_model(small_X):
@@ -285,11 +292,12 @@ def test_early_stopping_and_validation_curve(digits):
 
 
 def test_warm_start_continues_training(small_X):
-    vae = VAETransformer(**{**FAST, "warm_start": True}).fit(small_X)
-    first_net = vae.net_
+    vae = VAETransformer(**{**FAST, "warm_start": True, "kl_warmup": 0.0}).fit(small_X)
+    first = list(vae.loss_curve_)
     vae.fit(small_X)
-    assert vae.net_ is first_net
-    assert vae.n_iter_ == 10
+    assert vae.n_iter_ == 10 and vae.loss_curve_[:5] == first
+    # the second fit starts where the first ended, not from new weights
+    assert abs(vae.loss_curve_[5] - first[-1]) < abs(first[0] - first[-1]) / 2
     cold = VAETransformer(**FAST).fit(small_X)
     cold.fit(small_X)
     assert cold.n_iter_ == 5
