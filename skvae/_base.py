@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
 from ._net import KLWarmup, VAENet
 from .models import (
@@ -290,14 +290,22 @@ class BaseVAE(BaseEstimator):
         gives test values slightly outside [0, 1].
         """
         X, shape = self._flatten_images(X, reset)
-        out = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
-        )
+        _check_numeric_columns(X)
+        try:
+            out = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2 if reset else 1,
+            )
+        except np.exceptions.DTypePromotionError as exc:  # e.g. dates in an object array
+            raise ValueError(
+                f"X must hold numbers, but it could not be read as floats ({exc}). "
+                "Encode dates, categories and text as numbers first (for example "
+                "in a ColumnTransformer) or drop those columns."
+            ) from None
         X = out if isinstance(y, str) and y == "no_validation" else out[0]
         if reset:
             self._set_image_shape(shape, X.shape[1])
@@ -476,6 +484,7 @@ class BaseVAE(BaseEstimator):
         callbacks.extend(self._extra_callbacks())
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
+        _check_callbacks(self.callbacks)
         for cb in copy.deepcopy(self.callbacks or []):
             callbacks.append(cb)
         return callbacks
@@ -1022,6 +1031,44 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of latent dimensions whose posterior mean varies across the
         training data by more than 0.01 (Burda et al. 2016); fewer than
         ``n_components`` shows posterior collapse."""
+
+
+def _check_numeric_columns(X):
+    """Name the columns of a DataFrame that cannot be read as numbers."""
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind is not None and kind in "mM":
+        raise ValueError(
+            f"X must hold numbers, but it holds {X.dtype} values. Encode dates and "
+            "durations as numbers first (for example days since a reference date)."
+        )
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [
+        f"{name} ({dtype})"
+        for name, dtype in dtypes.items()
+        if getattr(dtype, "kind", "O") in "mMSUV" or str(dtype).startswith(("datetime", "period"))
+    ]
+    if bad:
+        raise ValueError(
+            f"X has columns that are not numbers: {', '.join(bad)}. Encode them as "
+            "numbers first (for example in a ColumnTransformer) or drop them."
+        )
+
+
+def _check_callbacks(callbacks):
+    """Every entry must be a skorch callback or a (name, callback) pair."""
+    for i, entry in enumerate(callbacks or []):
+        callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
+        is_callback = isinstance(callback, Callback) or (
+            isinstance(callback, type) and issubclass(callback, Callback)
+        )
+        if not is_callback or (isinstance(entry, tuple) and not isinstance(entry[0], str)):
+            raise ValueError(
+                f"callbacks must hold skorch callbacks (skorch.callbacks.Callback "
+                f"instances) or (name, callback) pairs, but entry {i} is {entry!r} "
+                f"({type(entry).__name__})."
+            )
 
 
 def _same_param(a, b):

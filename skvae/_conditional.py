@@ -190,6 +190,15 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         return {"beta": self.beta, "mismatch_weight": weight}
 
     def _fit_inputs(self, X, y, reset):
+        if y is not None:
+            flat = np.asarray(y, dtype=object).ravel().tolist()
+            missing = [i for i, label in enumerate(flat) if label is None or label != label]
+            if missing:
+                raise ValueError(
+                    f"y has no class in {len(missing)} row(s) (None or NaN), e.g. row "
+                    f"{missing[0]}. Every row needs its class: drop those rows or fill "
+                    "in their labels."
+                )
         X, y = self._validate_X(X, y=y, reset=reset)
         check_classification_targets(y)
         classes, labels, counts = np.unique(y, return_inverse=True, return_counts=True)

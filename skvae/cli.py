@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,30 @@ def _read_table(path, drop_non_numeric, label=None):
         frame = pd.read_csv(path)
     except FileNotFoundError:
         raise CLIError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a CSV file") from None
+    except PermissionError:
+        raise CLIError(f"cannot read {path}: permission denied") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path} as CSV: {exc}".splitlines()[0]) from None
+    semicolons = [str(c) for c in frame.columns if ";" in str(c)]
+    if semicolons:
+        raise CLIError(
+            f"{path} looks semicolon-separated (a column is named {semicolons[0]!r}); "
+            "skvae reads comma-separated CSV with '.' as the decimal mark: convert "
+            "it first, e.g. pd.read_csv(path, sep=';', decimal=',').to_csv(new, index=False)"
+        )
+    if len(frame) == 0:
+        raise CLIError(f"{path} has a header but no data rows")
+    first = str(frame.columns[0])
+    if first == "Unnamed: 0" and frame.iloc[:, 0].tolist() == list(range(len(frame))):
+        # a pandas index saved with to_csv: row numbers, not a feature
+        frame = frame.iloc[:, 1:]
+        print(
+            f"skvae: dropped the first column of {path}: unnamed row numbers 0..{len(frame) - 1} "
+            "(a saved pandas index), not a feature",
+            file=sys.stderr,
+        )
     y = None
     if label is not None:
         if not label:
@@ -84,6 +107,26 @@ def _read_table(path, drop_non_numeric, label=None):
     return numeric, description
 
 
+def _check_before_training(args):
+    """What can fail after a long fit is checked before it: the output, the device."""
+    from ._base import resolve_device
+
+    if args.output:
+        out = Path(args.output)
+        parent = out.parent
+        if out.is_dir():
+            raise CLIError(f"--output {out} is a directory; give a file name")
+        if not parent.is_dir():
+            raise CLIError(f"--output {out}: there is no directory {parent}")
+        writable = os.access(out, os.W_OK) if out.exists() else os.access(parent, os.W_OK)
+        if not writable:
+            raise CLIError(f"cannot write --output {out}: permission denied")
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def _fit_pipeline(estimator, args, what, label=None):
     """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X).
 
@@ -93,6 +136,7 @@ def _fit_pipeline(estimator, args, what, label=None):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    _check_before_training(args)
     if label is None:
         X, description = _read_table(args.file, args.drop_non_numeric)
         y = None

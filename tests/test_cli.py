@@ -217,3 +217,65 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, monkeypat
     out = tmp_path / "out.csv"
     assert main([command, "--output", str(out), *FAST]) == 130
     assert not out.exists()
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail loudly if a command starts training: these errors come first."""
+    from skvae._net import VAENet
+
+    def trained(self, *args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(VAENet, "fit_loop", trained)
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (lambda d: d, [], "is a directory, not a CSV file"),
+        (lambda d: d / "x.csv", ["--output", "{d}"], "is a directory; give a file name"),
+        (lambda d: d / "x.csv", ["--output", "{d}/nowhere/out.csv"], "there is no directory"),
+        (lambda d: d / "x.csv", ["--device", "xpu"], "not a device skvae trains on"),
+        (lambda d: d / "header.csv", [], "has a header but no data rows"),
+        (lambda d: d / "semi.csv", [], "looks semicolon-separated"),
+    ],
+)
+def test_input_and_output_problems_are_one_line_errors_before_training(
+    tmp_path, capsys, no_training, make, extra, message
+):
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 1.0]}).to_csv(
+        tmp_path / "x.csv", index=False
+    )
+    (tmp_path / "header.csv").write_text("a,b\n")
+    (tmp_path / "semi.csv").write_text("a;b\n1,5;2,25\n3,5;4,75\n2,0;1,0\n")
+    args = [a.format(d=tmp_path) for a in extra]
+    assert main(["reduce", str(make(tmp_path)), *args, *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_unwritable_output_is_refused_before_training(tmp_path, capsys, no_training):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 1.0]}).to_csv(
+        tmp_path / "x.csv", index=False
+    )
+    code = main(["reduce", str(tmp_path / "x.csv"), "--output", str(locked / "o.csv"), *FAST])
+    assert code == 2 and "permission denied" in capsys.readouterr().err
+
+
+def test_a_saved_pandas_index_is_dropped_and_said(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc"))
+    frame.to_csv(tmp_path / "indexed.csv")  # index=True: an "Unnamed: 0" column
+    out = tmp_path / "codes.csv"
+    src = str(tmp_path / "indexed.csv")
+    assert main(["reduce", src, "--output", str(out), "--max-iter", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "saved pandas index" in err and "(30 x 3)" in err  # the model saw a, b, c
+    assert pd.read_csv(out).shape == (30, 2)

@@ -252,3 +252,34 @@ def test_devices_skvae_does_not_train_on_are_clear_errors(wine, device):
     X, _ = wine
     with pytest.raises(ValueError, match="not a device skvae trains on"):
         VAETransformer(**SMALL, device=device).fit(X)
+
+
+# ---------------------------------------------------------------- invalid inputs
+
+
+@pytest.mark.parametrize("callbacks", [[1], [("name", 1)], [(1, "x")]])
+def test_callbacks_that_are_not_callbacks_are_clear_errors(wine, callbacks):
+    X, _ = wine
+    with pytest.raises(ValueError, match="callbacks must hold skorch callbacks.*entry 0"):
+        VAETransformer(**SMALL, callbacks=callbacks).fit(X)
+
+
+def test_datetime_columns_are_named_in_a_clear_error(wine):
+    pd = pytest.importorskip("pandas")
+    X, _ = wine
+    frame = pd.DataFrame(X[:, :3], columns=list("abc"))
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame))
+    with pytest.raises(ValueError, match=r"not numbers: when \(datetime64"):
+        VAETransformer(**SMALL).fit(frame)
+    dates = np.arange(len(X)).astype("datetime64[D]").reshape(-1, 1)
+    with pytest.raises(ValueError, match="X must hold numbers"):
+        VAETransformer(**SMALL).fit(dates)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_missing_labels_of_the_conditional_vae_are_clear_errors(wine, missing):
+    X, y = wine
+    labels = np.array([f"c{k}" for k in y], dtype=object)
+    labels[7] = missing
+    with pytest.raises(ValueError, match="y has no class in 1 row.*row 7"):
+        ConditionalVAE(**SMALL).fit(X, labels)
