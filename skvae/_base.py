@@ -336,7 +336,7 @@ class BaseVAE(BaseEstimator):
             return
         big = float(np.max(np.abs(X))) if X.size else 0.0
         big = big if big > 0 else 1.0
-        Xs = X.astype(np.float64) / big
+        Xs = np.asarray(X, dtype=np.float64) / big
         pooled = self._networks(n_features).image_input
         offset = np.full(n_features, Xs.mean()) if pooled else Xs.mean(axis=0)
         unit = float(np.sqrt(np.mean((Xs - offset) ** 2)))
@@ -350,7 +350,8 @@ class BaseVAE(BaseEstimator):
         with np.errstate(over="ignore"):
             # a finite value beyond float64 after scaling becomes inf: the
             # encoder clips it and the likelihood scores it -inf
-            return ((X.astype(np.float64) - self.x_offset_) / self.x_unit_).astype(X.dtype)
+            out = (np.asarray(X, dtype=np.float64) - self.x_offset_) / self.x_unit_
+            return out.astype(X.dtype, copy=False)
 
     def _from_model_units(self, X):
         """Decoder outputs (model units) back in ``X``'s units, as float64."""
@@ -551,9 +552,9 @@ class BaseVAE(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        return self._fit_or_clear(X, y)
+        return self._fit_or_restore(X, y)
 
-    def _fit_or_clear(self, X, y):
+    def _fit_or_restore(self, X, y):
         """Validate and fit; a failed or interrupted fit keeps the previous state.
 
         Whatever stops the fit (a bad input, a diverged loss, Ctrl-C), the
