@@ -2,6 +2,7 @@
 
 from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
+from ._io import load, save
 from ._outlier import VAEOutlierDetector
 from ._transformer import VAETransformer
 
@@ -13,6 +14,8 @@ __all__ = [
     "VAEOutlierDetector",
     "VAETransformer",
     "all_estimators",
+    "load",
+    "save",
 ]
 
 

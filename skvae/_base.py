@@ -225,19 +225,57 @@ class BaseVAE(BaseEstimator):
         # has none; the device hyperparameter follows, so that the loaded
         # estimator can be refitted here (a warm fit would refuse "cuda").
         super().__setstate__(state)
-        net = state.get("net_")
-        if net is None or self.device == "auto":
+        if state.get("net_") is not None:
+            self._check_device_here(stacklevel=3)
+
+    def _check_device_here(self, stacklevel):
+        """Set ``device`` to "cpu" (with a warning) when it asks for CUDA that is not here.
+
+        For an estimator loaded on another machine than it was fitted on.
+        """
+        if self.device == "auto":
             return
         wanted = torch.device(self.device)
-        if wanted.type == "cuda" and torch.device(net.device).type == "cpu":
+        if wanted.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(
                 f"This {type(self).__name__} was fitted with device={self.device!r}, "
                 "but torch sees no CUDA GPU here: it was loaded on the CPU and its "
                 "device set to 'cpu'.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
             self.device = "cpu"
+
+    def _restore_net(self, weights, history):
+        """Rebuild ``net_`` from a model file: the fitted network, ``weights`` in it.
+
+        The network is built from the hyperparameters it was fitted with
+        (``_fitted_structure_``) and placeholder training statistics: every
+        data-dependent value of the module is a buffer, so ``weights`` (its
+        whole ``state_dict``) restores it exactly.
+        """
+        from skorch.history import History
+
+        params = self.get_params(deep=False)
+        device = resolve_device(self.device)
+        try:
+            self.set_params(**self._fitted_structure_)
+            X = np.zeros((2, self.n_features_in_), dtype=np.float32)
+            with torch_seed(0, device):
+                net = self._make_net(X, device)
+                net.initialize()
+        finally:
+            self.set_params(**params)
+        try:
+            net.module_.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ValueError(
+                "The saved weights do not fit the network built for them: "
+                f"{str(exc).splitlines()[0]} If the model was fitted with an "
+                "encoder or decoder of your own, pass the same one to skvae.load."
+            ) from None
+        net.history = History(history)
+        self.net_ = net
 
     # ------------------------------------------------------------- data
 

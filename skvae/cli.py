@@ -107,20 +107,24 @@ def _read_table(path, drop_non_numeric, label=None):
     return numeric, description
 
 
+def _check_writable(option, out):
+    parent = out.parent
+    if out.is_dir():
+        raise CLIError(f"{option} {out} is a directory; give a file name")
+    if not parent.is_dir():
+        raise CLIError(f"{option} {out}: there is no directory {parent}")
+    writable = os.access(out, os.W_OK) if out.exists() else os.access(parent, os.W_OK)
+    if not writable:
+        raise CLIError(f"cannot write {option} {out}: permission denied")
+
+
 def _check_before_training(args):
     """What can fail after a long fit is checked before it: the output, the device."""
     from ._base import resolve_device
 
-    if args.output:
-        out = Path(args.output)
-        parent = out.parent
-        if out.is_dir():
-            raise CLIError(f"--output {out} is a directory; give a file name")
-        if not parent.is_dir():
-            raise CLIError(f"--output {out}: there is no directory {parent}")
-        writable = os.access(out, os.W_OK) if out.exists() else os.access(parent, os.W_OK)
-        if not writable:
-            raise CLIError(f"cannot write --output {out}: permission denied")
+    for option, value in (("--output", args.output), ("--save-model", args.save_model)):
+        if value:
+            _check_writable(option, Path(value))
     try:
         resolve_device(args.device)
     except ValueError as exc:
@@ -131,12 +135,16 @@ def _fit_pipeline(estimator, args, what, label=None):
     """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X).
 
     With ``label``, the estimator is fitted on the other columns and the
-    classes in that column, and ``(model, X, y)`` is returned.
+    classes in that column, and ``(model, X, y)`` is returned. With
+    ``--model``, the saved model is loaded instead of fitted (and ``y`` is
+    None); with ``--save-model``, the fitted model is saved.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     _check_before_training(args)
+    if args.model:
+        return _load_model(estimator, args, label)
     if label is None:
         X, description = _read_table(args.file, args.drop_non_numeric)
         y = None
@@ -156,12 +164,61 @@ def _fit_pipeline(estimator, args, what, label=None):
     if not args.quiet:
         print(f"Fitting {what} on {description}", file=sys.stderr)
     # skorch prints its epoch table to stdout: keep stdout for the data.
-    with contextlib.redirect_stdout(sys.stderr):
-        try:
-            model.fit(X, y)
-        except ValueError as exc:
-            raise CLIError(str(exc).splitlines()[0]) from None
+    with contextlib.redirect_stdout(sys.stderr), _as_cli_error():
+        model.fit(X, y)
+    if args.save_model:
+        from . import save
+
+        model[-1].set_params(verbose=0)
+        save(model, args.save_model)
+        if not args.quiet:
+            print(f"Saved the fitted model to {args.save_model}", file=sys.stderr)
     return (model, X) if label is None else (model, X, y)
+
+
+def _load_model(estimator, args, label):
+    """The model saved in ``--model``, checked to be what the command runs."""
+    from sklearn.pipeline import Pipeline
+
+    from . import load
+
+    with _as_cli_error():
+        try:
+            model = load(args.model, device=None if args.device == "auto" else args.device)
+        except FileNotFoundError as exc:
+            raise CLIError(str(exc)) from None
+    if not isinstance(model, Pipeline):
+        model = Pipeline([("model", model)])
+    if not isinstance(model[-1], type(estimator)):
+        raise CLIError(
+            f"--model {args.model} holds a {type(model[-1]).__name__}; "
+            f"skvae {args.command} needs a {type(estimator).__name__}"
+        )
+    model.set_output(transform="pandas")
+    if not args.quiet:
+        print(f"Loaded a fitted {type(model[-1]).__name__} from {args.model}", file=sys.stderr)
+    if label is not None:
+        # generating reads no rows: the columns and classes are the model's
+        if args.file is not None:
+            raise CLIError(
+                f"generate --model draws new rows from {args.model} and reads no FILE; "
+                "drop the FILE argument"
+            )
+        names = getattr(model[0], "feature_names_in_", None)
+        n = model[0].n_features_in_
+        columns = list(names) if names is not None else [f"x{i}" for i in range(n)]
+        return model, pd.DataFrame(columns=columns), pd.Series(name=label or "class")
+    X, _ = _read_table(args.file, args.drop_non_numeric)
+    return model, X
+
+
+@contextlib.contextmanager
+def _as_cli_error():
+    """A ValueError of the model (bad data, a bad model file) as a one-line CLI error."""
+    try:
+        yield
+    except ValueError as exc:
+        raise CLIError(str(exc).splitlines()[0]) from None
 
 
 def _write(frame, args, what):
@@ -178,7 +235,9 @@ def _reduce(args):
 
     vae = VAETransformer(n_components=args.n_components)
     model, X = _fit_pipeline(vae, args, f"a {args.n_components}-D VAE")
-    _write(model.transform(X), args, "codes")
+    with _as_cli_error():
+        codes = model.transform(X)
+    _write(codes, args, "codes")
 
 
 def _cluster(args):
@@ -186,7 +245,8 @@ def _cluster(args):
 
     gmvae = GMVAEClusterer(n_clusters=args.n_clusters)
     model, X = _fit_pipeline(gmvae, args, f"a GMVAE with {args.n_clusters} clusters")
-    proba = model.predict_proba(X)
+    with _as_cli_error():
+        proba = model.predict_proba(X)
     frame = pd.DataFrame(
         {"cluster": proba.argmax(axis=1), "probability": proba.max(axis=1)}
     )
@@ -212,7 +272,7 @@ def _generate(args):
         chosen = list(classes)
     requested = np.repeat(np.array(chosen, dtype=classes.dtype), args.n_samples)
     samples, labels = model[-1].sample(y=requested, noise=not args.mean)
-    if not args.no_scale:
+    if len(model) > 1:
         samples = model[0].inverse_transform(samples)  # back to the data's units
     frame = pd.DataFrame(samples, columns=X.columns)
     frame[y.name] = labels
@@ -224,8 +284,9 @@ def _outliers(args):
 
     detector = VAEOutlierDetector(contamination=args.contamination)
     model, X = _fit_pipeline(detector, args, "a VAE outlier detector")
-    scores = model.score_samples(X)
-    flags = model.predict(X)
+    with _as_cli_error():
+        scores = model.score_samples(X)
+        flags = model.predict(X)
     frame = pd.DataFrame({"score": scores, "outlier": (flags == -1).astype(int)})
     _write(frame, args, "scores")
     if not args.quiet:
@@ -285,6 +346,18 @@ def _add_common(parser, output_help):
         metavar="N",
         default=None,
         help="the shape of a row as an image: C H W, or H W",
+    )
+    parser.add_argument(
+        "--save-model",
+        metavar="FILE",
+        help="also save the fitted model (scaler and estimator) to FILE, a safetensors "
+        "file that runs no code when loaded (see skvae.load)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        help="apply a model saved with --save-model instead of fitting one (the "
+        "training options are then ignored)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 

@@ -279,3 +279,76 @@ def test_a_saved_pandas_index_is_dropped_and_said(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "saved pandas index" in err and "(30 x 3)" in err  # the model saw a, b, c
     assert pd.read_csv(out).shape == (30, 2)
+
+
+# ------------------------------------------------------------ saved models
+
+
+def _wine_csv(tmp_path):
+    from sklearn.datasets import load_wine
+
+    path = tmp_path / "wine.csv"
+    load_wine(as_frame=True).frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command, extra",
+    [("reduce", []), ("cluster", ["-k", "3"]), ("outliers", []), ("reduce", ["--no-scale"])],
+)
+def test_a_saved_model_applied_again_writes_the_same_output(tmp_path, command, extra):
+    src = _wine_csv(tmp_path)
+    model, first, again = tmp_path / "m.safetensors", tmp_path / "1.csv", tmp_path / "2.csv"
+    args = [command, str(src), *FAST, *extra]
+    assert main([*args, "--save-model", str(model), "-o", str(first)]) == 0
+    assert main([command, str(src), "-q", "--model", str(model), "-o", str(again)]) == 0
+    assert first.read_bytes() == again.read_bytes()
+
+
+def test_generate_from_a_saved_model_needs_no_input(tmp_path, capsys):
+    src, model = _wine_csv(tmp_path), tmp_path / "m.safetensors"
+    fit = ["generate", str(src), "-l", "target", *FAST, "-n", "2", "--save-model", str(model)]
+    assert main(fit) == 0
+    fitted = capsys.readouterr().out
+    assert main(["generate", "-q", "--model", str(model), "-n", "2", "-l", "target"]) == 0
+    assert capsys.readouterr().out == fitted
+    assert main(["generate", str(src), "-q", "--model", str(model)]) == 2
+    assert "reads no FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "model_file, message",
+    [
+        ("missing.safetensors", "No such model file"),
+        ("wine.csv", "is not a skvae model file"),
+        ("reduce.safetensors", "holds a VAETransformer; skvae outliers needs a VAEOutlierDetector"),
+    ],
+)
+def test_a_model_that_cannot_be_applied_is_one_line_error(tmp_path, capsys, model_file, message):
+    src = _wine_csv(tmp_path)
+    saved = tmp_path / "reduce.safetensors"
+    assert main(["reduce", str(src), *FAST, "--save-model", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["outliers", str(src), "-q", "--model", str(tmp_path / model_file)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_new_rows_with_other_columns_are_one_line_error(tmp_path, capsys):
+    src, model = _wine_csv(tmp_path), tmp_path / "m.safetensors"
+    assert main(["reduce", str(src), *FAST, "--save-model", str(model)]) == 0
+    other = tmp_path / "other.csv"
+    pd.read_csv(src).drop(columns=["alcohol"]).to_csv(other, index=False)
+    capsys.readouterr()
+    assert main(["reduce", str(other), "-q", "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "feature names" in err.lower() and err.count("\n") == 1
+
+
+def test_an_unwritable_save_model_path_fails_before_training(tmp_path, capsys, monkeypatch):
+    import skvae
+
+    monkeypatch.setattr(skvae.VAETransformer, "fit", lambda *a, **k: pytest.fail("trained"))
+    missing = tmp_path / "no" / "m.safetensors"
+    assert main(["reduce", *FAST, "--save-model", str(missing)]) == 2
+    assert "--save-model" in capsys.readouterr().err

@@ -1,0 +1,391 @@
+"""Model files that are safe to load: :func:`save` and :func:`load`.
+
+A pickle (``joblib.dump``) runs code from the file when it is loaded, so a
+model file from someone else is a program from someone else. A skvae model
+file holds data only, in the `safetensors <https://huggingface.co/docs/safetensors>`_
+format: the network's weights and every numeric fitted array as tensors, and
+a JSON description (hyperparameters, scalar fitted attributes, the training
+history) in the file's metadata. :func:`load` rebuilds the estimator from
+that description; the only classes it creates are the skvae estimators, a
+:class:`~sklearn.pipeline.Pipeline` and a few scikit-learn scalers, and
+nothing in the file can name another.
+
+What a file cannot hold is code: a network of your own (``encoder`` /
+``decoder``) is stored as its weights, and :func:`load` needs the module
+again to put them into; ``callbacks`` only matter to training and are not
+stored.
+"""
+
+import json
+import os
+import warnings
+from importlib import import_module
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+FORMAT = "skvae-model"
+# Raised when a file written by this version cannot be read by an older one.
+FORMAT_VERSION = 1
+
+# The classes a model file may name, and nothing else: load() never imports
+# or calls anything a file asks for beyond these.
+_SKVAE_CLASSES = ("VAETransformer", "GMVAEClusterer", "ConditionalVAE", "VAEOutlierDetector")
+_SKLEARN_CLASSES = {
+    "Pipeline": "sklearn.pipeline",
+    "StandardScaler": "sklearn.preprocessing",
+    "MinMaxScaler": "sklearn.preprocessing",
+    "MaxAbsScaler": "sklearn.preprocessing",
+    "RobustScaler": "sklearn.preprocessing",
+}
+# Hyperparameters that hold code: stored as a placeholder, given back to load().
+_CODE_PARAMS = ("encoder", "decoder")
+
+
+def _class_named(name):
+    if name in _SKVAE_CLASSES:
+        return getattr(import_module("skvae"), name)
+    if name in _SKLEARN_CLASSES:
+        return getattr(import_module(_SKLEARN_CLASSES[name]), name)
+    return None
+
+
+def _allowed_names():
+    return ", ".join(list(_SKVAE_CLASSES) + list(_SKLEARN_CLASSES))
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+class _Code:
+    """Stands in for a module of the user's in a model file: only its name is written."""
+
+    def __init__(self, param, name):
+        self.param, self.name = param, name
+
+
+class _Writer:
+    """Turns an estimator into JSON-able data plus a dict of tensors."""
+
+    def __init__(self):
+        self.tensors = {}
+
+    def add_tensor(self, key, tensor):
+        self.tensors[key] = tensor.detach().to("cpu", copy=True).contiguous()
+        return {"__tensor__": key}
+
+    def value(self, value, key):
+        """``value`` as JSON-able data; arrays go to the tensors under ``key``."""
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.generic):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"{key} holds a {value.dtype} scalar, which a model file cannot")
+            return {"__scalar__": value.dtype.str, "value": value.item()}
+        if isinstance(value, (int, float)):
+            return value
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biuf":
+                return {"__ndarray__": self.add_tensor(key, torch.from_numpy(np.array(value)))}
+            items = value.ravel().tolist()
+            if not all(isinstance(v, str) for v in items):
+                kinds = sorted({type(v).__name__ for v in items})
+                raise TypeError(
+                    f"{key} is an array of {', '.join(kinds)} values; a model file holds "
+                    "arrays of numbers or of strings only."
+                )
+            dtype = value.dtype.str if value.dtype.kind == "U" else "object"
+            return {"__strings__": items, "dtype": dtype, "shape": list(value.shape)}
+        if isinstance(value, torch.Tensor):
+            return self.add_tensor(key, value)
+        if isinstance(value, torch.device):
+            return {"__device__": str(value)}
+        if isinstance(value, _Code):
+            return {"__code__": value.param, "name": value.name}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.value(v, f"{key}.{i}") for i, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [self.value(v, f"{key}.{i}") for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise TypeError(f"{key} is a dict with keys that are not strings")
+            return {"__dict__": {k: self.value(v, f"{key}.{k}") for k, v in value.items()}}
+        if isinstance(value, np.random.RandomState):
+            kind, keys, pos, has_gauss, gauss = value.get_state()
+            return {
+                "__random_state__": [kind, self.value(keys, f"{key}.keys"), pos, has_gauss, gauss]
+            }
+        if isinstance(value, BaseEstimator):
+            return self.estimator(value, key)
+        raise TypeError(
+            f"{key} holds a {type(value).__module__}.{type(value).__qualname__}, which a "
+            "model file cannot store (it holds numbers, strings and arrays only)."
+        )
+
+    def estimator(self, est, key):
+        from ._base import BaseVAE
+
+        name = type(est).__name__
+        if _class_named(name) is not type(est):
+            raise TypeError(
+                f"skvae.save stores {_allowed_names()} (and Pipelines of them); "
+                f"{key} is a {type(est).__module__}.{type(est).__qualname__}. Use joblib "
+                "or skops to store other objects."
+            )
+        state = dict(vars(est))
+        out = {"__estimator__": name}
+        if isinstance(est, BaseVAE):
+            if "net_" in state:
+                net = state.pop("net_")
+                out["weights"] = {
+                    k: self.add_tensor(f"{key}.module.{k}", v)["__tensor__"]
+                    for k, v in net.module_.state_dict().items()
+                }
+                out["history"] = json.loads(json.dumps(net.history.to_list(), default=_plain))
+            callbacks = state.pop("callbacks", None)
+            if callbacks:
+                warnings.warn(
+                    f"{name}'s callbacks are not stored in a model file (they matter "
+                    "to training only); the loaded model has callbacks=None.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            state["callbacks"] = None
+            if "_fitted_structure_" in state:
+                state["_fitted_structure_"] = dict(state["_fitted_structure_"])
+            for owner in (state, state.get("_fitted_structure_") or {}):
+                for param in _CODE_PARAMS:
+                    module = owner.get(param)
+                    if module is not None:
+                        owner[param] = _Code(param, _code_name(module))
+        out["state"] = {k: self.value(v, f"{key}.{k}") for k, v in state.items()}
+        return out
+
+
+def _code_name(obj):
+    """What a user's module (an instance, a class or a factory) is called, for messages."""
+    what = obj if isinstance(obj, type) else type(obj)
+    if isinstance(obj, (type, torch.nn.Module)):
+        return f"{what.__module__}.{what.__qualname__}"
+    return repr(obj)[:100]
+
+
+def _plain(value):
+    """JSON for the numpy scalars skorch's history may hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store a {type(value).__name__} in the training history")
+
+
+def save(estimator, file):
+    """Save a fitted (or unfitted) skvae estimator to a file that is safe to load.
+
+    The file is a `safetensors <https://huggingface.co/docs/safetensors>`_
+    file: the network's weights and the fitted arrays as tensors, and the
+    hyperparameters, the other fitted attributes and the training history as
+    JSON in its metadata. Unlike a pickle, loading it runs no code from the
+    file (see :func:`load`). It loads on any machine whatever device the model
+    was trained on, and the loaded model gives bit-identical outputs on the
+    same kind of device.
+
+    Parameters
+    ----------
+    estimator : skvae estimator or Pipeline
+        A :class:`~skvae.VAETransformer`, :class:`~skvae.GMVAEClusterer`,
+        :class:`~skvae.ConditionalVAE` or :class:`~skvae.VAEOutlierDetector`,
+        or a :class:`~sklearn.pipeline.Pipeline` of them and scikit-learn's
+        ``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler`` or
+        ``RobustScaler``.
+    file : str or os.PathLike
+        Where to write. A ``.safetensors`` name lets other tools recognise it.
+
+    Notes
+    -----
+    A network of your own (``encoder`` / ``decoder``) is saved as its weights
+    only: pass the same module to :func:`load`. ``callbacks`` are not saved
+    (a warning says so); the loaded model has ``callbacks=None``.
+
+    Examples
+    --------
+    >>> import skvae
+    >>> from sklearn.datasets import load_wine
+    >>> X = load_wine().data
+    >>> vae = skvae.VAETransformer(max_iter=2, random_state=0, device="cpu").fit(X)
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "vae.safetensors")
+    >>> skvae.save(vae, path)
+    >>> loaded = skvae.load(path)
+    >>> bool((loaded.transform(X) == vae.transform(X)).all())
+    True
+    """
+    from safetensors.torch import save_file
+
+    writer = _Writer()
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skvae_version": _version(),
+        "torch_version": torch.__version__,
+        "model": writer.estimator(estimator, "model"),
+    }
+    metadata = {
+        "format": FORMAT,
+        "skvae": json.dumps(description, allow_nan=True, separators=(",", ":")),
+    }
+    save_file(writer.tensors, os.fspath(file), metadata=metadata)
+
+
+class _Reader:
+    """Rebuilds values written by :class:`_Writer`."""
+
+    def __init__(self, tensors, code, device, path):
+        self.tensors = tensors
+        self.code = code
+        self.device = device
+        self.path = path
+
+    def tensor(self, key):
+        if key not in self.tensors:
+            raise _unreadable(self.path, f"the tensor {key!r} is missing")
+        return self.tensors[key]
+
+    def value(self, data):
+        if data is None or isinstance(data, (bool, int, float, str)):
+            return data
+        if isinstance(data, list):
+            return [self.value(v) for v in data]
+        if not isinstance(data, dict) or len(data) == 0:
+            raise _unreadable(self.path, f"unexpected value {data!r}")
+        tag = next(iter(data))
+        if tag == "__tensor__":
+            return self.tensor(data[tag])
+        if tag == "__ndarray__":
+            return self.tensor(data[tag]["__tensor__"]).numpy()
+        if tag == "__scalar__":
+            return np.dtype(data[tag]).type(data["value"])
+        if tag == "__strings__":
+            return np.array(data[tag], dtype=data["dtype"]).reshape(data["shape"])
+        if tag == "__tuple__":
+            return tuple(self.value(v) for v in data[tag])
+        if tag == "__dict__":
+            return {k: self.value(v) for k, v in data[tag].items()}
+        if tag == "__device__":
+            return torch.device(data[tag])
+        if tag == "__random_state__":
+            kind, keys, pos, has_gauss, gauss = data[tag]
+            rng = np.random.RandomState()
+            rng.set_state((kind, self.value(keys), pos, has_gauss, gauss))
+            return rng
+        if tag == "__code__":
+            param = data[tag]
+            module = self.code.get(param)
+            if module is None:
+                raise ValueError(
+                    f"{self.path} was fitted with an {param} of your own "
+                    f"({data.get('name')}); a model file holds its weights but never "
+                    f"code. Pass the same module: skvae.load(path, {param}=...)."
+                )
+            return module
+        if tag == "__estimator__":
+            return self.estimator(data)
+        raise _unreadable(self.path, f"unknown tag {tag!r}")
+
+    def estimator(self, data):
+        from ._base import BaseVAE
+
+        name = data["__estimator__"]
+        cls = _class_named(name)
+        if cls is None:
+            raise _unreadable(
+                self.path, f"it names a class {name!r}; skvae loads only {_allowed_names()}"
+            )
+        est = cls.__new__(cls)
+        est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})
+        if not isinstance(est, BaseVAE):
+            return est
+        if self.device is not None:
+            est.device = self.device
+        est._check_device_here(stacklevel=5)
+        if "weights" in data:
+            weights = {k: self.tensor(key) for k, key in data["weights"].items()}
+            est._restore_net(weights, data["history"])
+        return est
+
+
+def _unreadable(path, why):
+    return ValueError(f"{path} is not a skvae model file this version can read: {why}.")
+
+
+def load(file, *, encoder=None, decoder=None, device=None):
+    """Load an estimator written by :func:`save`, running no code from the file.
+
+    The file's JSON names the estimator's class, which must be one of the
+    skvae estimators, a ``Pipeline`` or one of the scalers :func:`save`
+    accepts; its values are numbers, strings and arrays. Nothing else is
+    imported or called, so a file from someone else cannot run code on your
+    machine.
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        A file written by :func:`save`.
+    encoder, decoder : torch.nn.Module, class or None, default=None
+        The networks of your own that the model was fitted with, when it was
+        (the file holds their weights, which are loaded into them). Give what
+        you passed to the estimator's ``encoder`` / ``decoder``.
+    device : str or None, default=None
+        The ``device`` of the loaded estimators. None keeps the saved one,
+        except that a model fitted on CUDA is loaded on the CPU (with a
+        warning) where torch sees no GPU.
+
+    Returns
+    -------
+    estimator : skvae estimator or Pipeline
+        As it was saved: fitted when it was, with bit-identical outputs on
+        the same kind of device.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a skvae model file, was written by a newer skvae
+        in a format this one cannot read, or needs an ``encoder`` /
+        ``decoder`` that was not given.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = os.fspath(file)
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory; give the model file written by skvae.save.")
+    try:
+        with safe_open(path, framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such model file: {path}") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise _unreadable(path, f"it is not a safetensors file ({exc})") from None
+    if metadata.get("format") != FORMAT or "skvae" not in metadata:
+        raise _unreadable(path, "it is a safetensors file without a skvae model description")
+    try:
+        description = json.loads(metadata["skvae"])
+    except json.JSONDecodeError as exc:
+        raise _unreadable(path, f"its model description is not valid JSON ({exc})") from None
+    written_by = description.get("skvae_version", "an unknown version")
+    version = description.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by skvae {written_by} in model-file format {version}; "
+            f"this skvae ({_version()}) reads format {FORMAT_VERSION} and older. "
+            "Upgrade skvae to load it."
+        )
+    reader = _Reader(tensors, {"encoder": encoder, "decoder": decoder}, device, path)
+    try:
+        return reader.estimator(description["model"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise _unreadable(
+            path, f"its description is damaged or from another skvae ({written_by}): {exc!r}"
+        ) from None
