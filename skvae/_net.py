@@ -24,6 +24,16 @@ def _take(data, index):
     return {key: value[index] for key, value in data.items()}
 
 
+# The net trains on data of unit root-mean-square (see BaseVAE._set_units),
+# where a model that predicts every feature's mean with the data's variance
+# loses about 1.4 nats per feature per row, and one that predicts the mean
+# with the variance at its floor (1% of the mean variance) at most about 50,
+# whatever the outliers, since the squares sum to n * d. An epoch whose mean
+# loss exceeds this many nats per feature comes from a model that has blown
+# up, even when its loss is still finite.
+LOSS_CEILING_PER_FEATURE = 1e3
+
+
 class TensorBatches:
     """Mini-batches sliced from in-memory tensors, reshuffled every epoch.
 
@@ -112,6 +122,7 @@ class VAENet(NeuralNet):
         """
         if not self.initialized_:
             self.initialize()
+        self.loss_ceiling_ = LOSS_CEILING_PER_FEATURE * X["x"].shape[1]
         self.notify("on_train_begin", X=X, y=y)
         try:
             routing = fit_params.pop("_routing_method", "partial_fit")
@@ -153,16 +164,88 @@ class VAENet(NeuralNet):
         return TensorBatches(dataset, self.batch_size, training, self.prepare_batch)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, X, training=training)
+        loss = self.criterion_(y_pred, X, training=training)
+        # Checked before the backward pass and the optimiser step, so that the
+        # weights that gave the non-finite loss can be examined. skorch reads
+        # the loss with .item() after the step anyway: no extra device sync.
+        if training and not torch.isfinite(loss.detach()).item():
+            raise ValueError(self._divergence_report(X))
+        return loss
 
     def on_epoch_end(self, net, **kwargs):
+        # A loss can explode without overflowing: flag an epoch whose mean loss
+        # is beyond anything a working model gives (see LOSS_CEILING_PER_FEATURE).
         # The net hears of the epoch's end before the scoring callbacks, so the
-        # check reads the batch losses rather than the epoch's train_loss.
+        # mean is taken over the batch losses rather than read as train_loss.
         super().on_epoch_end(net, **kwargs)
         losses = self.history[-1, "batches", :, "train_loss"]
-        if not np.all(np.isfinite(losses)):
+        sizes = self.history[-1, "batches", :, "train_batch_size"]
+        loss = float(np.average(losses, weights=sizes))
+        if loss > self.loss_ceiling_:
             raise ValueError(
-                f"The training loss became non-finite in epoch {len(self.history)}: "
-                "training diverged. Scale the features (for example with "
-                "StandardScaler) or lower learning_rate_init."
+                f"Training diverged in epoch {len(self.history)}: the mean training loss "
+                f"is {loss:.3g} nats per row of standardised data, where predicting every "
+                "feature's mean costs about 1.4 per feature. The step size is most "
+                f"likely too large: lower learning_rate_init (now {self.lr:g}), or clip "
+                "the gradients with callbacks=[skorch.callbacks.GradientNormClipping(1.0)]."
             )
+
+    def _divergence_report(self, batch):
+        """Where training diverged, the most likely cause and what to do, in one line."""
+        # skorch opens the history row of a batch before its step
+        epoch, batch_index = len(self.history), len(self.history[-1]["batches"])
+        n_steps = sum(len(row["batches"]) for row in self.history[:-1]) + batch_index - 1
+        where = f"Training diverged in epoch {epoch}, batch {batch_index}: the loss is non-finite"
+        part, name = self._first_non_finite_part(batch)
+        if part is not None:
+            where += f" because the {part}'s output is"
+        if name is not None:
+            return (
+                f"{where}. The {part} is {name}, a module of your own: check its forward "
+                "for operations that overflow or are undefined for some inputs (log, sqrt "
+                "or division of values that can be <= 0, exp of large values)."
+            )
+        if n_steps == 0:
+            return (
+                f"{where}, before any training step, for finite standardised input. This "
+                "is not expected: please report it with the data's shape and the "
+                "estimator's parameters."
+            )
+        return (
+            f"{where}, after {n_steps} optimiser steps at step size {self.lr:g}. The "
+            "step size is most likely too large: lower "
+            f"learning_rate_init (for example to {self.lr / 10:g}), or clip the gradients "
+            "with callbacks=[skorch.callbacks.GradientNormClipping(1.0)]."
+        )
+
+    def _first_non_finite_part(self, batch):
+        """Which of the module's encoder and decoder first gives a non-finite output.
+
+        Returns ``(part, name)``: ``part`` is "encoder", "decoder" or None, and
+        ``name`` the class of a user's module there (None for a built-in one).
+        The forward pass is run again, without gradients, with hooks on both.
+        """
+        found = []
+
+        def hook(part):
+            def check(module, inputs, output):
+                if torch.is_tensor(output) and not torch.isfinite(output).all():
+                    found.append((part, getattr(module, "name", None)))
+
+            return check
+
+        parts = [
+            (part, getattr(self.module_, part))
+            for part in ("encoder", "decoder")
+            if isinstance(getattr(self.module_, part, None), torch.nn.Module)
+        ]
+        handles = [module.register_forward_hook(hook(part)) for part, module in parts]
+        try:
+            with torch.no_grad():
+                self.infer(batch)
+        except Exception:  # the report must not hide the divergence
+            pass
+        finally:
+            for handle in handles:
+                handle.remove()
+        return found[0] if found else (None, None)

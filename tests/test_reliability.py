@@ -1,5 +1,7 @@
 """Hostile but realistic input: extreme values, far offsets and scales."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -283,3 +285,58 @@ def test_missing_labels_of_the_conditional_vae_are_clear_errors(wine, missing):
     labels[7] = missing
     with pytest.raises(ValueError, match="y has no class in 1 row.*row 7"):
         ConditionalVAE(**SMALL).fit(X, labels)
+
+
+# ---------------------------------------------------------------- divergence
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_divergence_names_the_epoch_the_cause_and_what_to_do(cls, wine):
+    X, y = wine
+    previous = _fit(cls, X, y)
+    before = previous.score_samples(X, y) if cls is ConditionalVAE else previous.score_samples(X)
+    previous.set_params(learning_rate_init=1e6, learning_rate="constant")
+    with pytest.raises(ValueError) as info:
+        previous.fit(X, y) if cls is ConditionalVAE else previous.fit(X)
+    message = str(info.value)
+    # a loss that overflows (epoch and batch) or one that explodes while finite
+    assert re.search(r"diverged in epoch \d+(, batch \d+: the loss is non-finite|: the mean "
+                     r"training loss is [0-9.e+]+ nats per row)", message), message
+    assert "1e+06" in message and "lower learning_rate_init" in message
+    assert "GradientNormClipping" in message and "\n" not in message
+    # the diverged fit left the previous model
+    after = previous.score_samples(X, y) if cls is ConditionalVAE else previous.score_samples(X)
+    np.testing.assert_array_equal(after, before)
+
+
+class _LogEncoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(13, 8)
+
+    def forward(self, x):
+        return torch.log(self.linear(x))  # NaN wherever the linear part is negative
+
+
+class _ExpDecoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 13)
+
+    def forward(self, z):
+        return torch.exp(1e3 * self.linear(z))
+
+
+@pytest.mark.parametrize(
+    "params, part, name",
+    [({"encoder": _LogEncoder()}, "encoder", "_LogEncoder"),
+     ({"decoder": _ExpDecoder()}, "decoder", "_ExpDecoder")],
+)
+def test_divergence_in_a_user_module_names_the_module(wine, params, part, name):
+    X, _ = wine
+    with pytest.raises(ValueError) as info:
+        VAETransformer(**{**SMALL, **params}).fit(X)
+    message = str(info.value)
+    assert "epoch 1, batch 1" in message
+    assert f"because the {part}'s output is" in message
+    assert f"The {part} is {name}, a module of your own" in message
