@@ -37,7 +37,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
 from ._net import KLWarmup, VAENet
@@ -353,6 +353,17 @@ class BaseVAE(BaseEstimator):
             self._set_units(X)
         X = self._to_model_units(X)
         return X if isinstance(y, str) and y == "no_validation" else (X, out[1])
+
+    def _validate_codes(self, Z):
+        """Latent codes given to ``inverse_transform``, checked like ``X``."""
+        _check_numeric_columns(Z)
+        Z = check_array(Z, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self._fitted_param("n_components"):
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects "
+                f"latent codes of n_components={self._fitted_param('n_components')} columns."
+            )
+        return Z
 
     def _set_units(self, X):
         """Record the affine map from ``X``'s units to the model's, in float64.

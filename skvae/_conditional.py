@@ -8,7 +8,7 @@ from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Trans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
 from .models.conditional import ConditionalELBOLoss, ConditionalVAEModule
@@ -205,8 +205,9 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         if reset:
             if len(classes) < 2:
                 raise ValueError(
-                    f"ConditionalVAE needs at least 2 classes in y, got only {classes[0]!r}. "
-                    "For a single class use VAETransformer, which needs no y."
+                    "ConditionalVAE needs at least 2 classes in y, got only "
+                    f"{classes.tolist()[0]!r}. For a single class use VAETransformer, "
+                    "which needs no y."
                 )
             self.classes_ = classes
         else:
@@ -415,12 +416,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         X_original : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self._fitted_param("n_components"):
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"latent codes of n_components={self._fitted_param('n_components')} columns."
-            )
+        Z = self._validate_codes(X)
         return self._decode_mean(Z, labels=self._encode_labels(y, Z.shape[0]))
 
     def sample(self, n_samples=1, *, y=None, random_state=None, noise=True):

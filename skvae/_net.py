@@ -212,7 +212,8 @@ class VAENet(NeuralNet):
                 "estimator's parameters."
             )
         return (
-            f"{where}, after {n_steps} optimiser steps at step size {self.lr:g}. The "
+            f"{where}, after {n_steps} optimiser step{'s' if n_steps != 1 else ''} at step "
+            f"size {self.lr:g}. The "
             "step size is most likely too large: lower "
             f"learning_rate_init (for example to {self.lr / 10:g}), or clip the gradients "
             "with callbacks=[skorch.callbacks.GradientNormClipping(1.0)]."

@@ -2,7 +2,7 @@
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, fill_doc
 
@@ -100,12 +100,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             Reconstructions in feature space.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self._fitted_param("n_components"):
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"latent codes of n_components={self._fitted_param('n_components')} columns."
-            )
+        Z = self._validate_codes(X)
         return self._decode_mean(Z)
 
     def sample(self, n_samples=1, random_state=None, *, noise=True):

@@ -136,8 +136,13 @@ def test_string_classes_images_and_a_random_state_instance_round_trip(tmp_path):
     X, y = load_digits(return_X_y=True)
     X, y = X[:200] / 16, np.array(["zero", "one", "two", "three", "four"])[y[:200] % 5]
     cvae = ConditionalVAE(
-        architecture="conv", image_shape=(8, 8), conv_channels=(4,), max_iter=2,
-        random_state=np.random.RandomState(7), likelihood="bernoulli", device="cpu",
+        architecture="conv",
+        image_shape=(8, 8),
+        conv_channels=(4,),
+        max_iter=2,
+        random_state=np.random.RandomState(7),
+        likelihood="bernoulli",
+        device="cpu",
     ).fit(X, y)
     skvae.save(cvae, tmp_path / "m.safetensors")
     loaded = skvae.load(tmp_path / "m.safetensors")
@@ -166,8 +171,7 @@ def test_user_modules_are_given_back_to_load(wine, tmp_path):
     loaded = skvae.load(path, encoder=Encoder())
     np.testing.assert_array_equal(loaded.transform(X), vae.transform(X))
     # a class works as it does for the estimator
-    np.testing.assert_array_equal(skvae.load(path, encoder=Encoder).transform(X),
-                                  vae.transform(X))
+    np.testing.assert_array_equal(skvae.load(path, encoder=Encoder).transform(X), vae.transform(X))
 
     class Wider(Encoder):
         def __init__(self):

@@ -21,8 +21,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
 
-TINY = dict(max_iter=2, hidden_layer_sizes=(8,), n_components=2, batch_size=32,
-            random_state=0, device="cpu")
+TINY = dict(
+    max_iter=2, hidden_layer_sizes=(8,), n_components=2, batch_size=32, random_state=0, device="cpu"
+)
 N_FEATURES = 5
 SETTINGS = settings(
     max_examples=int(os.environ.get("SKVAE_HYPOTHESIS_EXAMPLES", 30)),
@@ -59,8 +60,10 @@ SPECIAL = [np.nan, np.inf, -np.inf, 0.0, 1e308, -1e308, 5e-324, 9.97e36]
 def tables(draw, n_rows=None, n_features=None):
     """A table as a user might pass one: shape, dtype, magnitude and specials drawn."""
     n = draw(n_rows if n_rows is not None else st.integers(0, 12))
-    d = draw(n_features) if n_features is not None else draw(
-        st.sampled_from([N_FEATURES] * 6 + [N_FEATURES - 1, N_FEATURES + 1, 1])
+    d = (
+        draw(n_features)
+        if n_features is not None
+        else draw(st.sampled_from([N_FEATURES] * 6 + [N_FEATURES - 1, N_FEATURES + 1, 1]))
     )
     rng = np.random.RandomState(draw(st.integers(0, 2**31 - 1)))
     values = rng.standard_normal((n, d)) * 10.0 ** draw(st.integers(-40, 40))
@@ -69,10 +72,23 @@ def tables(draw, n_rows=None, n_features=None):
             values[rng.randint(n), rng.randint(d)] = draw(st.sampled_from(SPECIAL))
     if draw(st.booleans()) and n:
         values[:] = values[0]  # every row the same
-    kind = draw(st.sampled_from(
-        ["float64", "float64", "float32", "float16", "int64", "bool", "object", "str",
-         "list", "frame", "frame-str"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            [
+                "float64",
+                "float64",
+                "float32",
+                "float16",
+                "int64",
+                "bool",
+                "object",
+                "str",
+                "list",
+                "frame",
+                "frame-str",
+            ]
+        )
+    )
     with np.errstate(all="ignore"):
         if kind in ("float32", "float16"):
             return values.astype(kind)
@@ -105,9 +121,11 @@ def labels(n):
     return st.one_of(
         size.flatmap(lambda k: st.lists(st.integers(0, 2), min_size=k, max_size=k)),
         size.flatmap(lambda k: st.lists(st.sampled_from(["a", "b"]), min_size=k, max_size=k)),
-        size.flatmap(lambda k: st.lists(
-            st.sampled_from([0, 1, None, np.nan, "x", 2.5]), min_size=k, max_size=k
-        )),
+        size.flatmap(
+            lambda k: st.lists(
+                st.sampled_from([0, 1, None, np.nan, "x", 2.5]), min_size=k, max_size=k
+            )
+        ),
         st.just(None),
     )
 
@@ -229,8 +247,10 @@ def test_outlier_methods_answer_any_table(fitted, X):
 
 
 @SETTINGS
-@given(n=st.one_of(st.integers(-2, 6), st.floats(0, 3), st.just("3"), st.just(None)),
-       cls=st.sampled_from([VAETransformer, GMVAEClusterer]))
+@given(
+    n=st.one_of(st.integers(-2, 6), st.floats(0, 3), st.just("3"), st.just(None)),
+    cls=st.sampled_from([VAETransformer, GMVAEClusterer]),
+)
 def test_sample_answers_any_count(fitted, n, cls):
     drawn = _call(fitted[cls].sample, n)
     if drawn is not None:

@@ -340,3 +340,13 @@ def test_divergence_in_a_user_module_names_the_module(wine, params, part, name):
     assert "epoch 1, batch 1" in message
     assert f"because the {part}'s output is" in message
     assert f"The {part} is {name}, a module of your own" in message
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, ConditionalVAE], ids=lambda c: c.__name__)
+def test_dates_given_as_codes_are_refused_not_decoded(cls, wine):
+    # found by benchmarks/hostile_inputs.py: numpy casts datetime64 to floats
+    X, y = wine
+    est = _fit(cls, X, y)
+    codes = np.array(["2020-01-01", "2021-06-30"], dtype="datetime64[D]").reshape(1, 2)
+    with pytest.raises(ValueError, match="datetime64"):
+        est.inverse_transform(codes, 0) if cls is ConditionalVAE else est.inverse_transform(codes)

@@ -1,0 +1,879 @@
+"""Hostile but realistic use of skvae, judged case by case.
+
+Every case is something a user could do: bad data, absurd but finite values,
+bad parameters and method arguments, interrupted and warm fits, model files
+that are not model files, and the command line on broken CSV files. Each gets
+one of five verdicts:
+
+- **clear error**: a ValueError / TypeError / FileNotFoundError (or the
+  scikit-learn subclasses) raised by skvae's or scikit-learn's own checks with
+  a message, or a command-line run that exits 2 with one line on stderr, where
+  an error is the right answer;
+- **correct result**: a result that passes the case's check (finite,
+  well-formed, the value it should be), or the documented behaviour (Ctrl-C
+  propagates and the previous model is kept);
+- **unclear error**: any other exception, or one raised from deep inside torch
+  or numpy, or a command-line traceback;
+- **silent wrong result**: a result where an error was due, or a result that
+  fails its check (NaN, a normal flag for an absurd row, a changed model after
+  a failed fit);
+- **refused valid input**: a clear error where a result was due.
+
+The target is 0 unclear errors, 0 silent wrong results and 0 refusals.
+
+    python benchmarks/hostile_inputs.py       # every case (about 10 s on one core)
+    python benchmarks/hostile_inputs.py -v    # every case and its verdict
+
+``tests/test_hostile_inputs.py`` runs it in CI.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+import traceback
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.datasets import load_wine
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+import skvae
+from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae.cli import main as cli_main
+
+CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
+    "clear error",
+    "correct result",
+    "unclear error",
+    "silent wrong result",
+    "refused valid input",
+)
+ERROR, RESULT, EITHER = "error", "result", "either"
+SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), n_components=2, random_state=0, device="cpu")
+ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector]
+CLEAR_TYPES = (ValueError, TypeError, FileNotFoundError)
+
+
+class Case:
+    """``run()`` does what the user does; ``check(result)`` is True when the result is right."""
+
+    def __init__(self, group, name, run, expect, check=None):
+        self.group, self.name, self.run, self.expect, self.check = group, name, run, expect, check
+
+
+def _from_our_checks(exc):
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1].filename if frames else ""
+    return any(f"{os.sep}{pkg}{os.sep}" in last for pkg in ("skvae", "sklearn"))
+
+
+def judge(case):
+    """The verdict on one case, and a note on what happened."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = case.run()
+    except CLEAR_TYPES as exc:
+        if not ((isinstance(exc, _CLIFailed) or _from_our_checks(exc)) and str(exc)):
+            return (
+                UNCLEAR,
+                f"{type(exc).__name__} from {_origin(exc)}: {exc}",
+            )
+        return (REFUSED if case.expect == RESULT else CLEAR), str(exc).splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - anything else is what we count
+        return UNCLEAR, f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if case.expect == ERROR:
+        return SILENT, f"returned {_short(result)} where an error was due"
+    try:
+        ok = bool(case.check(result))
+    except Exception as exc:  # noqa: BLE001 - a check that cannot read the result failed
+        ok, result = False, f"{type(exc).__name__}: {exc}"
+    return (CORRECT, "") if ok else (SILENT, f"check failed on {_short(result)}")
+
+
+def _origin(exc):
+    frames = traceback.extract_tb(exc.__traceback__)
+    return frames[-1].filename if frames else "?"
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+# ------------------------------------------------------------------ data and models
+
+
+def _data():
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _fit(cls, X, y, **params):
+    params = {**SMALL, **params}
+    if cls is ConditionalVAE:
+        return cls(**params).fit(X, y)
+    if cls is GMVAEClusterer:
+        return cls(**{"n_clusters": 3, **params}).fit(X)
+    return cls(**params).fit(X)
+
+
+def _finite(shape):
+    return lambda out: np.shape(out) == shape and np.isfinite(np.asarray(out, float)).all()
+
+
+def _proba(n, k):
+    def check(p):
+        return p.shape == (n, k) and np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1)
+
+    return check
+
+
+def _methods(est, d):
+    """(name, call(X), width of the X it takes) for each method that takes rows."""
+    k = 2
+    if isinstance(est, ConditionalVAE):
+        # one label for every row (the documented broadcast)
+        return [
+            ("predict", est.predict, d),
+            ("predict_proba", est.predict_proba, d),
+            ("transform", lambda X: est.transform(X, 0), d),
+            ("score_samples", lambda X: est.score_samples(X, 0), d),
+            ("inverse_transform", lambda Z: est.inverse_transform(Z, 0), k),
+        ]
+    out = [("score_samples", est.score_samples, d)]
+    for name in (
+        "score",
+        "transform",
+        "predict",
+        "predict_proba",
+        "decision_function",
+        "score_features",
+    ):
+        if hasattr(est, name):
+            out.append((name, getattr(est, name), d))
+    if hasattr(est, "inverse_transform"):
+        out.append(("inverse_transform", est.inverse_transform, k))
+    return out
+
+
+def _bad_inputs(width, rng):
+    X = rng.standard_normal((6, width))
+    nan, inf, s = X.copy(), X.copy(), X.astype(object)
+    nan[2, 0], inf[1, -1], s[0, 0] = np.nan, np.inf, "seven"
+    dates = pd.DataFrame(X[:, :1].copy(), columns=["a"])
+    dates["when"] = pd.date_range("2020-01-01", periods=6)
+    return {
+        "NaN": nan,
+        "inf": inf,
+        "a string cell": s,
+        "one feature too few": X[:, :-1] if width > 1 else np.empty((6, 0)),
+        "one feature too many": np.hstack([X, X[:, :1]]),
+        "no rows": X[:0],
+        "1-D array": X[0],
+        "3-D array": X.reshape(6, width, 1),
+        "complex numbers": X.astype(complex),
+        "a sparse matrix": sp.csr_matrix(X),
+        "None": None,
+        "a dict": {"a": [1, 2]},
+        "ragged lists": [[1.0, 2.0], [3.0]],
+        "datetime64 array": np.array(["2020-01-01"] * 6 * width, dtype="datetime64[D]").reshape(
+            6, width
+        ),
+        "a date column": dates,
+        "object array with None": np.where(rng.rand(6, width) < 0.2, None, X.astype(object)),
+        "a scalar": 3.0,
+    }
+
+
+def _extreme_rows(X):
+    rows = np.repeat(X[:1], 5, axis=0)
+    rows[0, 0] = 1e25
+    rows[1, :] = 1e20
+    rows[2, 3] = 9.97e36
+    rows[3, 0] = -1e300
+    rows[4, 5] = np.finfo(np.float64).max
+    return rows
+
+
+# ------------------------------------------------------------------ the cases
+
+
+def inference_cases(models, X, y):
+    rng = np.random.RandomState(0)
+    for cls, est in models.items():
+        for method, call, width in _methods(est, X.shape[1]):
+            for what, bad in _bad_inputs(width, rng).items():
+                yield Case(
+                    "bad input to a method",
+                    f"{cls.__name__}.{method}({what})",
+                    lambda call=call, bad=bad: call(bad),
+                    ERROR,
+                )
+
+
+def extreme_row_cases(models, X, y):
+    rows = _extreme_rows(X)
+    for cls, est in models.items():
+        train = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+        lowest = train.min()
+        for i in range(len(rows)):
+            row = rows[i : i + 1]
+            name = f"{cls.__name__}, extreme row {i}"
+            if cls is ConditionalVAE:
+
+                def score(row=row, est=est):
+                    return est.score_samples(row, y[:1])
+            else:
+
+                def score(row=row, est=est):
+                    return est.score_samples(row)
+
+            yield Case(
+                "absurd but finite rows",
+                f"{name}: score_samples",
+                score,
+                RESULT,
+                lambda s, lo=lowest: not np.isnan(s).any() and s[0] < lo,
+            )
+            if hasattr(est, "predict_proba"):
+                yield Case(
+                    "absurd but finite rows",
+                    f"{name}: predict_proba",
+                    lambda row=row, est=est: est.predict_proba(row),
+                    RESULT,
+                    _proba(1, len(getattr(est, "classes_", range(3)))),
+                )
+            if isinstance(est, VAEOutlierDetector):
+                yield Case(
+                    "absurd but finite rows",
+                    f"{name}: predict is -1",
+                    lambda row=row, est=est: est.predict(row),
+                    RESULT,
+                    lambda p: list(p) == [-1],
+                )
+            if hasattr(est, "transform") and cls is not ConditionalVAE:
+                yield Case(
+                    "absurd but finite rows",
+                    f"{name}: transform",
+                    lambda row=row, est=est: est.transform(row),
+                    RESULT,
+                    _finite((1, 2)),
+                )
+    raw = load_wine().data
+    pipe = make_pipeline(StandardScaler(), VAEOutlierDetector(**SMALL)).fit(raw)
+    for i, row in enumerate(_extreme_rows(raw)):
+        # StandardScaler itself overflows float64's largest value to inf, which
+        # the detector may refuse (scikit-learn's "contains infinity")
+        yield Case(
+            "absurd but finite rows",
+            f"StandardScaler + detector, extreme row {i}",
+            lambda row=row: pipe.predict(row[None]),
+            EITHER if i == 4 else RESULT,
+            lambda p: list(p) == [-1],
+        )
+
+
+def valid_unusual_input_cases(models, X, y):
+    """Inputs that are fine: the answer must equal the float64 array's."""
+    variants = {
+        "float32": lambda A: A.astype(np.float32),
+        "a list of lists": lambda A: A.tolist(),
+        "a DataFrame": lambda A: pd.DataFrame(A),
+        "one row": lambda A: A[:1],
+        "Fortran order": np.asfortranarray,
+        "a read-only array": lambda A: _read_only(A),
+        "reversed rows (negative strides)": lambda A: A[::-1][::-1],
+        "int values": lambda A: np.round(A * 10).astype(int),
+    }
+    for cls, est in models.items():
+        for method, call, width in _methods(est, X.shape[1]):
+            if method == "score":
+                continue
+            base = X[:20] if width == X.shape[1] else np.random.RandomState(1).randn(20, width)
+            for what, make in variants.items():
+
+                def run(call=call, make=make, base=base):
+                    return call(make(base)), call(_plain(make(base)))
+
+                yield Case(
+                    "valid but unusual input",
+                    f"{cls.__name__}.{method}({what})",
+                    run,
+                    RESULT,
+                    _same_as_plain,
+                )
+
+
+def _read_only(A):
+    A = A.copy()
+    A.setflags(write=False)
+    return A
+
+
+def _plain(A):
+    return np.asarray(pd.DataFrame(A).to_numpy() if isinstance(A, pd.DataFrame) else A, float)
+
+
+def _same_as_plain(pair):
+    got, want = pair
+    if np.asarray(got).dtype.kind in "iub":
+        return np.array_equal(got, want)
+    return np.allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=False) and not np.isnan(got).any()
+
+
+def precision_cases(X, y):
+    shifts = [
+        ("X + 1e8", lambda A: A + 1e8),
+        ("X * 1e30", lambda A: A * 1e30),
+        ("X * 1e-20", lambda A: A * 1e-20),
+        ("X + 1e6", lambda A: A + 1e6),
+    ]
+    for cls in (VAETransformer, VAEOutlierDetector):
+        for what, change in shifts:
+
+            def run(cls=cls, change=change):
+                a = cls(**SMALL).fit(X)
+                b = cls(**SMALL).fit(change(X))
+                if cls is VAETransformer:
+                    return a.transform(X), b.transform(change(X))
+                return a.predict(X), b.predict(change(X))
+
+            yield Case(
+                "offset and scale",
+                f"{cls.__name__} fitted on {what}",
+                run,
+                RESULT,
+                lambda p: np.allclose(p[0], p[1], atol=1e-4),
+            )
+    yield Case(
+        "offset and scale",
+        "X * 1e300 (near float64's limit)",
+        lambda: VAETransformer(**SMALL).fit_transform(X * 1e300),
+        EITHER,
+        _finite((len(X), 2)),
+    )
+
+
+def parameter_cases(X, y):
+    common = {
+        "n_components": [0, -1, 1.5, "2"],
+        "max_iter": [0, 2.5],
+        "batch_size": [0, -3],
+        "learning_rate_init": [0, -1.0, "fast"],
+        "beta": [-1.0],
+        "kl_warmup": [1.5, -0.1],
+        "likelihood": ["poisson"],
+        "variance": ["diagonal"],
+        "activation": ["swish"],
+        "architecture": ["rnn"],
+        "hidden_layer_sizes": [(0,), (8, -1), "abc", (2.5,)],
+        "device": ["xpu", "meta", "cuda:99", "nonsense"],
+        "callbacks": [[1], ["x"], "abc"],
+        "image_shape": [(3, 3), (0, 2, 2), "abc"],
+        "encoder": [5, "abc"],
+        "decoder": [lambda: 3],
+        "random_state": ["x", -1],
+        "learning_rate": ["adaptive"],
+        "conv_channels": [(0,)],
+        "tol": [-1.0],
+        "n_iter_no_change": [0],
+        "verbose": ["loud"],
+        "warm_start": ["yes"],
+    }
+    specific = {
+        GMVAEClusterer: {
+            "n_clusters": [0, 1.5],
+            "inference": ["sampling"],
+            "temperature_min": [5.0],
+            "categorical_weight": [-1.0],
+            "n_neighbors": [0],
+            "n_init": [0],
+        },
+        ConditionalVAE: {"latent_prior": ["flat"], "independence_weight": [-1.0]},
+        VAEOutlierDetector: {
+            "contamination": [0.7, -0.1, "high"],
+            "score_method": ["max"],
+            "n_draws": [0],
+            "trim": [1.5],
+        },
+    }
+    for cls in ESTIMATORS:
+        grid = {**common, **specific.get(cls, {})}
+        for param, values in grid.items():
+            for value in values:
+                yield Case(
+                    "bad parameters",
+                    f"{cls.__name__}({param}={value!r})",
+                    lambda cls=cls, param=param, value=value: _fit(cls, X, y, **{param: value}),
+                    ERROR,
+                )
+        yield Case(
+            "bad parameters",
+            f"{cls.__name__}(early_stopping, validation_fraction=0.001)",
+            lambda cls=cls: _fit(cls, X, y, early_stopping=True, validation_fraction=0.001),
+            ERROR,
+        )
+        yield Case(
+            "bad parameters",
+            f"{cls.__name__}(architecture='conv') without image_shape",
+            lambda cls=cls: _fit(cls, X, y, architecture="conv"),
+            ERROR,
+        )
+
+
+def argument_cases(models, X, y):
+    vae, gm, cvae, det = (models[c] for c in ESTIMATORS)
+    bad_counts = [0, -1, 1.5, "3", None]
+    for est in (vae, gm):
+        for n in bad_counts:
+            yield Case(
+                "bad method arguments",
+                f"{type(est).__name__}.sample({n!r})",
+                lambda est=est, n=n: est.sample(n),
+                ERROR,
+            )
+    for n_draws in [0, -2, 1.5, "10", True]:
+        yield Case(
+            "bad method arguments",
+            f"VAETransformer.score_samples(n_draws={n_draws!r})",
+            lambda n=n_draws: vae.score_samples(X, n_draws=n),
+            ERROR,
+        )
+        yield Case(
+            "bad method arguments",
+            f"ConditionalVAE.predict_proba(n_draws={n_draws!r})",
+            lambda n=n_draws: cvae.predict_proba(X, n_draws=n),
+            ERROR,
+        )
+    for cluster in [99, -1, "a", 1.5]:
+        yield Case(
+            "bad method arguments",
+            f"GMVAEClusterer.sample(cluster={cluster!r})",
+            lambda c=cluster: gm.sample(3, cluster=c),
+            ERROR,
+        )
+    for label in ["unknown", [99], None, [0, 1]]:
+        yield Case(
+            "bad method arguments",
+            f"ConditionalVAE.sample(3, y={label!r})",
+            lambda label=label: cvae.sample(3, y=label),
+            ERROR if label is not None else EITHER,
+            lambda out: _finite((3, X.shape[1]))(out[0]),
+        )
+    for label in [
+        ["a"] * len(X),
+        [None] * len(X),
+        y[:-1],
+        np.full(len(X), np.nan),
+        y.reshape(-1, 1, 1),
+    ]:
+        yield Case(
+            "bad method arguments",
+            f"ConditionalVAE.transform(X, y={_short(label)[:30]})",
+            lambda label=label: cvae.transform(X, label),
+            ERROR,
+        )
+    yield Case(
+        "bad method arguments",
+        "VAETransformer.sample(random_state='x')",
+        lambda: vae.sample(2, random_state="x"),
+        ERROR,
+    )
+
+
+def fit_data_cases(X, y):
+    rng = np.random.RandomState(0)
+    for cls in ESTIMATORS:
+        name = cls.__name__
+        for what, bad in _bad_inputs(X.shape[1], rng).items():
+            if what.startswith("one feature"):
+                continue
+            yield Case(
+                "bad training data",
+                f"{name}.fit({what})",
+                lambda cls=cls, bad=bad: _fit(cls, bad, y[:6] if bad is not None else y),
+                ERROR,
+            )
+        yield Case(
+            "bad training data",
+            f"{name}.fit(one row)",
+            lambda cls=cls: _fit(cls, X[:1], y[:1]),
+            ERROR,
+        )
+        ok = _finite((len(X), 2))
+        for what, data in {
+            "constant data": np.zeros_like(X),
+            "one feature": X[:, :1],
+            "duplicated rows": np.repeat(X[:6], 30, axis=0)[: len(X)],
+        }.items():
+
+            def run(cls=cls, data=data):
+                est = _fit(cls, data, y)
+                return (
+                    est.transform(data, y)
+                    if cls is ConditionalVAE
+                    else (
+                        est.transform(data)
+                        if hasattr(est, "transform")
+                        else est.decision_function(data)[:, None].repeat(2, 1)
+                    )
+                )
+
+            yield Case("unusual training data", f"{name}.fit({what})", run, RESULT, ok)
+        yield Case(
+            "bad training data",
+            f"{name}(likelihood='bernoulli').fit(values outside [0, 1])",
+            lambda cls=cls: _fit(cls, X, y, likelihood="bernoulli"),
+            ERROR,
+        )
+    for what, labels in {
+        "None labels": np.where(np.arange(len(y)) == 3, None, y),
+        "NaN labels": np.where(np.arange(len(y)) == 3, np.nan, y.astype(float)),
+        "too few labels": y[:-1],
+        "2-D labels": np.c_[y, y],
+        "no labels": None,
+    }.items():
+        yield Case(
+            "bad training data",
+            f"ConditionalVAE.fit(X, {what})",
+            lambda labels=labels: ConditionalVAE(**SMALL).fit(X, labels),
+            ERROR,
+        )
+    yield Case(
+        "unusual training data",
+        "ConditionalVAE.fit(X, one class)",
+        lambda: ConditionalVAE(**SMALL).fit(X, np.zeros(len(X))),
+        EITHER,
+        lambda est: _proba(len(X), 1)(est.predict_proba(X)),
+    )
+
+
+class _Interrupt(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= 2:
+            raise KeyboardInterrupt
+
+
+def lifecycle_cases(models, X, y):
+    for cls in ESTIMATORS:
+
+        def ctrl_c(cls=cls):
+            est = _fit(cls, X, y)
+            before = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+            est.set_params(callbacks=[_Interrupt()], max_iter=10)
+            try:
+                est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+            except KeyboardInterrupt:
+                after = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+                return np.array_equal(before, after) and est.n_iter_ == SMALL["max_iter"]
+            return False
+
+        yield Case(
+            "interrupted and warm fits",
+            f"{cls.__name__}: Ctrl-C keeps the previous model",
+            ctrl_c,
+            RESULT,
+            bool,
+        )
+
+        def diverge(cls=cls):
+            est = _fit(cls, X, y)
+            est.set_params(learning_rate_init=1e6, learning_rate="constant")
+            return est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+
+        yield Case("interrupted and warm fits", f"{cls.__name__}: a diverging fit", diverge, ERROR)
+        for param, value in [
+            ("n_components", 3),
+            ("likelihood", "bernoulli"),
+            ("hidden_layer_sizes", (8,)),
+        ]:
+
+            def warm_change(cls=cls, param=param, value=value):
+                est = _fit(cls, X, y, warm_start=True)
+                before = (
+                    est.score_samples(X[:5], y[:5])
+                    if cls is ConditionalVAE
+                    else est.score_samples(X[:5])
+                )
+                est.set_params(**{param: value})
+                try:
+                    est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+                except ValueError:
+                    after = (
+                        est.score_samples(X[:5], y[:5])
+                        if cls is ConditionalVAE
+                        else est.score_samples(X[:5])
+                    )
+                    if not np.array_equal(before, after):
+                        return "the failed warm fit changed the model"
+                    raise
+                return est
+
+            yield Case(
+                "interrupted and warm fits",
+                f"{cls.__name__}: warm fit after {param} changed",
+                warm_change,
+                ERROR,
+            )
+
+    def warm_takes_new_params():
+        est = _fit(VAETransformer, X, y, warm_start=True)
+        est.set_params(beta=4.0, learning_rate_init=0.05)
+        est.fit(X)
+        return est.net_.criterion_.beta == 4.0 and est.net_.lr == 0.05 and est.n_iter_ == 6
+
+    yield Case(
+        "interrupted and warm fits",
+        "warm fit takes beta and learning_rate_init",
+        warm_takes_new_params,
+        RESULT,
+        bool,
+    )
+
+    def cuda_pickle():
+        est = _fit(VAETransformer, X, y)
+        before = est.transform(X)
+        est.device, est.net_.device = "cuda", "cuda"
+        blob = pickle.dumps(est)
+        real = torch.cuda.is_available
+        torch.cuda.is_available = lambda: False
+        try:
+            loaded = pickle.loads(blob)
+            loaded.set_params(warm_start=True, max_iter=1).fit(X)
+        finally:
+            torch.cuda.is_available = real
+        return (
+            loaded.device == "cpu"
+            and loaded.n_iter_ == 4
+            and loaded.transform(X).shape == before.shape
+        )
+
+    yield Case(
+        "interrupted and warm fits",
+        "a model pickled on CUDA, loaded and refitted on a CPU",
+        cuda_pickle,
+        RESULT,
+        bool,
+    )
+    for cls in ESTIMATORS:
+        method = "predict" if hasattr(cls, "predict") else "transform"
+        yield Case(
+            "interrupted and warm fits",
+            f"unfitted {cls.__name__}.{method}",
+            lambda cls=cls, m=method: getattr(cls(), m)(X),
+            ERROR,
+        )
+
+
+def model_file_cases(models, X, y, tmp):
+    good = tmp / "good.safetensors"
+    skvae.save(models[VAETransformer], good)
+    (tmp / "model.pkl").write_bytes(pickle.dumps(models[VAETransformer]))
+    (tmp / "model.csv").write_text("a,b\n1,2\n")
+    (tmp / "empty.safetensors").write_bytes(b"")
+    for what, path in {
+        "a pickle": tmp / "model.pkl",
+        "a CSV": tmp / "model.csv",
+        "an empty file": tmp / "empty.safetensors",
+        "a directory": tmp,
+        "a missing file": tmp / "missing.safetensors",
+    }.items():
+        yield Case("model files", f"skvae.load({what})", lambda p=path: skvae.load(p), ERROR)
+    yield Case(
+        "model files",
+        "skvae.load(a good file)",
+        lambda: skvae.load(good),
+        RESULT,
+        lambda m: np.array_equal(m.transform(X), models[VAETransformer].transform(X)),
+    )
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(X.shape[1], 4)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    custom = tmp / "custom.safetensors"
+    skvae.save(VAETransformer(encoder=Encoder(), **SMALL).fit(X), custom)
+    yield Case(
+        "model files",
+        "skvae.load(a model with a user encoder, no encoder given)",
+        lambda: skvae.load(custom),
+        ERROR,
+    )
+    yield Case(
+        "model files",
+        "skvae.save(something else)",
+        lambda: skvae.save(make_pipeline(StandardScaler(), torch.nn.Linear(2, 2)), tmp / "x"),
+        ERROR,
+    )
+
+
+def cli_cases(tmp):
+    wine = tmp / "wine.csv"
+    load_wine(as_frame=True).frame.drop(columns="target").to_csv(wine, index=False)
+    files = {
+        "header-only.csv": "a,b,c\n",
+        "semicolon.csv": "a;b;c\n1,5;2,0;3,1\n4,2;5,5;6,0\n",
+        "text.csv": "a,b\n1,x\n2,y\n",
+        "nan.csv": "a,b\n1,2\n,3\n4,5\n",
+        "binary.csv": None,
+    }
+    for name, content in files.items():
+        path = tmp / name
+        if content is None:
+            path.write_bytes(bytes(range(256)) * 4)
+        else:
+            path.write_text(content)
+    fast = ["--max-iter", "2", "-q"]
+    runs = {
+        "a directory as input": (["reduce", str(tmp), *fast], ERROR),
+        "a missing file": (["reduce", str(tmp / "nope.csv"), *fast], ERROR),
+        "a header-only CSV": (["reduce", str(tmp / "header-only.csv"), *fast], ERROR),
+        "a semicolon CSV with decimal commas": (
+            ["reduce", str(tmp / "semicolon.csv"), *fast],
+            ERROR,
+        ),
+        "text columns": (["cluster", str(tmp / "text.csv"), *fast], ERROR),
+        "missing values": (["outliers", str(tmp / "nan.csv"), *fast], ERROR),
+        "a binary file": (["reduce", str(tmp / "binary.csv"), *fast], ERROR),
+        "an output in a missing directory": (
+            ["reduce", str(wine), "-o", str(tmp / "no" / "x.csv"), *fast],
+            ERROR,
+        ),
+        "a directory as output": (["reduce", str(wine), "-o", str(tmp), *fast], ERROR),
+        "--device xpu": (["reduce", str(wine), "--device", "xpu", *fast], ERROR),
+        "--n-clusters 0": (["cluster", str(wine), "-k", "0", *fast], ERROR),
+        "--contamination 2": (["outliers", str(wine), "--contamination", "2", *fast], ERROR),
+        "generate without --label": (["generate", str(wine), *fast], ERROR),
+        "generate --label missing column": (["generate", str(wine), "-l", "nope", *fast], ERROR),
+        "--model that is a CSV": (["outliers", str(wine), "--model", str(wine), *fast], ERROR),
+        "--save-model in a missing directory": (
+            ["reduce", str(wine), "--save-model", str(tmp / "no" / "m"), *fast],
+            ERROR,
+        ),
+        "--no-scale with huge values": (
+            ["reduce", str(tmp / "huge.csv"), "--no-scale", *fast],
+            RESULT,
+        ),
+        "a saved pandas index": (["reduce", str(tmp / "indexed.csv"), *fast], RESULT),
+    }
+    big = pd.read_csv(wine) * 1e12
+    big.to_csv(tmp / "huge.csv", index=False)
+    pd.read_csv(wine).to_csv(tmp / "indexed.csv")
+    for what, (argv, expect) in runs.items():
+        yield Case(
+            "command line",
+            f"skvae {argv[0]} with {what}",
+            lambda argv=argv: _cli(argv),
+            expect,
+            lambda out: out[0] == 0 and _csv_ok(out[1]),
+        )
+
+    def interrupted():
+        out = tmp / "interrupted.csv"
+        real = VAETransformer.fit
+        VAETransformer.fit = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+        try:
+            code, _ = _cli(["reduce", str(wine), "-o", str(out), *fast])
+        finally:
+            VAETransformer.fit = real
+        return code == 130 and not out.exists()
+
+    yield Case(
+        "command line", "Ctrl-C during skvae reduce: exit 130, no output", interrupted, RESULT, bool
+    )
+
+
+class _CLIFailed(ValueError):
+    """A command-line run that ended with exit 2 and one line on stderr (a clear error)."""
+
+
+def _cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(argv)
+        except SystemExit as exc:  # argparse's own usage errors
+            code = exc.code
+    text = err.getvalue()
+    if "Traceback" in text:
+        raise RuntimeError(text)
+    if code == 2:
+        lines = [line for line in text.splitlines() if "error:" in line]
+        if len(lines) != 1:
+            raise RuntimeError(f"exit 2 without one error line: {text!r}")
+        raise _CLIFailed(lines[0])
+    return code, out.getvalue()
+
+
+def _csv_ok(text):
+    frame = pd.read_csv(io.StringIO(text))
+    return len(frame) > 0 and np.isfinite(frame.to_numpy(dtype=float)).all()
+
+
+# ------------------------------------------------------------------ running
+
+
+def all_cases(tmp):
+    X, y = _data()
+    models = {cls: _fit(cls, X, y) for cls in ESTIMATORS}
+    yield from inference_cases(models, X, y)
+    yield from extreme_row_cases(models, X, y)
+    yield from valid_unusual_input_cases(models, X, y)
+    yield from argument_cases(models, X, y)
+    yield from parameter_cases(X, y)
+    yield from fit_data_cases(X, y)
+    yield from precision_cases(X, y)
+    yield from lifecycle_cases(models, X, y)
+    yield from model_file_cases(models, X, y, tmp)
+    yield from cli_cases(tmp)
+
+
+def run(verbose=False, out=sys.stdout):
+    """Judge every case; return the Counter of verdicts and the (case, verdict, note) failures."""
+    torch.set_num_threads(1)
+    counts, by_group, failures = Counter(), {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in all_cases(Path(tmp)):
+            verdict, note = judge(case)
+            counts[verdict] += 1
+            by_group.setdefault(case.group, Counter())[verdict] += 1
+            if verdict in (UNCLEAR, SILENT, REFUSED):
+                failures.append((case, verdict, note))
+            if verbose:
+                print(f"{verdict:20s} {case.group}: {case.name}  {note[:100]}", file=out)
+    verdicts = [CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED]
+    print(f"\n{'group':32s}" + "".join(f"{v:>22s}" for v in verdicts), file=out)
+    for group, c in by_group.items():
+        print(f"{group:32s}" + "".join(f"{c[v]:22d}" for v in verdicts), file=out)
+    print(
+        f"{'all ' + str(sum(counts.values())) + ' cases':32s}"
+        + "".join(f"{counts[v]:22d}" for v in verdicts),
+        file=out,
+    )
+    for case, verdict, note in failures:
+        print(f"  {verdict}: {case.group}: {case.name}: {note}", file=out)
+    return counts, failures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    args = parser.parse_args()
+    counts, failures = run(args.verbose)
+    sys.exit(1 if failures else 0)

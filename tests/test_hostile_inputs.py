@@ -1,0 +1,17 @@
+"""The hostile-input script (benchmarks/hostile_inputs.py): no unclear error, no silent result."""
+
+import importlib.util
+import io
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hostile_inputs.py"
+
+
+def test_every_hostile_case_gets_a_clear_error_or_a_correct_result():
+    spec = importlib.util.spec_from_file_location("hostile_inputs", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    report = io.StringIO()
+    counts, failures = script.run(out=report)
+    assert not failures, report.getvalue()
+    assert counts[script.CLEAR] > 600 and counts[script.CORRECT] > 200, report.getvalue()
