@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_wine
 from sklearn.preprocessing import StandardScaler
 
 
@@ -8,6 +8,13 @@ from sklearn.preprocessing import StandardScaler
 def digits():
     data = load_digits()
     return StandardScaler().fit_transform(data.data), data.target
+
+
+@pytest.fixture(scope="session")
+def wine():
+    """The wine data, standardised, and its classes: a small real table."""
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture

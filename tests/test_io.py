@@ -25,12 +25,6 @@ ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector
 SMALL = dict(max_iter=4, hidden_layer_sizes=(16,), random_state=0, device="cpu")
 
 
-@pytest.fixture(scope="module")
-def wine():
-    X, y = load_wine(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
 def _fit(cls, X, y, **params):
     params = {**SMALL, **params}
     if cls is ConditionalVAE:

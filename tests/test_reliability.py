@@ -5,20 +5,12 @@ import re
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_wine
-from sklearn.preprocessing import StandardScaler
 
 from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
 from skvae._base import BaseVAE
 
 ESTIMATORS = [VAETransformer, VAEOutlierDetector, GMVAEClusterer, ConditionalVAE]
 SMALL = dict(max_iter=15, hidden_layer_sizes=(16,), n_components=2, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def wine():
-    X, y = load_wine(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 def _fit(cls, X, y, **params):
