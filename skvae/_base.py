@@ -229,17 +229,17 @@ class BaseVAE(BaseEstimator):
             self._check_device_here(stacklevel=3)
 
     def _check_device_here(self, stacklevel):
-        """Set ``device`` to "cpu" (with a warning) when it asks for CUDA that is not here.
+        """Set ``device`` to "cpu" (with a warning) when its device is not on this machine.
 
-        For an estimator loaded on another machine than it was fitted on.
+        For an estimator loaded on another machine than it was fitted on: a
+        CUDA GPU, a second GPU (``"cuda:1"``) or Apple's MPS that is not here.
         """
-        if self.device == "auto":
-            return
-        wanted = torch.device(self.device)
-        if wanted.type == "cuda" and not torch.cuda.is_available():
+        try:
+            resolve_device(self.device)
+        except ValueError as exc:
             warnings.warn(
                 f"This {type(self).__name__} was fitted with device={self.device!r}, "
-                "but torch sees no CUDA GPU here: it was loaded on the CPU and its "
+                f"which is not available here ({exc}) It was loaded on the CPU and its "
                 "device set to 'cpu'.",
                 UserWarning,
                 stacklevel=stacklevel,
@@ -258,24 +258,23 @@ class BaseVAE(BaseEstimator):
 
         params = self.get_params(deep=False)
         device = resolve_device(self.device)
+        X = np.zeros((2, self.n_features_in_), dtype=np.float32)
         try:
             self.set_params(**self._fitted_structure_)
-            X = np.zeros((2, self.n_features_in_), dtype=np.float32)
-            with torch_seed(0, device):
-                net = self._make_net(X, device)
-                net.initialize()
+            net = self._make_net(X, device)
         finally:
             self.set_params(**params)
         try:
-            net.module_.load_state_dict(weights)
+            # seeded so that the caller's RNG is untouched; the weights drawn
+            # at initialisation are all replaced
+            with torch_seed(0, device):
+                self.net_ = _with_weights(net, weights, History(history))
         except RuntimeError as exc:
             raise ValueError(
                 "The saved weights do not fit the network built for them: "
                 f"{str(exc).splitlines()[0]} If the model was fitted with an "
                 "encoder or decoder of your own, pass the same one to skvae.load."
             ) from None
-        net.history = History(history)
-        self.net_ = net
 
     # ------------------------------------------------------------- data
 
@@ -681,9 +680,9 @@ class BaseVAE(BaseEstimator):
                 # schedule over max_iter epochs, fresh optimizer as in
                 # scikit-learn's MLP) starts from the fitted weights; the
                 # epochs add to the fitted history.
-                net.initialize()
-                net.module_.load_state_dict(self.net_.module_.state_dict())
-                net.history = copy.deepcopy(self.net_.history)
+                net = _with_weights(
+                    net, self.net_.module_.state_dict(), copy.deepcopy(self.net_.history)
+                )
             net.prepare_batch = self._prepare_batch(data)
             try:
                 net.partial_fit(data)
@@ -1081,6 +1080,14 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of latent dimensions whose posterior mean varies across the
         training data by more than 0.01 (Burda et al. 2016); fewer than
         ``n_components`` shows posterior collapse."""
+
+
+def _with_weights(net, state_dict, history):
+    """``net`` initialised with a fitted module's weights and training history."""
+    net.initialize()
+    net.module_.load_state_dict(state_dict)
+    net.history = history
+    return net
 
 
 def _check_numeric_columns(X):

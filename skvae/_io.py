@@ -309,7 +309,7 @@ class _Reader:
             return est
         if self.device is not None:
             est.device = self.device
-        est._check_device_here(stacklevel=5)
+        est._check_device_here(stacklevel=4)
         if "weights" in data:
             weights = {k: self.tensor(key) for k, key in data["weights"].items()}
             est._restore_net(weights, data["history"])
@@ -339,8 +339,8 @@ def load(file, *, encoder=None, decoder=None, device=None):
         you passed to the estimator's ``encoder`` / ``decoder``.
     device : str or None, default=None
         The ``device`` of the loaded estimators. None keeps the saved one,
-        except that a model fitted on CUDA is loaded on the CPU (with a
-        warning) where torch sees no GPU.
+        except that a model fitted on a device this machine lacks (a CUDA
+        GPU, ``"cuda:1"``, Apple's MPS) is loaded on the CPU, with a warning.
 
     Returns
     -------

@@ -169,7 +169,6 @@ def _fit_pipeline(estimator, args, what, label=None):
     if args.save_model:
         from . import save
 
-        model[-1].set_params(verbose=0)
         save(model, args.save_model)
         if not args.quiet:
             print(f"Saved the fitted model to {args.save_model}", file=sys.stderr)

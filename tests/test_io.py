@@ -285,3 +285,20 @@ def test_saving_what_a_file_cannot_hold_is_a_clear_error(wine, tmp_path):
     np.testing.assert_array_equal(
         skvae.load(tmp_path / "m.safetensors").transform(X), model.transform(X)
     )
+
+
+@pytest.mark.parametrize("device", ["mps", "cuda:7"])
+def test_a_model_fitted_on_a_device_this_machine_lacks_loads_on_the_cpu(
+    wine, tmp_path, monkeypatch, device
+):
+    X, _ = wine
+    vae = _fit(VAETransformer, X, None)
+    before = vae.transform(X)
+    vae.device = device  # what another machine writes
+    skvae.save(vae, tmp_path / "m.safetensors")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=f"device='{device}', which is not available here"):
+        loaded = skvae.load(tmp_path / "m.safetensors")
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.transform(X), before)
