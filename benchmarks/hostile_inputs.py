@@ -49,7 +49,14 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 import skvae
-from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    ConditionalVAE,
+    DiffusionPrior,
+    GMVAEClusterer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 from skvae.cli import main as cli_main
 
 CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
@@ -61,7 +68,13 @@ CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
 )
 ERROR, RESULT, EITHER = "error", "result", "either"
 SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), n_components=2, random_state=0, device="cpu")
-ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector]
+ESTIMATORS = [
+    VAETransformer,
+    AutoencoderTransformer,
+    GMVAEClusterer,
+    ConditionalVAE,
+    VAEOutlierDetector,
+]
 CLEAR_TYPES = (ValueError, TypeError, FileNotFoundError)
 
 
@@ -402,6 +415,15 @@ def parameter_cases(X, y):
             "n_init": [0],
         },
         ConditionalVAE: {"latent_prior": ["flat"], "independence_weight": [-1.0]},
+        VAETransformer: {
+            "prior": ["flat", DiffusionPrior(n_timesteps=0), DiffusionPrior(beta_end=1.5)]
+        },
+        AutoencoderTransformer: {
+            "sparsity": [-1.0, "high"],
+            "denoising": ["blur", True],
+            "noise_level": [-0.1],
+            "prior": ["uniform", DiffusionPrior(hidden_layer_sizes=(0,))],
+        },
         VAEOutlierDetector: {
             "contamination": [0.7, -0.1, "high"],
             "score_method": ["max"],
@@ -412,6 +434,8 @@ def parameter_cases(X, y):
     for cls in ESTIMATORS:
         grid = {**common, **specific.get(cls, {})}
         for param, values in grid.items():
+            if param not in cls().get_params():
+                continue
             for value in values:
                 yield Case(
                     "bad parameters",
@@ -434,9 +458,11 @@ def parameter_cases(X, y):
 
 
 def argument_cases(models, X, y):
-    vae, gm, cvae, det = (models[c] for c in ESTIMATORS)
+    vae, ae, gm, cvae = (
+        models[c] for c in (VAETransformer, AutoencoderTransformer, GMVAEClusterer, ConditionalVAE)
+    )
     bad_counts = [0, -1, 1.5, "3", None]
-    for est in (vae, gm):
+    for est in (vae, ae, gm):
         for n in bad_counts:
             yield Case(
                 "bad method arguments",

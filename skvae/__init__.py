@@ -1,15 +1,19 @@
 """Variational autoencoders as scikit-learn estimators, trained with skorch."""
 
+from ._autoencoder import AutoencoderTransformer
 from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
 from ._io import load, save
 from ._outlier import VAEOutlierDetector
+from ._priors import DiffusionPrior
 from ._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AutoencoderTransformer",
     "ConditionalVAE",
+    "DiffusionPrior",
     "GMVAEClusterer",
     "VAEOutlierDetector",
     "VAETransformer",
@@ -23,12 +27,16 @@ def all_estimators():
     """The public estimator classes of skvae, as ``(name, class)`` pairs.
 
     Tests use it to run scikit-learn's common checks over every estimator,
-    so a new estimator is checked as soon as it is exported here.
+    so a new estimator is checked as soon as it is exported here. Settings
+    objects such as :class:`DiffusionPrior` have no ``fit`` and are not listed.
     """
     from sklearn.base import BaseEstimator
 
     return sorted(
         (name, obj)
         for name, obj in globals().items()
-        if name in __all__ and isinstance(obj, type) and issubclass(obj, BaseEstimator)
+        if name in __all__
+        and isinstance(obj, type)
+        and issubclass(obj, BaseEstimator)
+        and hasattr(obj, "fit")
     )

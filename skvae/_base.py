@@ -34,13 +34,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
 from ._net import KLWarmup, VAENet
+from ._priors import prior_config
 from .models import (
     ACTIVATIONS,
     ARCHITECTURES,
@@ -501,7 +502,7 @@ class BaseVAE(BaseEstimator):
     def _callbacks(self):
         """The skorch callbacks that carry the scikit-learn style options."""
         callbacks = []
-        n_warmup = math.ceil(self.kl_warmup * self.max_iter)
+        n_warmup = self._n_warmup_epochs()
         if n_warmup:
             callbacks.append(("kl_warmup", KLWarmup(n_warmup)))
         if self.learning_rate == "cosine":
@@ -537,6 +538,10 @@ class BaseVAE(BaseEstimator):
         for cb in copy.deepcopy(self.callbacks or []):
             callbacks.append(cb)
         return callbacks
+
+    def _n_warmup_epochs(self):
+        """Epochs of the KL warm-up (see ``kl_warmup``)."""
+        return math.ceil(self.kl_warmup * self.max_iter)
 
     # The torch module and loss of the model family; a subclass with another
     # family names its own.
@@ -637,7 +642,12 @@ class BaseVAE(BaseEstimator):
     )
 
     def _structure(self):
-        return {name: getattr(self, name) for name in self._structural_params}
+        # an object-valued hyperparameter (a prior's settings) is copied, so
+        # that changing its parameters later does not change what was fitted
+        return {
+            name: clone(value) if isinstance(value, BaseEstimator) else value
+            for name, value in ((n, getattr(self, n)) for n in self._structural_params)
+        }
 
     def _fitted_param(self, name):
         """A network-shaping hyperparameter as fitted (as set, before a fit).
@@ -669,6 +679,7 @@ class BaseVAE(BaseEstimator):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
+        prior_seed = _seed_from(rng)
 
         data = {"x": torch.tensor(X, dtype=torch.float32, device=device)}
         for key, value in inputs.items():
@@ -703,11 +714,97 @@ class BaseVAE(BaseEstimator):
             else None
         )
         self._inference_seed = inference_seed
-        self.kl_per_dim_, activity = self._latent_statistics(
-            X, **self._statistics_inputs(inputs)
-        )
-        self.n_active_units_ = int(np.sum(activity > _ACTIVITY_THRESHOLD))
+        self._set_code_statistics(X, **self._statistics_inputs(inputs))
+        self._fit_code_prior(X, self._statistics_inputs(inputs), prior_seed)
         return self
+
+    def _set_code_statistics(self, X, **rows):
+        """The fitted diagnostics of the codes: ``kl_per_dim_``, ``n_active_units_``."""
+        self.kl_per_dim_, activity = self._latent_statistics(X, **rows)
+        self.n_active_units_ = int(np.sum(activity > _ACTIVITY_THRESHOLD))
+
+    # ------------------------------------------------------- learned code prior
+
+    def _fit_code_prior(self, X, rows, seed):
+        """Train the module's ``code_prior`` (a learned prior) on the training codes.
+
+        Runs after the autoencoder is fitted, when the estimator has a
+        ``prior`` hyperparameter. The prior is trained by a net of its own on
+        the codes of ``X`` as (loc, scale) pairs, with the one-hot class of a
+        conditional model; its losses are kept in ``prior_loss_curve_``.
+        """
+        if "prior" not in self._parameter_constraints:
+            return
+        prior = getattr(self.net_.module_, "code_prior", None)
+        self.prior_loss_curve_ = None
+        if prior is None:
+            return
+        from .models.diffusion import DiffusionLoss
+
+        config = prior_config(self._fitted_param("prior"))
+        device = self.net_.device
+
+        def code(module, xb, **r):
+            return torch.cat(module.code_distribution(xb, **r), dim=1)
+
+        codes = self._map_blocks(X, code, dtype=np.float32, **rows)
+        k = codes.shape[1] // 2
+        data = {
+            "x": torch.as_tensor(codes[:, :k], device=device),
+            "scale": torch.as_tensor(codes[:, k:], device=device),
+        }
+        if "labels" in rows:
+            data["c"] = torch.nn.functional.one_hot(
+                torch.as_tensor(rows["labels"], device=device), prior.n_conditions
+            ).float()
+        n_batches = math.ceil(len(codes) / config["batch_size"])
+        n_epochs = max(1, math.ceil(config["max_steps"] / n_batches))
+        schedule = LRScheduler(
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=n_epochs, last_epoch=-1
+        )
+        net = VAENet(
+            module=prior,
+            criterion=DiffusionLoss,
+            optimizer=torch.optim.Adam,
+            lr=config["learning_rate_init"],
+            max_epochs=n_epochs,
+            batch_size=config["batch_size"],
+            callbacks=[("lr_schedule", schedule)],
+            device=device,
+            verbose=0,
+        )
+        with torch_seed(seed, device):
+            prior.set_code_statistics(data["x"], data["scale"])
+            net.partial_fit(data)
+        self.prior_loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+
+    # Rows of codes the reverse process runs on at once (memory ~ rows x width).
+    _prior_block = 4096
+
+    def _draw_codes(self, n_samples, rng, c=None):
+        """``n_samples`` codes from the prior: ``N(0, I)``, or the learned ``code_prior``.
+
+        ``c`` is the one-hot condition of each code (a conditional model's
+        class), an array, or None.
+        """
+        k = self._fitted_param("n_components")
+        if getattr(self.module_, "code_prior", None) is None:
+            return self._fixed_prior_codes(n_samples, rng)
+        module = self._inference_module()
+        device, dtype = self.net_.device, self._inference_dtype
+        out = []
+        with torch_seed(_seed_from(rng), device), torch.inference_mode():
+            for start in range(0, n_samples, self._prior_block):
+                m = min(self._prior_block, n_samples - start)
+                cb = None
+                if c is not None:
+                    cb = torch.as_tensor(c[start : start + m], dtype=dtype, device=device)
+                out.append(module.code_prior.sample(m, cb).cpu().numpy())
+        return np.concatenate(out).astype(np.float64).reshape(n_samples, k)
+
+    def _fixed_prior_codes(self, n_samples, rng):
+        """Codes from the model's fixed prior, ``N(0, I)``."""
+        return rng.standard_normal((n_samples, self._fitted_param("n_components")))
 
     def _fitted_state(self):
         """Every attribute a fit sets, by name."""
@@ -855,7 +952,7 @@ class BaseVAE(BaseEstimator):
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
-        z = rng.standard_normal((n_samples, self._fitted_param("n_components")))
+        z = self._draw_codes(n_samples, rng)
         return self._decode_draws(z, rng, noise)
 
     def _decode_draws(self, z, rng, noise, **rows):
@@ -1132,6 +1229,11 @@ def _same_param(a, b):
     """Whether two values of a hyperparameter are the same setting."""
     if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
         return a is b
+    if isinstance(a, BaseEstimator) or isinstance(b, BaseEstimator):
+        return type(a) is type(b) and all(
+            _same_param(v, b.get_params(deep=False)[k])
+            for k, v in a.get_params(deep=False).items()
+        )
     try:
         return bool(a == b) if not isinstance(a, (tuple, list)) else tuple(a) == tuple(b)
     except (TypeError, ValueError):
@@ -1149,7 +1251,8 @@ def fill_doc(cls):
     ``name`` in ``cls.__init__``.
     """
     params = inspect.signature(cls.__init__).parameters
-    shared = SHARED_PARAMETERS_DOC
+    omit = getattr(cls, "_doc_omit", ())
+    shared = _without_blocks(SHARED_PARAMETERS_DOC, omit)
     for name, param in params.items():
         shared = shared.replace(f"<{name}>", _default_text(param.default))
     for arch in ("mlp", "conv"):
@@ -1158,7 +1261,21 @@ def fill_doc(cls):
     if "default=<" in shared:
         missing = shared[shared.index("default=<") + 9 :].split(">", 1)[0]
         raise TypeError(f"{cls.__name__}.__init__ lacks the shared parameter {missing!r}")
+    attributes = _without_blocks(SHARED_ATTRIBUTES_DOC, omit)
     cls.__doc__ = cls.__doc__.replace("{shared_parameters}", shared.lstrip()).replace(
-        "{shared_attributes}", SHARED_ATTRIBUTES_DOC.lstrip()
+        "{shared_attributes}", attributes.lstrip()
     )
     return cls
+
+
+def _without_blocks(doc, names):
+    """A numpydoc Parameters / Attributes text without the entries of ``names``."""
+    blocks, current = [], []
+    for line in doc.split("\n"):
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            blocks.append(current)
+            current = []
+        current.append(line)
+    blocks.append(current)
+    kept = [b for b in blocks if not b or b[0].split(" : ")[0].strip() not in names]
+    return "\n".join(line for block in kept for line in block)

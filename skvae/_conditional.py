@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
+from ._priors import PRIORS, DiffusionPrior, prior_config
 from .models.conditional import ConditionalELBOLoss, ConditionalVAEModule
 
 
@@ -61,6 +62,15 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         out as another one, where that class's codes do not reach. 0 trains
         the plain CVAE.
 
+    prior : {"gaussian", "diffusion"} or DiffusionPrior, default="gaussian"
+        Where :meth:`sample` draws the codes of a class from. ``"gaussian"``:
+        ``p(z | y)`` (see ``latent_prior``). ``"diffusion"`` (or a
+        :class:`~skvae.DiffusionPrior`): after the model is fitted, a
+        denoising diffusion model conditioned on the class is trained on the
+        posterior draws of the training rows, and samples of a class follow
+        the codes of that class's rows. The ELBO, and so training and the
+        scores, keep ``p(z | y)``.
+
     {shared_parameters}
 
     Attributes
@@ -78,6 +88,10 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         ``latent_prior="standard"``).
 
     {shared_attributes}
+
+    prior_loss_curve_ : list of float or None
+        With a learned prior, its training loss of each of its epochs; None
+        with ``prior="gaussian"``.
 
     See Also
     --------
@@ -109,7 +123,9 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         **BaseVAE._parameter_constraints,
         "latent_prior": [StrOptions({"standard", "class"})],
         "independence_weight": [Interval(Real, 0, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS)), DiffusionPrior],
     }
+    _structural_params = BaseVAE._structural_params + ("prior",)
     _module_class = ConditionalVAEModule
     _criterion_class = ConditionalELBOLoss
 
@@ -119,6 +135,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         *,
         latent_prior="standard",
         independence_weight=0.1,
+        prior="gaussian",
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -173,6 +190,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         )
         self.latent_prior = latent_prior
         self.independence_weight = independence_weight
+        self.prior = prior
 
     # ------------------------------------------------------------------ fitting
 
@@ -181,6 +199,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             **super()._module_params(X),
             "n_classes": len(self.classes_),
             "latent_prior": self.latent_prior,
+            "prior": prior_config(self.prior),
         }
 
     def _criterion_params(self):
@@ -459,9 +478,12 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
                 )
         if len(labels) == 0:
             raise ValueError("y is empty; give at least one class to draw.")
-        z = self.class_latent_means_[labels] + np.sqrt(
-            self.class_latent_variances_[labels]
-        ) * rng.standard_normal((len(labels), self._fitted_param("n_components")))
+        if self.module_.code_prior is not None:
+            z = self._draw_codes(len(labels), rng, c=np.eye(len(self.classes_))[labels])
+        else:
+            z = self.class_latent_means_[labels] + np.sqrt(
+                self.class_latent_variances_[labels]
+            ) * rng.standard_normal((len(labels), self._fitted_param("n_components")))
         return self._decode_draws(z, rng, noise, labels=labels), self.classes_[labels]
 
     def score_samples(self, X, y=None, *, n_draws=10):

@@ -31,7 +31,14 @@ FORMAT_VERSION = 1
 
 # The classes a model file may name, and nothing else: load() never imports
 # or calls anything a file asks for beyond these.
-_SKVAE_CLASSES = ("VAETransformer", "GMVAEClusterer", "ConditionalVAE", "VAEOutlierDetector")
+_SKVAE_CLASSES = (
+    "VAETransformer",
+    "AutoencoderTransformer",
+    "GMVAEClusterer",
+    "ConditionalVAE",
+    "VAEOutlierDetector",
+    "DiffusionPrior",
+)
 _SKLEARN_CLASSES = {
     "Pipeline": "sklearn.pipeline",
     "StandardScaler": "sklearn.preprocessing",

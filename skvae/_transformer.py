@@ -2,9 +2,11 @@
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, fill_doc
+from ._priors import PRIORS, DiffusionPrior, prior_config
 
 
 @fill_doc
@@ -34,11 +36,25 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
     n_components : int, default=2
         Size of the latent code: the number of output features.
 
+    prior : {"gaussian", "diffusion"} or DiffusionPrior, default="gaussian"
+        Where :meth:`sample` draws codes from. ``"gaussian"``: the model's
+        prior ``N(0, I)``. ``"diffusion"`` (or a :class:`~skvae.DiffusionPrior`
+        with settings of your own): after the VAE is fitted, a denoising
+        diffusion model is trained on the posterior draws of the training
+        rows, and samples follow the codes of the data instead of the whole
+        of ``N(0, I)``. The ELBO, and so training and :meth:`score_samples`,
+        keep ``N(0, I)``.
+
     {shared_parameters}
 
     Attributes
     ----------
     {shared_attributes}
+
+    prior_loss_curve_ : list of float or None
+        With a learned prior, its training loss (the mean squared error of
+        the predicted noise, summed over the latent dimensions) of each of
+        its epochs; None with ``prior="gaussian"``.
 
     See Also
     --------
@@ -68,6 +84,74 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
     >>> bool(vae.score(X) < 0)   # average ELBO per sample, in nats
     True
     """
+
+    _parameter_constraints = {
+        **BaseVAE._parameter_constraints,
+        "prior": [StrOptions(set(PRIORS)), DiffusionPrior],
+    }
+    _structural_params = BaseVAE._structural_params + ("prior",)
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        prior="gaussian",
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        encoder=None,
+        decoder=None,
+        hidden_layer_sizes=None,
+        activation="gelu",
+        beta=1.0,
+        kl_warmup=0.25,
+        likelihood="gaussian",
+        variance="shared",
+        max_iter=200,
+        batch_size=128,
+        learning_rate_init=5e-3,
+        learning_rate="cosine",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        super().__init__(
+            n_components=n_components,
+            architecture=architecture,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            encoder=encoder,
+            decoder=decoder,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            beta=beta,
+            kl_warmup=kl_warmup,
+            likelihood=likelihood,
+            variance=variance,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            learning_rate=learning_rate,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+        )
+        self.prior = prior
+
+    def _module_params(self, X):
+        return {**super()._module_params(X), "prior": prior_config(self.prior)}
 
     def transform(self, X):
         """Encode ``X`` as its posterior means ``E[z | x]``.
@@ -106,7 +190,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
     def sample(self, n_samples=1, random_state=None, *, noise=True):
         """Draw new samples from the fitted generative model.
 
-        Codes are drawn from the prior ``N(0, I)`` and decoded.
+        Codes are drawn from the prior, ``N(0, I)`` or the learned one of
+        ``prior="diffusion"``, and decoded.
 
         Parameters
         ----------

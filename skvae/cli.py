@@ -1,13 +1,15 @@
 """The ``skvae`` command line: fit a model on a CSV file and write the result.
 
-``skvae reduce [FILE.csv]`` fits a :class:`~skvae.VAETransformer` (after a
-``StandardScaler``) on the columns of a CSV, or on scikit-learn's digits when
+``skvae reduce [FILE.csv]`` fits a :class:`~skvae.VAETransformer` (or, with
+``--estimator autoencoder``, an :class:`~skvae.AutoencoderTransformer`) after a
+``StandardScaler`` on the columns of a CSV, or on scikit-learn's digits when
 no file is given, and writes the latent codes as CSV to stdout or ``--output``.
 ``skvae cluster [FILE.csv] --n-clusters K`` fits a
 :class:`~skvae.GMVAEClusterer` the same way and writes each row's cluster and
 its probability. ``skvae generate [FILE.csv] --label COLUMN`` fits a
 :class:`~skvae.ConditionalVAE` on the other columns and their classes and
-writes new rows of the requested classes. ``skvae outliers [FILE.csv]
+writes new rows of the requested classes (``--prior diffusion`` draws their
+codes from a diffusion model trained on the codes). ``skvae outliers [FILE.csv]
 --contamination 0.05`` fits a :class:`~skvae.VAEOutlierDetector` and writes
 each row's score and flag.
 Progress goes to stderr, so stdout stays clean for the data.
@@ -131,20 +133,22 @@ def _check_before_training(args):
         raise CLIError(str(exc)) from None
 
 
-def _fit_pipeline(estimator, args, what, label=None):
+def _fit_pipeline(estimator, args, what, label=None, accepts=None):
     """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X).
 
     With ``label``, the estimator is fitted on the other columns and the
     classes in that column, and ``(model, X, y)`` is returned. With
     ``--model``, the saved model is loaded instead of fitted (and ``y`` is
-    None); with ``--save-model``, the fitted model is saved.
+    None); it must be an instance of ``accepts`` (a class or tuple of them;
+    the estimator's class by default). With ``--save-model``, the fitted
+    model is saved.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     _check_before_training(args)
     if args.model:
-        return _load_model(estimator, args, label)
+        return _load_model(accepts or type(estimator), args, label)
     if label is None:
         X, description = _read_table(args.file, args.drop_non_numeric)
         y = None
@@ -175,8 +179,8 @@ def _fit_pipeline(estimator, args, what, label=None):
     return (model, X) if label is None else (model, X, y)
 
 
-def _load_model(estimator, args, label):
-    """The model saved in ``--model``, checked to be what the command runs."""
+def _load_model(accepts, args, label):
+    """The model saved in ``--model``, checked to be an ``accepts`` (class or tuple)."""
     from sklearn.pipeline import Pipeline
 
     from . import load
@@ -188,10 +192,12 @@ def _load_model(estimator, args, label):
             raise CLIError(str(exc)) from None
     if not isinstance(model, Pipeline):
         model = Pipeline([("model", model)])
-    if not isinstance(model[-1], type(estimator)):
+    if not isinstance(model[-1], accepts):
+        classes = accepts if isinstance(accepts, tuple) else (accepts,)
+        names = " or ".join(c.__name__ for c in classes)
         raise CLIError(
             f"--model {args.model} holds a {type(model[-1]).__name__}; "
-            f"skvae {args.command} needs a {type(estimator).__name__}"
+            f"skvae {args.command} needs a {names}"
         )
     model.set_output(transform="pandas")
     if not args.quiet:
@@ -230,10 +236,18 @@ def _write(frame, args, what):
 
 
 def _reduce(args):
-    from . import VAETransformer
+    from . import AutoencoderTransformer, VAETransformer
 
-    vae = VAETransformer(n_components=args.n_components)
-    model, X = _fit_pipeline(vae, args, f"a {args.n_components}-D VAE")
+    if args.estimator == "autoencoder":
+        reducer = AutoencoderTransformer(n_components=args.n_components)
+        what = f"a {args.n_components}-D autoencoder"
+    else:
+        reducer = VAETransformer(n_components=args.n_components)
+        what = f"a {args.n_components}-D VAE"
+    # a saved model of either kind reduces
+    model, X = _fit_pipeline(
+        reducer, args, what, accepts=(VAETransformer, AutoencoderTransformer)
+    )
     with _as_cli_error():
         codes = model.transform(X)
     _write(codes, args, "codes")
@@ -255,8 +269,9 @@ def _cluster(args):
 def _generate(args):
     from . import ConditionalVAE
 
-    cvae = ConditionalVAE()
-    model, X, y = _fit_pipeline(cvae, args, "a conditional VAE", label=args.label)
+    cvae = ConditionalVAE(prior=args.prior)
+    what = "a conditional VAE" + (" with a diffusion prior" if args.prior == "diffusion" else "")
+    model, X, y = _fit_pipeline(cvae, args, what, label=args.label)
     classes = model[-1].classes_
     if args.classes:
         by_name = {str(c): c for c in classes}
@@ -370,12 +385,20 @@ def build_parser():
     reduce = sub.add_parser(
         "reduce",
         help="reduce the columns of a CSV to a few latent codes",
-        description="Fit a VAETransformer (after standard scaling) on the numeric "
+        description="Fit a VAETransformer, or an AutoencoderTransformer with "
+        "--estimator autoencoder, (after standard scaling) on the numeric "
         "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
         "write the latent codes as CSV.",
     )
     _add_common(reduce, "codes")
     reduce.add_argument("-n", "--n-components", type=_positive_int, default=2)
+    reduce.add_argument(
+        "--estimator",
+        choices=("vae", "autoencoder"),
+        default="vae",
+        help="vae (default): a VAETransformer; autoencoder: a deterministic "
+        "AutoencoderTransformer",
+    )
     reduce.set_defaults(run=_reduce)
 
     cluster = sub.add_parser(
@@ -411,6 +434,14 @@ def build_parser():
         "--mean",
         action="store_true",
         help="write the decoder's means E[x | z, y] instead of draws from p(x | z, y)",
+    )
+    generate.add_argument(
+        "--prior",
+        choices=("gaussian", "diffusion"),
+        default="gaussian",
+        help="where the codes of new rows come from: gaussian (default), the model's "
+        "Gaussian per class; diffusion, a diffusion model trained on the codes of "
+        "each class's rows after the VAE (slower to fit, samples closer to the data)",
     )
     generate.set_defaults(run=_generate)
 

@@ -13,7 +13,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    ConditionalVAE,
+    GMVAEClusterer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
 CONV = dict(
     architecture="conv",
@@ -40,7 +46,13 @@ def _fit(cls, X, y, **params):
     return cls(**params).fit(X)
 
 
-ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector]
+ESTIMATORS = [
+    VAETransformer,
+    AutoencoderTransformer,
+    GMVAEClusterer,
+    ConditionalVAE,
+    VAEOutlierDetector,
+]
 
 
 def _outputs(est, X, y):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skvae import DiffusionPrior
 from skvae.cli import main
 
 FAST = ["--max-iter", "2", "--quiet"]
@@ -113,6 +114,27 @@ def test_generate_builtin_digits_of_chosen_classes(capsys):
     assert samples.columns[-1] == "target"
     assert sorted(samples["target"]) == [3] * 4 + [7] * 4
     assert "conditional VAE" in captured.err
+
+
+def test_reduce_with_an_autoencoder(capsys):
+    assert main(["reduce", "--estimator", "autoencoder", "-n", "3", "--max-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    assert pd.read_csv(io.StringIO(captured.out)).shape == (1797, 3)
+    assert "3-D autoencoder" in captured.err
+
+
+def test_generate_with_a_diffusion_prior(capsys, monkeypatch):
+    # a prior that trains in a moment: the test checks the plumbing
+    monkeypatch.setattr(
+        DiffusionPrior.__init__, "__defaults__", (20, 1e-4, 0.02, (16,), 20, 256, 1e-3)
+    )
+    args = ["generate", "-c", "1", "5", "-n", "3", "--max-iter", "2", "--prior", "diffusion"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    samples = pd.read_csv(io.StringIO(captured.out))
+    assert samples.shape == (6, 65) and sorted(samples["target"]) == [1] * 3 + [5] * 3
+    assert np.isfinite(samples.to_numpy()).all()
+    assert "diffusion prior" in captured.err
 
 
 def test_generate_csv_with_string_classes(tmp_path):
@@ -294,7 +316,13 @@ def _wine_csv(tmp_path):
 
 @pytest.mark.parametrize(
     "command, extra",
-    [("reduce", []), ("cluster", ["-k", "3"]), ("outliers", []), ("reduce", ["--no-scale"])],
+    [
+        ("reduce", []),
+        ("cluster", ["-k", "3"]),
+        ("outliers", []),
+        ("reduce", ["--no-scale"]),
+        ("reduce", ["--estimator", "autoencoder"]),
+    ],
 )
 def test_a_saved_model_applied_again_writes_the_same_output(tmp_path, command, extra):
     src = _wine_csv(tmp_path)

@@ -19,9 +19,21 @@ from skorch.callbacks import GradientNormClipping
 from torch import nn
 
 import skvae
-from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    ConditionalVAE,
+    GMVAEClusterer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
-ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector]
+ESTIMATORS = [
+    VAETransformer,
+    AutoencoderTransformer,
+    GMVAEClusterer,
+    ConditionalVAE,
+    VAEOutlierDetector,
+]
 SMALL = dict(max_iter=4, hidden_layer_sizes=(16,), random_state=0, device="cpu")
 
 

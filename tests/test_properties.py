@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_wine
 from sklearn.preprocessing import StandardScaler
 
-from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    ConditionalVAE,
+    GMVAEClusterer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
 TINY = dict(
     max_iter=2, hidden_layer_sizes=(8,), n_components=2, batch_size=32, random_state=0, device="cpu"
@@ -31,7 +37,13 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-ESTIMATORS = [VAETransformer, GMVAEClusterer, ConditionalVAE, VAEOutlierDetector]
+ESTIMATORS = [
+    VAETransformer,
+    AutoencoderTransformer,
+    GMVAEClusterer,
+    ConditionalVAE,
+    VAEOutlierDetector,
+]
 
 
 def _make(cls):

@@ -6,10 +6,22 @@ import numpy as np
 import pytest
 import torch
 
-from skvae import ConditionalVAE, GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    ConditionalVAE,
+    GMVAEClusterer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 from skvae._base import BaseVAE
 
-ESTIMATORS = [VAETransformer, VAEOutlierDetector, GMVAEClusterer, ConditionalVAE]
+ESTIMATORS = [
+    VAETransformer,
+    AutoencoderTransformer,
+    VAEOutlierDetector,
+    GMVAEClusterer,
+    ConditionalVAE,
+]
 SMALL = dict(max_iter=15, hidden_layer_sizes=(16,), n_components=2, random_state=0)
 
 

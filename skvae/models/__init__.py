@@ -1,10 +1,13 @@
 """Torch modules and losses of skvae's model families.
 
 Each family is a module of its own: :mod:`skvae.models.vae` (the VAE, and
-:class:`Autoencoder`, what every family builds on), :mod:`skvae.models.conditional`
-and :mod:`skvae.models.mixture`. The estimators only name a family's module
-class and loss; the shared estimator core (``skvae._base``) never imports a
-family other than the plain VAE it defaults to.
+:class:`Autoencoder`, what every family builds on), :mod:`skvae.models.autoencoder`
+(the deterministic autoencoder), :mod:`skvae.models.conditional` and
+:mod:`skvae.models.mixture`; :mod:`skvae.models.diffusion` is the learned
+prior over codes that the VAE and the autoencoder can carry. The estimators
+only name a family's module class and loss; the shared estimator core
+(``skvae._base``) never imports a family other than the plain VAE it
+defaults to (and the diffusion prior's loss, to train a learned prior).
 
 :class:`Networks` builds the encoder body and decoder of every family from
 the ``architecture`` hyperparameters, or wraps a user's own modules (see
@@ -34,6 +37,8 @@ from ._networks import (
     UserDecoder,
     UserEncoder,
 )
+from .autoencoder import AutoencoderLoss, AutoencoderModule
+from .diffusion import DiffusionLoss, LatentDiffusion
 from .vae import (
     Autoencoder,
     ELBOLoss,
@@ -52,11 +57,15 @@ __all__ = [
     "MLP",
     "VARIANCES",
     "Autoencoder",
+    "AutoencoderLoss",
+    "AutoencoderModule",
     "BernoulliLikelihood",
     "ConvDecoder",
     "ConvEncoder",
+    "DiffusionLoss",
     "ELBOLoss",
     "GaussianLikelihood",
+    "LatentDiffusion",
     "LearnedComponentPriors",
     "MLPDecoder",
     "Networks",

@@ -24,6 +24,7 @@ from torch import nn
 from torch.distributions import kl_divergence
 
 from ._distributions import diagonal_normal, gaussian_head, make_likelihood
+from .diffusion import make_code_prior
 
 # The encoder and decoder see their inputs clipped to this many standard
 # deviations (codes: prior units). Training data never come near it; a finite
@@ -152,12 +153,16 @@ class VAEModule(Autoencoder):
     """The VAE: ``q(z | x)`` a diagonal Gaussian, ``p(z) = N(0, I)``, any likelihood.
 
     Takes the parameters of :class:`Autoencoder`; the posterior head is one
-    linear layer on the encoder features.
+    linear layer on the encoder features. ``prior`` (a dict, default None)
+    adds a learned prior over the codes for sampling, kept as ``code_prior``
+    (see :func:`skvae.models.diffusion.make_code_prior`); the ELBO keeps
+    ``N(0, I)``.
     """
 
-    def __init__(self, networks, n_components, *args, **kwargs):
+    def __init__(self, networks, n_components, *args, prior=None, **kwargs):
         super().__init__(networks, n_components, *args, **kwargs)
         self.z_params = nn.Linear(self.width, 2 * n_components)
+        self.code_prior = make_code_prior(prior, n_components, self.n_conditions)
 
     def encode(self, x):
         """The posterior ``q(z | x)``, a diagonal Gaussian."""
@@ -176,6 +181,11 @@ class VAEModule(Autoencoder):
     def encode_mean(self, x):
         """``E[z | x]``, shape (n, n_components)."""
         return self.encode(x).mean
+
+    def code_distribution(self, x, **inputs):
+        """The posterior of each row as (loc, scale), each (n, n_components)."""
+        qz = self.encode(x, **inputs)
+        return qz.base_dist.loc, qz.base_dist.scale
 
     def latent_statistics(self, x):
         """Per-dimension KL from the prior and posterior means, each (n, n_components)."""

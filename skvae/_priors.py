@@ -1,0 +1,137 @@
+"""Learned priors over codes, for sampling: the ``prior`` hyperparameter's objects."""
+
+import math
+from numbers import Integral, Real
+
+from sklearn.base import BaseEstimator
+
+
+class DiffusionPrior(BaseEstimator):
+    """A denoising diffusion model (DDPM) over the codes, as a learned prior.
+
+    Pass it as ``prior=DiffusionPrior(...)`` (``prior="diffusion"`` is
+    ``DiffusionPrior()``) to :class:`~skvae.VAETransformer`,
+    :class:`~skvae.AutoencoderTransformer` or :class:`~skvae.ConditionalVAE`.
+    After the autoencoder is fitted, a DDPM (Ho et al. 2020) is trained on the
+    training rows' codes: posterior draws ``z ~ q(z | x)`` for a VAE, fresh
+    at every step, or the codes ``f(x)`` of an autoencoder, standardised per
+    dimension. Its noise predictor is an MLP of ``hidden_layer_sizes`` (SiLU)
+    on the noisy code, a sinusoidal embedding of the step and, for a
+    conditional VAE, the one-hot class; it is trained to predict the noise
+    (the ``epsilon`` loss) at a uniformly drawn step of a linear schedule of
+    noise variances from ``beta_start`` to ``beta_end`` over
+    ``n_timesteps``. ``sample`` then draws codes by the reverse process and
+    decodes them, which follows the codes of the data where the fixed
+    ``N(0, I)`` prior of a VAE also covers regions no row maps to (the "prior
+    holes" that give blurry or implausible samples). The bounds of
+    ``score_samples`` keep the model's own prior.
+
+    Its parameters are nested hyperparameters of the estimator, so a search
+    can tune them (``prior__n_timesteps``).
+
+    Parameters
+    ----------
+    n_timesteps : int, default=1000
+        Number of diffusion steps ``T``; sampling runs that many network
+        evaluations.
+    beta_start : float, default=1e-4
+        Noise variance of the first step.
+    beta_end : float, default=0.02
+        Noise variance of the last step.
+    hidden_layer_sizes : tuple of int, default=(256, 256, 256)
+        Widths of the noise predictor's hidden layers.
+    max_steps : int, default=10000
+        Optimiser steps of training (rounded up to whole epochs over the
+        training codes).
+    batch_size : int, default=256
+        Codes per training step.
+    learning_rate_init : float, default=1e-3
+        Initial step size of Adam, decayed to 0 by a cosine schedule.
+
+    References
+    ----------
+    .. [1] J. Ho, A. Jain and P. Abbeel, "Denoising Diffusion Probabilistic
+       Models", NeurIPS 2020.
+    .. [2] R. Rombach et al., "High-Resolution Image Synthesis with Latent
+       Diffusion Models", CVPR 2022.
+
+    Examples
+    --------
+    >>> from skvae import DiffusionPrior, VAETransformer
+    >>> vae = VAETransformer(prior=DiffusionPrior(n_timesteps=500))
+    >>> vae.get_params()["prior__n_timesteps"]
+    500
+    """
+
+    def __init__(
+        self,
+        n_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        hidden_layer_sizes=(256, 256, 256),
+        max_steps=10_000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+    ):
+        self.n_timesteps = n_timesteps
+        self.beta_start = beta_start
+        self.beta_end = beta_end
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+
+    def _checked(self):
+        """The parameters, checked, as a dict (what the torch module is built from)."""
+        for name in ("n_timesteps", "max_steps", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"DiffusionPrior's {name} must be a positive integer, got {value!r}."
+                )
+        for name in ("beta_start", "beta_end", "learning_rate_init"):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"DiffusionPrior's {name} must be a positive number, got {value!r}."
+                )
+        if not self.beta_start <= self.beta_end < 1:
+            raise ValueError(
+                "DiffusionPrior needs 0 < beta_start <= beta_end < 1 (the noise variances "
+                f"of the first and last steps), got beta_start={self.beta_start!r} and "
+                f"beta_end={self.beta_end!r}."
+            )
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else sizes
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            sizes = None
+        if sizes is None or not all(
+            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes
+        ):
+            raise ValueError(
+                "DiffusionPrior's hidden_layer_sizes must hold positive integers (the "
+                f"widths of the noise predictor's layers), got {self.hidden_layer_sizes!r}."
+            )
+        return {
+            "n_timesteps": int(self.n_timesteps),
+            "beta_start": float(self.beta_start),
+            "beta_end": float(self.beta_end),
+            "hidden_layer_sizes": tuple(int(v) for v in sizes),
+            "max_steps": int(self.max_steps),
+            "batch_size": int(self.batch_size),
+            "learning_rate_init": float(self.learning_rate_init),
+        }
+
+
+PRIORS = ("gaussian", "diffusion")
+
+
+def prior_config(prior):
+    """The checked parameters of a ``prior`` hyperparameter's learned prior, or None."""
+    if isinstance(prior, DiffusionPrior):
+        return prior._checked()
+    if prior == "diffusion":
+        return DiffusionPrior()._checked()
+    return None

@@ -1,0 +1,138 @@
+"""The deterministic autoencoder, with its sparse and denoising variants.
+
+:class:`AutoencoderModule` maps a row to one code ``z = f(x)`` and scores the
+reconstruction with the family's likelihood (a Gaussian with a learned
+variance, or a Bernoulli), so training minimises ``-log p(x | f(x))``: with a
+Gaussian of one shared variance this is the squared error, in nats.
+
+* Sparse (``sparse=True``): the codes are rectified, ``z = relu(W h + b)``,
+  and the loss adds ``weight * sum_j z_j * ||d_j||``, an L1 penalty on the
+  codes in which each unit is weighed by the norm of the decoder weights
+  ``d_j`` that read it. The norm makes the penalty blind to the scale of the
+  codes (an L1 penalty alone is lowered by shrinking the codes while the
+  decoder grows, without a single zero more), so it can only be lowered by
+  switching units off: most codes are exactly 0 for most rows.
+* Denoising (``corruption`` not None): in training the encoder sees a
+  corrupted row, ``x + noise_level * sd * eps`` (``"gaussian"``) or ``x`` with
+  each entry replaced by its feature's training mean with probability
+  ``noise_level`` (``"mask"``), and the loss scores the clean row.
+"""
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .diffusion import make_code_prior
+from .vae import Autoencoder
+
+CORRUPTIONS = ("gaussian", "mask")
+
+
+class AutoencoderOutput(NamedTuple):
+    """What :meth:`AutoencoderModule.forward` returns for a batch of ``n`` rows."""
+
+    log_px: torch.Tensor  # (n,) log p(x | f(x~)), x~ the (corrupted) input
+    penalty: torch.Tensor  # () the sparsity penalty of the batch
+    z: torch.Tensor  # (n, n_components), the codes
+
+
+class AutoencoderModule(Autoencoder):
+    """A deterministic code ``z = f(x)``, decoded by the family's likelihood.
+
+    Takes the parameters of :class:`Autoencoder`, and:
+
+    Parameters
+    ----------
+    sparse : bool, default=False
+        Rectified codes, with the penalty :meth:`sparsity_penalty`.
+    corruption : {"gaussian", "mask"} or None, default=None
+        How training inputs are corrupted (denoising); None for none.
+    noise_level : float, default=0.0
+        Standard deviation of the Gaussian noise, in units of each feature's
+        standard deviation, or the share of entries masked.
+    prior : dict or None, default=None
+        A learned prior over the codes (see
+        :func:`skvae.models.diffusion.make_code_prior`), kept as
+        ``code_prior``.
+    """
+
+    def __init__(
+        self,
+        networks,
+        n_components,
+        *args,
+        sparse=False,
+        corruption=None,
+        noise_level=0.0,
+        prior=None,
+        **kwargs,
+    ):
+        super().__init__(networks, n_components, *args, **kwargs)
+        self.code_layer = nn.Linear(self.width, n_components)
+        self.sparse = sparse
+        self.corruption = corruption
+        self.noise_level = noise_level
+        self.code_prior = make_code_prior(prior, n_components)
+
+    def encode_mean(self, x):
+        """The code ``f(x)``, shape (n, n_components)."""
+        z = self.code_layer(self.features(x))
+        return torch.relu(z) if self.sparse else z
+
+    def code_distribution(self, x):
+        """The code of each row as a (loc, scale) pair; the scale is 0 here."""
+        z = self.encode_mean(x)
+        return z, torch.zeros_like(z)
+
+    def corrupt(self, x):
+        """``x`` with the training corruption applied (torch's global generator)."""
+        if self.corruption == "gaussian":
+            return x + self.noise_level * self.x_scale * torch.randn_like(x)
+        if self.corruption == "mask":
+            masked = torch.rand_like(x) < self.noise_level
+            return torch.where(masked, self.x_shift.expand_as(x), x)
+        return x
+
+    def _code_weight_norms(self):
+        """``||d_j||``: the norm of the decoder weights that read each code unit.
+
+        From the decoder's first linear layer that takes the codes; 1 for a
+        decoder of the user's own without one.
+        """
+        for layer in self.decoder.modules():
+            if isinstance(layer, nn.Linear) and layer.in_features == self.n_components:
+                return layer.weight.norm(dim=0)
+        return 1.0
+
+    def sparsity_penalty(self, z):
+        """``mean_rows sum_j z_j * ||d_j||`` (0 for an autoencoder that is not sparse)."""
+        if not self.sparse:
+            return z.new_zeros(())
+        return (z * self._code_weight_norms()).sum(dim=1).mean()
+
+    def forward(self, x):
+        z = self.encode_mean(self.corrupt(x) if self.training else x)
+        return AutoencoderOutput(self.decode(z).log_prob(x), self.sparsity_penalty(z), z)
+
+    def reconstruction_log_prob(self, x):
+        """``log p(x | f(x))`` of each row, shape (n,)."""
+        return self.decode(self.encode_mean(x)).log_prob(x)
+
+    def feature_log_px(self, x):
+        """``log p(x_j | f(x))`` of each feature, shape (n, n_features)."""
+        return self.decode(self.encode_mean(x)).base_dist.log_prob(x)
+
+
+class AutoencoderLoss(nn.Module):
+    """``-log p(x | f(x~)) + sparsity * penalty``, in nats per row."""
+
+    def __init__(self, sparsity=0.0):
+        super().__init__()
+        self.sparsity = sparsity
+
+    def forward(self, output, x=None, training=False):
+        loss = -output.log_px.mean()
+        if self.sparsity:
+            loss = loss + self.sparsity * output.penalty
+        return loss
