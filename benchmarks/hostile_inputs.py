@@ -51,11 +51,13 @@ from skorch.callbacks import Callback
 import skvae
 from skvae import (
     AutoencoderTransformer,
+    AutoregressivePrior,
     ConditionalVAE,
     DiffusionPrior,
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
+    VQVAETransformer,
 )
 from skvae.cli import main as cli_main
 
@@ -68,9 +70,16 @@ CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
 )
 ERROR, RESULT, EITHER = "error", "result", "either"
 SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), n_components=2, random_state=0, device="cpu")
+# a VQ-VAE's learned prior, trained in a moment; one slot fits any n_components
+CHEAP_PRIOR = {
+    VQVAETransformer: dict(
+        n_slots=1, prior=AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)
+    )
+}
 ESTIMATORS = [
     VAETransformer,
     AutoencoderTransformer,
+    VQVAETransformer,
     GMVAEClusterer,
     ConditionalVAE,
     VAEOutlierDetector,
@@ -134,7 +143,7 @@ def _data():
 
 
 def _fit(cls, X, y, **params):
-    params = {**SMALL, **params}
+    params = {**SMALL, **CHEAP_PRIOR.get(cls, {}), **params}
     if cls is ConditionalVAE:
         return cls(**params).fit(X, y)
     if cls is GMVAEClusterer:
@@ -423,6 +432,13 @@ def parameter_cases(X, y):
             "denoising": ["blur", True],
             "noise_level": [-0.1],
             "prior": ["uniform", DiffusionPrior(hidden_layer_sizes=(0,))],
+        },
+        VQVAETransformer: {
+            "n_slots": [0, 3],
+            "n_codes": [0, 2.5],
+            "commitment": [-1.0],
+            "codebook_decay": [1.0, 0.0],
+            "prior": ["gaussian", AutoregressivePrior(max_steps=0)],
         },
         VAEOutlierDetector: {
             "contamination": [0.7, -0.1, "high"],

@@ -5,18 +5,21 @@ from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
 from ._io import load, save
 from ._outlier import VAEOutlierDetector
-from ._priors import DiffusionPrior
+from ._priors import AutoregressivePrior, DiffusionPrior
 from ._transformer import VAETransformer
+from ._vq import VQVAETransformer
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AutoencoderTransformer",
+    "AutoregressivePrior",
     "ConditionalVAE",
     "DiffusionPrior",
     "GMVAEClusterer",
     "VAEOutlierDetector",
     "VAETransformer",
+    "VQVAETransformer",
     "all_estimators",
     "load",
     "save",

@@ -358,12 +358,17 @@ class BaseVAE(BaseEstimator):
         """Latent codes given to ``inverse_transform``, checked like ``X``."""
         _check_numeric_columns(Z)
         Z = check_array(Z, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self._fitted_param("n_components"):
+        if Z.shape[1] != self._code_width():
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"latent codes of n_components={self._fitted_param('n_components')} columns."
+                f"latent codes of {self._code_width()} columns (n_components="
+                f"{self._fitted_param('n_components')!r})."
             )
         return Z
+
+    def _code_width(self):
+        """Columns of the codes that ``inverse_transform`` decodes."""
+        return self._fitted_param("n_components")
 
     def _set_units(self, X):
         """Record the affine map from ``X``'s units to the model's, in float64.
@@ -730,8 +735,8 @@ class BaseVAE(BaseEstimator):
 
         Runs after the autoencoder is fitted, when the estimator has a
         ``prior`` hyperparameter. The prior is trained by a net of its own on
-        the codes of ``X`` as (loc, scale) pairs, with the one-hot class of a
-        conditional model; its losses are kept in ``prior_loss_curve_``.
+        what ``_prior_data`` gives (the codes of ``X``); its losses are kept
+        in ``prior_loss_curve_``.
         """
         if "prior" not in self._parameter_constraints:
             return
@@ -739,9 +744,38 @@ class BaseVAE(BaseEstimator):
         self.prior_loss_curve_ = None
         if prior is None:
             return
-        from .models.diffusion import DiffusionLoss
+        from .models.diffusion import MeanLoss
 
         config = prior_config(self._fitted_param("prior"))
+        device = self.net_.device
+        data = self._prior_data(X, rows, prior)
+        n_batches = math.ceil(len(data["x"]) / config["batch_size"])
+        n_epochs = max(1, math.ceil(config["max_steps"] / n_batches))
+        schedule = LRScheduler(
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=n_epochs, last_epoch=-1
+        )
+        net = VAENet(
+            module=prior,
+            criterion=MeanLoss,
+            optimizer=torch.optim.Adam,
+            lr=config["learning_rate_init"],
+            max_epochs=n_epochs,
+            batch_size=config["batch_size"],
+            callbacks=[("lr_schedule", schedule)],
+            device=device,
+            verbose=0,
+        )
+        with torch_seed(seed, device):
+            net.partial_fit(data)
+        self.prior_loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+
+    def _prior_data(self, X, rows, prior):
+        """The training data of a learned prior over continuous codes, as tensors.
+
+        The codes of ``X`` as (loc, scale) pairs (posterior draws of a VAE are
+        drawn from them at every step), and the one-hot class of a
+        conditional model; the prior is told the codes' statistics.
+        """
         device = self.net_.device
 
         def code(module, xb, **r):
@@ -757,26 +791,8 @@ class BaseVAE(BaseEstimator):
             data["c"] = torch.nn.functional.one_hot(
                 torch.as_tensor(rows["labels"], device=device), prior.n_conditions
             ).float()
-        n_batches = math.ceil(len(codes) / config["batch_size"])
-        n_epochs = max(1, math.ceil(config["max_steps"] / n_batches))
-        schedule = LRScheduler(
-            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=n_epochs, last_epoch=-1
-        )
-        net = VAENet(
-            module=prior,
-            criterion=DiffusionLoss,
-            optimizer=torch.optim.Adam,
-            lr=config["learning_rate_init"],
-            max_epochs=n_epochs,
-            batch_size=config["batch_size"],
-            callbacks=[("lr_schedule", schedule)],
-            device=device,
-            verbose=0,
-        )
-        with torch_seed(seed, device):
-            prior.set_code_statistics(data["x"], data["scale"])
-            net.partial_fit(data)
-        self.prior_loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        prior.set_code_statistics(data["x"], data["scale"])
+        return data
 
     # Rows of codes the reverse process runs on at once (memory ~ rows x width).
     _prior_block = 4096
@@ -805,6 +821,10 @@ class BaseVAE(BaseEstimator):
     def _fixed_prior_codes(self, n_samples, rng):
         """Codes from the model's fixed prior, ``N(0, I)``."""
         return rng.standard_normal((n_samples, self._fitted_param("n_components")))
+
+    def _n_latent(self):
+        """The number of latent dimensions (of every stochastic layer)."""
+        return self._fitted_param("n_components")
 
     def _fitted_state(self):
         """Every attribute a fit sets, by name."""
@@ -889,7 +909,7 @@ class BaseVAE(BaseEstimator):
             return torch.cat(module.latent_statistics(xb, **r), dim=1)
 
         out = self._map_blocks(X, stats, dtype=np.float64, **rows)
-        k = self._fitted_param("n_components")
+        k = self._n_latent()
         return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
 
     def _score_noise(self, n_draws, moment_matched):
@@ -905,8 +925,8 @@ class BaseVAE(BaseEstimator):
         The importance-weighted bound needs independent draws and gets them.
         """
         rng = np.random.RandomState(self._inference_seed)
-        eps = rng.standard_normal((n_draws, self._fitted_param("n_components")))
-        if moment_matched and n_draws > self._fitted_param("n_components"):
+        eps = rng.standard_normal((n_draws, self._n_latent()))
+        if moment_matched and n_draws > self._n_latent():
             eps = moment_match(eps)
         return torch.as_tensor(eps, dtype=self._inference_dtype, device=self.net_.device)
 

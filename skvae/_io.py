@@ -37,7 +37,9 @@ _SKVAE_CLASSES = (
     "GMVAEClusterer",
     "ConditionalVAE",
     "VAEOutlierDetector",
+    "VQVAETransformer",
     "DiffusionPrior",
+    "AutoregressivePrior",
 )
 _SKLEARN_CLASSES = {
     "Pipeline": "sklearn.pipeline",

@@ -84,54 +84,135 @@ class DiffusionPrior(BaseEstimator):
     def _checked(self):
         """The parameters, checked, as a dict (what the torch module is built from)."""
         for name in ("n_timesteps", "max_steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"DiffusionPrior's {name} must be a positive integer, got {value!r}."
-                )
+            _check_positive_int(self, name)
         for name in ("beta_start", "beta_end", "learning_rate_init"):
-            value = getattr(self, name)
-            if not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-                raise ValueError(
-                    f"DiffusionPrior's {name} must be a positive number, got {value!r}."
-                )
+            _check_positive_number(self, name)
         if not self.beta_start <= self.beta_end < 1:
             raise ValueError(
                 "DiffusionPrior needs 0 < beta_start <= beta_end < 1 (the noise variances "
                 f"of the first and last steps), got beta_start={self.beta_start!r} and "
                 f"beta_end={self.beta_end!r}."
             )
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else sizes
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            sizes = None
-        if sizes is None or not all(
-            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes
-        ):
-            raise ValueError(
-                "DiffusionPrior's hidden_layer_sizes must hold positive integers (the "
-                f"widths of the noise predictor's layers), got {self.hidden_layer_sizes!r}."
-            )
+        sizes = _checked_sizes(self)
         return {
+            "kind": "diffusion",
             "n_timesteps": int(self.n_timesteps),
             "beta_start": float(self.beta_start),
             "beta_end": float(self.beta_end),
-            "hidden_layer_sizes": tuple(int(v) for v in sizes),
+            "hidden_layer_sizes": sizes,
             "max_steps": int(self.max_steps),
             "batch_size": int(self.batch_size),
             "learning_rate_init": float(self.learning_rate_init),
         }
 
 
+class AutoregressivePrior(BaseEstimator):
+    """An autoregressive model of a VQ-VAE's code indices, as a learned prior.
+
+    Pass it as ``prior=AutoregressivePrior(...)`` (``prior="autoregressive"``,
+    the default, is ``AutoregressivePrior()``) to
+    :class:`~skvae.VQVAETransformer`. After the VQ-VAE is fitted, the
+    indices of the training rows' codes are modelled slot by slot, ``p(k) =
+    p(k_1) p(k_2 | k_1) ... p(k_S | k_1, ..., k_{S-1})``, by a masked MLP
+    (MADE, Germain et al. 2015) over the one-hot codes of the slots, whose
+    masks let each slot's softmax see the slots before it only. ``sample``
+    draws indices from it slot by slot and decodes their codebook vectors,
+    and ``score_samples`` adds ``log p(k)`` to the reconstruction term. Its
+    parameters are nested hyperparameters of the estimator
+    (``prior__hidden_layer_sizes``).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256,)
+        Widths of the masked MLP's hidden layers (ReLU).
+    max_steps : int, default=3000
+        Optimiser steps of training (rounded up to whole epochs over the
+        training rows).
+    batch_size : int, default=256
+        Rows per training step.
+    learning_rate_init : float, default=1e-3
+        Initial step size of Adam, decayed to 0 by a cosine schedule.
+
+    References
+    ----------
+    .. [1] A. van den Oord, O. Vinyals and K. Kavukcuoglu, "Neural Discrete
+       Representation Learning", NeurIPS 2017 (a PixelCNN prior over the
+       spatial grid of codes; here an autoregressive model over slots).
+    .. [2] M. Germain, K. Gregor, I. Murray and H. Larochelle, "MADE: Masked
+       Autoencoder for Distribution Estimation", ICML 2015.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        max_steps=3000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+
+    def _checked(self):
+        for name in ("max_steps", "batch_size"):
+            _check_positive_int(self, name)
+        _check_positive_number(self, "learning_rate_init")
+        return {
+            "kind": "autoregressive",
+            "hidden_layer_sizes": _checked_sizes(self),
+            "max_steps": int(self.max_steps),
+            "batch_size": int(self.batch_size),
+            "learning_rate_init": float(self.learning_rate_init),
+        }
+
+
+def _checked_sizes(settings):
+    sizes = settings.hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else sizes
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+        isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes
+    ):
+        raise ValueError(
+            f"{type(settings).__name__}'s hidden_layer_sizes must hold positive integers "
+            f"(the widths of its network's layers), got {settings.hidden_layer_sizes!r}."
+        )
+    return tuple(int(v) for v in sizes)
+
+
+def _check_positive_int(settings, name):
+    value = getattr(settings, name)
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(
+            f"{type(settings).__name__}'s {name} must be a positive integer, got {value!r}."
+        )
+
+
+def _check_positive_number(settings, name):
+    value = getattr(settings, name)
+    if not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{type(settings).__name__}'s {name} must be a positive number, got {value!r}."
+        )
+
+
 PRIORS = ("gaussian", "diffusion")
+VQ_PRIORS = ("autoregressive", "uniform")
 
 
 def prior_config(prior):
-    """The checked parameters of a ``prior`` hyperparameter's learned prior, or None."""
-    if isinstance(prior, DiffusionPrior):
+    """The checked parameters of a ``prior`` hyperparameter's learned prior, or None.
+
+    None for a fixed prior (``"gaussian"``, ``"uniform"``).
+    """
+    if isinstance(prior, (DiffusionPrior, AutoregressivePrior)):
         return prior._checked()
     if prior == "diffusion":
         return DiffusionPrior()._checked()
+    if prior == "autoregressive":
+        return AutoregressivePrior()._checked()
     return None

@@ -1,7 +1,8 @@
 """The ``skvae`` command line: fit a model on a CSV file and write the result.
 
 ``skvae reduce [FILE.csv]`` fits a :class:`~skvae.VAETransformer` (or, with
-``--estimator autoencoder``, an :class:`~skvae.AutoencoderTransformer`) after a
+``--estimator autoencoder`` or ``vqvae``, an :class:`~skvae.AutoencoderTransformer`
+or a :class:`~skvae.VQVAETransformer`) after a
 ``StandardScaler`` on the columns of a CSV, or on scikit-learn's digits when
 no file is given, and writes the latent codes as CSV to stdout or ``--output``.
 ``skvae cluster [FILE.csv] --n-clusters K`` fits a
@@ -236,17 +237,23 @@ def _write(frame, args, what):
 
 
 def _reduce(args):
-    from . import AutoencoderTransformer, VAETransformer
+    from . import AutoencoderTransformer, VAETransformer, VQVAETransformer
 
+    n = args.n_components
     if args.estimator == "autoencoder":
-        reducer = AutoencoderTransformer(n_components=args.n_components)
-        what = f"a {args.n_components}-D autoencoder"
+        reducer = AutoencoderTransformer(n_components=n)
+        what = f"a {n}-D autoencoder"
+    elif args.estimator == "vqvae":
+        # as many slots as divide the code, up to the estimator's default of 8
+        n_slots = max(d for d in range(1, 9) if n % d == 0)
+        reducer = VQVAETransformer(n_components=n, n_slots=n_slots)
+        what = f"a VQ-VAE with {n_slots} slots of {n // n_slots} values"
     else:
         reducer = VAETransformer(n_components=args.n_components)
         what = f"a {args.n_components}-D VAE"
     # a saved model of either kind reduces
     model, X = _fit_pipeline(
-        reducer, args, what, accepts=(VAETransformer, AutoencoderTransformer)
+        reducer, args, what, accepts=(VAETransformer, AutoencoderTransformer, VQVAETransformer)
     )
     with _as_cli_error():
         codes = model.transform(X)
@@ -394,10 +401,11 @@ def build_parser():
     reduce.add_argument("-n", "--n-components", type=_positive_int, default=2)
     reduce.add_argument(
         "--estimator",
-        choices=("vae", "autoencoder"),
+        choices=("vae", "autoencoder", "vqvae"),
         default="vae",
         help="vae (default): a VAETransformer; autoencoder: a deterministic "
-        "AutoencoderTransformer",
+        "AutoencoderTransformer; vqvae: a VQVAETransformer, whose codes are "
+        "codebook vectors (up to 8 slots)",
     )
     reduce.set_defaults(run=_reduce)
 

@@ -21,3 +21,4 @@ def wine():
 def small_X():
     rng = np.random.RandomState(0)
     return rng.normal(size=(60, 5)) @ rng.normal(size=(5, 8))
+

@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from helpers import cheap
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -19,6 +20,7 @@ from skvae import (
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
+    VQVAETransformer,
 )
 
 CONV = dict(
@@ -39,6 +41,7 @@ def images():
 
 
 def _fit(cls, X, y, **params):
+    params = {**cheap(cls), **params}
     if cls is ConditionalVAE:
         return cls(**params).fit(X, y)
     if cls is GMVAEClusterer:
@@ -49,6 +52,7 @@ def _fit(cls, X, y, **params):
 ESTIMATORS = [
     VAETransformer,
     AutoencoderTransformer,
+    VQVAETransformer,
     GMVAEClusterer,
     ConditionalVAE,
     VAEOutlierDetector,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skvae import DiffusionPrior
+from skvae import AutoregressivePrior, DiffusionPrior
 from skvae.cli import main
 
 FAST = ["--max-iter", "2", "--quiet"]
@@ -121,6 +121,16 @@ def test_reduce_with_an_autoencoder(capsys):
     captured = capsys.readouterr()
     assert pd.read_csv(io.StringIO(captured.out)).shape == (1797, 3)
     assert "3-D autoencoder" in captured.err
+
+
+def test_reduce_with_a_vqvae_writes_codebook_vectors(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(AutoregressivePrior.__init__, "__defaults__", ((8,), 10, 256, 1e-3))
+    src = _wine_csv(tmp_path)
+    assert main(["reduce", str(src), "--estimator", "vqvae", "-n", "6", *FAST]) == 0
+    codes = pd.read_csv(io.StringIO(capsys.readouterr().out)).to_numpy()
+    assert codes.shape == (178, 6)
+    # 6 values in 6 slots of one value each: every value is one of the codebook's
+    assert len(np.unique(codes)) <= 64
 
 
 def test_generate_with_a_diffusion_prior(capsys, monkeypatch):

@@ -11,6 +11,7 @@ fails the run) and gets a replacement test with a tolerance in the
 estimator's own test file.
 """
 
+from helpers import cheap
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvae import all_estimators
@@ -28,7 +29,10 @@ MORE_EPOCHS = {"GMVAEClusterer": dict(max_iter=40), "ConditionalVAE": dict(max_i
 
 
 def _instances():
-    return [cls(**{**CHEAP, **MORE_EPOCHS.get(name, {})}) for name, cls in all_estimators()]
+    return [
+        cls(**{**CHEAP, **MORE_EPOCHS.get(name, {}), **cheap(cls)})
+        for name, cls in all_estimators()
+    ]
 
 
 @parametrize_with_checks(

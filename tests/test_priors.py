@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 
 import skvae
 from skvae import AutoencoderTransformer, ConditionalVAE, DiffusionPrior, VAETransformer
-from skvae.models.diffusion import DiffusionLoss, LatentDiffusion
+from skvae.models.diffusion import LatentDiffusion, MeanLoss
 
 SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), random_state=0, device="cpu")
 # a prior that trains in a fraction of a second: the tests check the plumbing
@@ -17,7 +17,7 @@ TINY = DiffusionPrior(n_timesteps=20, hidden_layer_sizes=(16,), max_steps=30, ba
 
 def _train(model, data, steps, lr=1e-2):
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = DiffusionLoss()
+    loss_fn = MeanLoss()
     for _ in range(steps):
         rows = torch.randint(0, len(data["x"]), (128,))
         loss = loss_fn(model(**{k: v[rows] for k, v in data.items()}))

@@ -14,6 +14,7 @@ import traceback
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cheap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_wine
@@ -25,6 +26,7 @@ from skvae import (
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
+    VQVAETransformer,
 )
 
 TINY = dict(
@@ -40,6 +42,7 @@ SETTINGS = settings(
 ESTIMATORS = [
     VAETransformer,
     AutoencoderTransformer,
+    VQVAETransformer,
     GMVAEClusterer,
     ConditionalVAE,
     VAEOutlierDetector,
@@ -49,7 +52,7 @@ ESTIMATORS = [
 def _make(cls):
     if cls is GMVAEClusterer:
         return cls(n_clusters=3, **TINY)
-    return cls(**TINY)
+    return cls(**TINY, **cheap(cls))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import cheap
 
 from skvae import (
     AutoencoderTransformer,
@@ -12,12 +13,14 @@ from skvae import (
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
+    VQVAETransformer,
 )
 from skvae._base import BaseVAE
 
 ESTIMATORS = [
     VAETransformer,
     AutoencoderTransformer,
+    VQVAETransformer,
     VAEOutlierDetector,
     GMVAEClusterer,
     ConditionalVAE,
@@ -26,7 +29,7 @@ SMALL = dict(max_iter=15, hidden_layer_sizes=(16,), n_components=2, random_state
 
 
 def _fit(cls, X, y, **params):
-    params = {**SMALL, **params}
+    params = {**SMALL, **cheap(cls), **params}
     if cls is ConditionalVAE:
         return cls(**params).fit(X, y)
     if cls is GMVAEClusterer:

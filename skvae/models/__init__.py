@@ -2,9 +2,10 @@
 
 Each family is a module of its own: :mod:`skvae.models.vae` (the VAE, and
 :class:`Autoencoder`, what every family builds on), :mod:`skvae.models.autoencoder`
-(the deterministic autoencoder), :mod:`skvae.models.conditional` and
-:mod:`skvae.models.mixture`; :mod:`skvae.models.diffusion` is the learned
-prior over codes that the VAE and the autoencoder can carry. The estimators
+(the deterministic autoencoder), :mod:`skvae.models.vq` (the VQ-VAE),
+:mod:`skvae.models.conditional` and :mod:`skvae.models.mixture`;
+:mod:`skvae.models.diffusion` is the learned prior over codes that the VAE
+and the autoencoder can carry. The estimators
 only name a family's module class and loss; the shared estimator core
 (``skvae._base``) never imports a family other than the plain VAE it
 defaults to (and the diffusion prior's loss, to train a learned prior).
@@ -38,7 +39,7 @@ from ._networks import (
     UserEncoder,
 )
 from .autoencoder import AutoencoderLoss, AutoencoderModule
-from .diffusion import DiffusionLoss, LatentDiffusion
+from .diffusion import LatentDiffusion, MeanLoss
 from .vae import (
     Autoencoder,
     ELBOLoss,
@@ -48,6 +49,7 @@ from .vae import (
     elbo_from_draws,
     iw_bound_from_draws,
 )
+from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
 
 __all__ = [
     "ACTIVATIONS",
@@ -62,18 +64,22 @@ __all__ = [
     "BernoulliLikelihood",
     "ConvDecoder",
     "ConvEncoder",
-    "DiffusionLoss",
     "ELBOLoss",
     "GaussianLikelihood",
     "LatentDiffusion",
     "LearnedComponentPriors",
     "MLPDecoder",
+    "MeanLoss",
+    "SlotPrior",
     "Networks",
     "TrimmedELBOLoss",
     "UserDecoder",
     "UserEncoder",
     "VAEModule",
     "VAEOutput",
+    "VQLoss",
+    "VQVAEModule",
+    "VectorQuantizer",
     "component_prior",
     "diagonal_normal",
     "elbo_from_draws",

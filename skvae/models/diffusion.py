@@ -124,8 +124,8 @@ class LatentDiffusion(nn.Module):
         return self.code_loc + self.code_scale * z
 
 
-class DiffusionLoss(nn.Module):
-    """Mean of :class:`LatentDiffusion`'s per-row losses (the skorch criterion)."""
+class MeanLoss(nn.Module):
+    """Mean of a learned prior's per-row losses: the criterion its net trains with."""
 
     def forward(self, output, x=None, training=False):
         return output.mean()
