@@ -3,6 +3,7 @@
 from ._autoencoder import AutoencoderTransformer
 from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
+from ._hierarchical import HierarchicalVAETransformer
 from ._io import load, save
 from ._outlier import VAEOutlierDetector
 from ._priors import AutoregressivePrior, DiffusionPrior
@@ -17,6 +18,7 @@ __all__ = [
     "ConditionalVAE",
     "DiffusionPrior",
     "GMVAEClusterer",
+    "HierarchicalVAETransformer",
     "VAEOutlierDetector",
     "VAETransformer",
     "VQVAETransformer",

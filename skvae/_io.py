@@ -38,6 +38,7 @@ _SKVAE_CLASSES = (
     "ConditionalVAE",
     "VAEOutlierDetector",
     "VQVAETransformer",
+    "HierarchicalVAETransformer",
     "DiffusionPrior",
     "AutoregressivePrior",
 )

@@ -102,9 +102,10 @@ default="autoregressive"
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from skvae import VQVAETransformer
+    >>> from skvae import AutoregressivePrior, VQVAETransformer
     >>> X = load_digits().data / 16
     >>> vq = VQVAETransformer(n_components=16, n_slots=4, n_codes=32, max_iter=5,
+    ...                       prior=AutoregressivePrior(max_steps=100),
     ...                       random_state=0).fit(X)
     >>> vq.transform(X).shape, vq.code_indices(X).shape
     ((1797, 16), (1797, 4))

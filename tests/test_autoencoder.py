@@ -29,7 +29,7 @@ def test_reconstructs_held_out_digits_better_than_pca(digits):
 
 def test_linear_autoencoder_matches_pca(digits):
     """With no hidden layer the codes span PCA's subspace: the same error."""
-    digits = digits[0]
+    digits = digits[0][:600]
     params = {**SMALL, "hidden_layer_sizes": ()}
     ae = AutoencoderTransformer(n_components=4, max_iter=60, **params)
     ae.fit(digits)
@@ -51,7 +51,7 @@ def test_score_samples_is_the_gaussian_log_likelihood_of_the_reconstruction(wine
 
 
 def test_sparsity_switches_most_code_units_off(digits):
-    digits = digits[0]
+    digits = digits[0][:600]
     plain = AutoencoderTransformer(n_components=16, max_iter=30, **SMALL).fit(digits)
     sparse = AutoencoderTransformer(n_components=16, sparsity=1.0, max_iter=30, **SMALL)
     codes = sparse.fit(digits).transform(digits)

@@ -3,6 +3,7 @@
 Each family is a module of its own: :mod:`skvae.models.vae` (the VAE, and
 :class:`Autoencoder`, what every family builds on), :mod:`skvae.models.autoencoder`
 (the deterministic autoencoder), :mod:`skvae.models.vq` (the VQ-VAE),
+:mod:`skvae.models.hierarchical` (several stochastic layers),
 :mod:`skvae.models.conditional` and :mod:`skvae.models.mixture`;
 :mod:`skvae.models.diffusion` is the learned prior over codes that the VAE
 and the autoencoder can carry. The estimators
@@ -40,6 +41,7 @@ from ._networks import (
 )
 from .autoencoder import AutoencoderLoss, AutoencoderModule
 from .diffusion import LatentDiffusion, MeanLoss
+from .hierarchical import HierarchicalVAEModule
 from .vae import (
     Autoencoder,
     ELBOLoss,
@@ -66,6 +68,7 @@ __all__ = [
     "ConvEncoder",
     "ELBOLoss",
     "GaussianLikelihood",
+    "HierarchicalVAEModule",
     "LatentDiffusion",
     "LearnedComponentPriors",
     "MLPDecoder",
