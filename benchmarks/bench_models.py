@@ -153,7 +153,7 @@ def autoencoder_section(X_tr, X_te, seeds, common, quick):
         report(label, errors)
 
     print(f"Sparsity (n_components={k}): share of code entries below 1e-2 | held-out error")
-    for weight in (0.0, 1.0) if quick else (0.0, 0.3, 1.0, 3.0):
+    for weight in (0.0, 10.0) if quick else (0.0, 3.0, 10.0, 30.0):
         shares, errors = [], []
         for seed in seeds:
             ae = AutoencoderTransformer(
@@ -202,9 +202,10 @@ def diffusion_section(X_tr, X_te, seeds, common, quick):
 
 
 def vq_section(X_tr, X_te, y_tr, seeds, common, quick):
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
-    classifier = SVC(probability=True, random_state=0).fit(X_tr, y_tr)
+    classifier = CalibratedClassifierCV(SVC(), ensemble=False).fit(X_tr, y_tr)
     n = len(X_te)
     rows = {
         "perplexity / n_codes": [],

@@ -1,5 +1,6 @@
 """AutoencoderTransformer: a deterministic autoencoder, plain, sparse or denoising."""
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -10,6 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseVAE, fill_doc
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from .models.autoencoder import CORRUPTIONS, AutoencoderLoss, AutoencoderModule
+
+# Share of the epochs over which the sparsity penalty's weight rises from 0.
+_SPARSITY_WARMUP = 0.25
 
 
 @fill_doc
@@ -22,8 +26,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     likelihood of each row given its own code, ``log p(x | f(x))``: with the
     default Gaussian likelihood, one learned noise variance shared by all
     features, this is the squared reconstruction error, measured in nats. It
-    is the nonlinear counterpart of PCA (with ``hidden_layer_sizes=()`` and a
-    Gaussian likelihood it spans PCA's subspace).
+    is the nonlinear counterpart of PCA: beside the networks, a linear path
+    runs from the standardised row to the code and from the code to the
+    output, so the model contains PCA's solution and the networks add to it
+    (with ``hidden_layer_sizes=()`` and a Gaussian likelihood it spans PCA's
+    subspace).
 
     Two classic variants are options:
 
@@ -32,7 +39,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
       which every unit is weighed by the norm of the decoder weights that
       read it. Without that norm an L1 penalty is lowered by shrinking the
       codes while the decoder grows; with it, only by switching units off,
-      so most entries of a code are exactly 0.
+      so most entries of a code are exactly 0. The penalty's weight rises
+      from 0 over the first quarter of the epochs, so that the decoder
+      learns to use the codes before they are pushed to 0.
     * **denoising** (``denoising="gaussian"`` or ``"mask"``): in training the
       encoder sees each row corrupted, by Gaussian noise of ``noise_level``
       standard deviations of each feature, or with each entry replaced by its
@@ -221,7 +230,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return {"sparsity": self.sparsity}
 
     def _n_warmup_epochs(self):
-        return 0
+        # the sparsity penalty's weight rises over the first quarter of the epochs
+        return math.ceil(_SPARSITY_WARMUP * self.max_iter) if self.sparsity > 0 else 0
 
     def _set_code_statistics(self, X):
         codes = self._encode_mean(X).astype(np.float64)

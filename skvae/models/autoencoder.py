@@ -8,10 +8,11 @@ Gaussian of one shared variance this is the squared error, in nats.
 * Sparse (``sparse=True``): the codes are rectified, ``z = relu(W h + b)``,
   and the loss adds ``weight * sum_j z_j * ||d_j||``, an L1 penalty on the
   codes in which each unit is weighed by the norm of the decoder weights
-  ``d_j`` that read it. The norm makes the penalty blind to the scale of the
-  codes (an L1 penalty alone is lowered by shrinking the codes while the
-  decoder grows, without a single zero more), so it can only be lowered by
-  switching units off: most codes are exactly 0 for most rows.
+  ``d_j`` that read it (the linear path's and the first layer's). The norm
+  makes the penalty blind to the scale of the codes (an L1 penalty alone is
+  lowered by shrinking the codes while the decoder grows, without a single
+  zero more), so it can only be lowered by switching units off: most codes
+  are exactly 0 for most rows.
 * Denoising (``corruption`` not None): in training the encoder sees a
   corrupted row, ``x + noise_level * sd * eps`` (``"gaussian"``) or ``x`` with
   each entry replaced by its feature's training mean with probability
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from .diffusion import make_code_prior
-from .vae import Autoencoder
+from .vae import INPUT_BOUND, Autoencoder
 
 CORRUPTIONS = ("gaussian", "mask")
 
@@ -70,6 +71,12 @@ class AutoencoderModule(Autoencoder):
     ):
         super().__init__(networks, n_components, *args, **kwargs)
         self.code_layer = nn.Linear(self.width, n_components)
+        # linear paths beside the networks, from the standardised row to the
+        # code and from the code to the output: the model contains PCA's
+        # solution, and the networks only add to it
+        n_features = self.x_shift.shape[0]
+        self.linear_encoder = nn.Linear(n_features, n_components, bias=False)
+        self.linear_decoder = nn.Linear(n_components, n_features, bias=False)
         self.sparse = sparse
         self.corruption = corruption
         self.noise_level = noise_level
@@ -77,8 +84,14 @@ class AutoencoderModule(Autoencoder):
 
     def encode_mean(self, x):
         """The code ``f(x)``, shape (n, n_components)."""
-        z = self.code_layer(self.features(x))
+        standardised = ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
+        z = self.code_layer(self.features(x)) + self.linear_encoder(standardised)
         return torch.relu(z) if self.sparse else z
+
+    def raw(self, z, c=None):
+        """The decoder's output plus the linear path from the code."""
+        z = z.clamp(-INPUT_BOUND, INPUT_BOUND)
+        return super().raw(z, c) + self.linear_decoder(z)
 
     def code_distribution(self, x):
         """The code of each row as a (loc, scale) pair; the scale is 0 here."""
@@ -97,13 +110,16 @@ class AutoencoderModule(Autoencoder):
     def _code_weight_norms(self):
         """``||d_j||``: the norm of the decoder weights that read each code unit.
 
-        From the decoder's first linear layer that takes the codes; 1 for a
-        decoder of the user's own without one.
+        The weights of the linear path and of the decoder's first linear
+        layer that takes the codes (a decoder of the user's own may have
+        none).
         """
+        squares = (self.linear_decoder.weight**2).sum(dim=0)
         for layer in self.decoder.modules():
             if isinstance(layer, nn.Linear) and layer.in_features == self.n_components:
-                return layer.weight.norm(dim=0)
-        return 1.0
+                squares = squares + (layer.weight**2).sum(dim=0)
+                break
+        return squares.sqrt()
 
     def sparsity_penalty(self, z):
         """``mean_rows sum_j z_j * ||d_j||`` (0 for an autoencoder that is not sparse)."""
@@ -125,14 +141,22 @@ class AutoencoderModule(Autoencoder):
 
 
 class AutoencoderLoss(nn.Module):
-    """``-log p(x | f(x~)) + sparsity * penalty``, in nats per row."""
+    """``-log p(x | f(x~)) + sparsity * penalty``, in nats per row.
+
+    In training the penalty's weight is ``kl_factor * sparsity``, where
+    ``kl_factor`` (set by :class:`skvae._net.KLWarmup`) rises from near 0 to
+    1: the decoder learns to use the codes before the penalty switches units
+    off (with the full weight from the start, every unit can die at once).
+    """
 
     def __init__(self, sparsity=0.0):
         super().__init__()
         self.sparsity = sparsity
+        self.kl_factor = 1.0
 
     def forward(self, output, x=None, training=False):
         loss = -output.log_px.mean()
         if self.sparsity:
-            loss = loss + self.sparsity * output.penalty
+            weight = self.sparsity * (self.kl_factor if training else 1.0)
+            loss = loss + weight * output.penalty
         return loss
