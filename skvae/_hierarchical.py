@@ -19,20 +19,19 @@ class HierarchicalVAETransformer(VAETransformer):
     The latent code has layers ``z_1`` (the bottom, read by the decoder) to
     ``z_L`` (the top) of ``n_components = (k_1, ..., k_L)`` dimensions. The
     generative model is ``p(z_L) p(z_{L-1} | z_L) ... p(z_1 | z_2) p(x |
-    z_1)``, with ``p(z_L) = N(0, I)``; inference is top-down, as in the
-    ladder VAE (Sonderby et al. 2016) and NVAE (Vahdat & Kautz 2020): the
-    encoder's features ``h`` of the row give ``q(z_L | x)``, and each lower
-    layer's posterior ``q(z_l | x, z_{l+1})`` is computed from ``h`` and the
-    draw of the layer above. Every conditional is a diagonal Gaussian from a
-    small MLP (one hidden layer as wide as the encoder's features). Training
-    maximises the ELBO, whose KL terms are in closed form given the draws of
-    the layers above. The layers above the bottom one make its prior richer
-    than one Gaussian, which is meant to tighten the bound (Burda et al.
-    2016); compare ``score`` with a one-layer :class:`VAETransformer` of the
-    same total size on your data (the user guide has measured figures).
+    z_1)``, with ``p(z_L) = N(0, I)``, and inference is bottom up, ``q(z_1 |
+    x) q(z_2 | z_1) ... q(z_L | z_{L-1})``, as in the stacked models of
+    Burda et al. (2016): the layers above the bottom one are a learned prior
+    of its codes, richer than one Gaussian. Every conditional is a diagonal
+    Gaussian from a small MLP (one hidden layer as wide as the encoder's
+    features). Training maximises the ELBO; the top layer's KL term is in
+    closed form given the layer below, the lower layers' are estimated at
+    the draws. Compare ``score`` with a one-layer :class:`VAETransformer` of
+    the same total size on your data (the user guide has measured figures).
 
     :meth:`transform` returns the top layer's posterior means (``k_L``
-    columns), :meth:`transform_layers` every layer's;
+    columns), each layer's computed from the means below;
+    :meth:`transform_layers` every layer's;
     :meth:`inverse_transform` decodes top-layer codes through the
     conditional means of the layers below; :meth:`sample` draws every layer
     from the generative model; :meth:`score_samples` is the ELBO or the
@@ -57,11 +56,7 @@ class HierarchicalVAETransformer(VAETransformer):
 
     References
     ----------
-    .. [1] C. K. Sonderby et al., "Ladder Variational Autoencoders", NeurIPS
-       2016.
-    .. [2] A. Vahdat and J. Kautz, "NVAE: A Deep Hierarchical Variational
-       Autoencoder", NeurIPS 2020.
-    .. [3] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+    .. [1] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
        Autoencoders", ICLR 2016.
 
     Examples
@@ -173,9 +168,9 @@ class HierarchicalVAETransformer(VAETransformer):
     def transform_layers(self, X):
         """Posterior means of every layer, bottom first.
 
-        The top layer's are those of :meth:`transform`; each lower layer's
-        are its posterior means given the row and the means of the layer
-        above.
+        The bottom layer's are ``E[z_1 | x]``; each layer above's are its
+        posterior means given the means of the layer below; the top layer's
+        are those of :meth:`transform`.
 
         Parameters
         ----------
