@@ -73,7 +73,7 @@ class HierarchicalVAETransformer(VAETransformer):
     """
 
     _parameter_constraints = {
-        **{k: v for k, v in BaseVAE._parameter_constraints.items()},
+        **BaseVAE._parameter_constraints,
         "n_components": ["array-like", Interval(Integral, 1, None, closed="left")],
     }
     _structural_params = BaseVAE._structural_params

@@ -84,8 +84,9 @@ class AutoencoderModule(Autoencoder):
 
     def encode_mean(self, x):
         """The code ``f(x)``, shape (n, n_components)."""
-        standardised = ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
-        z = self.code_layer(self.features(x)) + self.linear_encoder(standardised)
+        standardised = self.standardise(x)
+        features = self.features_of_standardised(standardised)
+        z = self.code_layer(features) + self.linear_encoder(standardised)
         return torch.relu(z) if self.sparse else z
 
     def raw(self, z, c=None):

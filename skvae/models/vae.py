@@ -109,9 +109,16 @@ class Autoencoder(nn.Module):
             return None
         return nn.functional.one_hot(labels, self.n_conditions).to(self.x_shift.dtype)
 
+    def standardise(self, x):
+        """``x`` as the encoder sees it: standardised, clipped to ``INPUT_BOUND``."""
+        return ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
+
     def features(self, x, c=None):
         """Encoder features of ``x`` (and the condition ``c``), shape (n, width)."""
-        x = ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
+        return self.features_of_standardised(self.standardise(x), c)
+
+    def features_of_standardised(self, x, c=None):
+        """Encoder features of rows already through :meth:`standardise`."""
         if self.encoder.takes_conditions:
             return self.encoder(join(x, c))
         return join(self.encoder(x), c)
