@@ -4,11 +4,10 @@ import math
 from numbers import Real
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, fill_doc
+from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from .models.autoencoder import CORRUPTIONS, AutoencoderLoss, AutoencoderModule
 
@@ -17,7 +16,7 @@ _SPARSITY_WARMUP = 0.25
 
 
 @fill_doc
-class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+class AutoencoderTransformer(_DeterministicCodeTransformer):
     """Dimensionality reduction with a deterministic autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values,
@@ -147,7 +146,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     _module_class = AutoencoderModule
     _criterion_class = AutoencoderLoss
     # shared documentation that is not this model's
-    _doc_omit = ("beta", "kl_warmup", "loss_curve_", "kl_per_dim_", "n_active_units_")
 
     def __init__(
         self,
@@ -266,23 +264,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X = self._validate_X(X, reset=False, likelihood_support=False)
         return self._encode_mean(X)
 
-    def inverse_transform(self, X):
-        """Decode codes to the decoder means ``E[x | z]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, such as the output of :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            Reconstructions in feature space.
-        """
-        check_is_fitted(self)
-        Z = self._validate_codes(X)
-        return self._decode_mean(Z)
-
     def sample(self, n_samples=1, random_state=None, *, noise=True):
         """Decode codes drawn from the fitted prior over codes.
 
@@ -332,29 +313,3 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             X, lambda m, xb: m.reconstruction_log_prob(xb), dtype=np.float64
         )
         return scores + self._log_jacobian
-
-    def score(self, X, y=None):
-        """Mean reconstruction log-likelihood of ``X``, in nats per sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples` (higher is better).
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_param("n_components")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -4,17 +4,16 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _seed_from, fill_doc, torch_seed
+from ._base import BaseVAE, _DeterministicCodeTransformer, _seed_from, fill_doc, torch_seed
 from ._priors import VQ_PRIORS, AutoregressivePrior, prior_config
 from .models.vq import VQLoss, VQVAEModule, perplexity
 
 
 @fill_doc
-class VQVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+class VQVAETransformer(_DeterministicCodeTransformer):
     """Discrete codes with a vector-quantised VAE (VQ-VAE).
 
     The encoder's output of ``n_components`` values is split into
@@ -128,7 +127,6 @@ default="autoregressive"
     _structural_params = BaseVAE._structural_params + ("n_slots", "n_codes", "prior")
     _module_class = VQVAEModule
     _criterion_class = VQLoss
-    _doc_omit = ("beta", "kl_warmup", "loss_curve_", "kl_per_dim_", "n_active_units_")
 
     def __init__(
         self,
@@ -274,24 +272,6 @@ default="autoregressive"
         X = self._validate_X(X, reset=False, likelihood_support=False)
         return self._indices(X)
 
-    def inverse_transform(self, X):
-        """Decode codes to the decoder means ``E[x | z]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, such as the output of :meth:`transform` (any values are
-            decoded as they are, without quantising them).
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            Reconstructions in feature space.
-        """
-        check_is_fitted(self)
-        Z = self._validate_codes(X)
-        return self._decode_mean(Z)
-
     def sample(self, n_samples=1, random_state=None, *, noise=True):
         """Decode code indices drawn from the prior.
 
@@ -349,28 +329,3 @@ default="autoregressive"
         X = self._validate_X(X, reset=False)
         scores = self._map_blocks(X, lambda m, xb: m.log_bound(xb), dtype=np.float64)
         return scores + self._log_jacobian
-
-    def score(self, X, y=None):
-        """Mean of :meth:`score_samples`, in nats per sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_param("n_components")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
