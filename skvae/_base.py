@@ -46,7 +46,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
-from ._net import KLWarmup, VAENet
+from ._net import KLWarmup, VAENet, adam_options
 from ._priors import prior_config
 from .models import (
     ACTIVATIONS,
@@ -588,6 +588,7 @@ class BaseVAE(BaseEstimator):
             module=self._module_class,
             criterion=self._criterion_class,
             optimizer=torch.optim.Adam,
+            **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
             batch_size=self.batch_size,
@@ -764,6 +765,7 @@ class BaseVAE(BaseEstimator):
             module=prior,
             criterion=MeanLoss,
             optimizer=torch.optim.Adam,
+            **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
             lr=config["learning_rate_init"],
             max_epochs=n_epochs,
             batch_size=config["batch_size"],
