@@ -32,8 +32,9 @@ Sections (``--sections``):
   place of the samples give the ceiling of both figures (a perfect model's).
 - ``vq``: ``VQVAETransformer`` (defaults): codebook perplexity as a share of
   ``n_codes``; held-out reconstruction error beside a ``VAETransformer`` with
-  16 latent dimensions; the share of samples that an SVC fitted on the real
-  training digits recognises with confidence >= 0.9, for the learned prior
+  16 latent dimensions; the share of samples that an MLP classifier fitted on
+  the real training digits recognises with confidence >= 0.9 (beside the
+  share of the real held-out digits it recognises), for the learned prior
   (``sample``) and for a uniform prior over the same codebook (random
   indices decoded with ``inverse_transform``).
 - ``hierarchical``: on binarised pixels (> 0.5) with a Bernoulli
@@ -214,11 +215,14 @@ def diffusion_section(X_tr, X_te, seeds, common, quick):
 
 
 def vq_section(X_tr, X_te, y_tr, seeds, common, quick):
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.svm import SVC
+    from sklearn.neural_network import MLPClassifier
 
-    classifier = CalibratedClassifierCV(SVC(), ensemble=False).fit(X_tr, y_tr)
+    # A classifier that is confident on real digits: a calibrated SVC
+    # recognised only 49% of the held-out MNIST-5k digits at 0.9, as few as
+    # it recognised of uniform-prior samples, so it could tell nothing apart.
+    classifier = MLPClassifier((256,), max_iter=200, random_state=0).fit(X_tr, y_tr)
     n = len(X_te)
+    real = float(np.mean(classifier.predict_proba(X_te).max(axis=1) >= 0.9))
     rows = {
         "perplexity / n_codes": [],
         "held-out error": [],
@@ -244,8 +248,9 @@ def vq_section(X_tr, X_te, y_tr, seeds, common, quick):
             rows[f"recognised ({name} prior)"].append(float(np.mean(confidence >= 0.9)))
     print(
         f"VQVAETransformer (defaults; fit with its prior {np.median(times):.1f} s): "
-        "codebook use, error, share of samples an SVC recognises (confidence >= 0.9)"
+        "codebook use, error, share of samples an MLP classifier recognises (confidence >= 0.9)"
     )
+    print(f"  {'recognised (real held-out rows: the ceiling)':<44} {real:9.4f}")
     for name, values in rows.items():
         report(name, values)
 
