@@ -145,7 +145,6 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
     _structural_params = BaseVAE._structural_params + ("sparsity", "prior")
     _module_class = AutoencoderModule
     _criterion_class = AutoencoderLoss
-    # shared documentation that is not this model's
 
     def __init__(
         self,

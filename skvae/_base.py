@@ -1281,6 +1281,7 @@ class _DeterministicCodeTransformer(ClassNamePrefixFeaturesOutMixin, Transformer
     mean of ``score_samples``.
     """
 
+    # shared documentation that is not these models'
     _doc_omit = ("beta", "kl_warmup", "loss_curve_", "kl_per_dim_", "n_active_units_")
 
     def inverse_transform(self, X):
