@@ -105,14 +105,43 @@ def test_forward_kl_is_the_closed_form_of_diagonal_gaussians():
         Networks(6, hidden_layer_sizes=(8,)), 3, "gaussian",
         feature_mean=torch.zeros(6), feature_var=torch.ones(6), var_floor=1e-2,
     )
-    out = module(torch.randn(10, 6))
-    m, s = out.qz.base_dist.loc, out.qz.base_dist.scale
+    x = torch.randn(10, 6)
+    out = module(x)
+    m, s = out.loc, out.scale
     closed = 0.5 * (s**2 + m**2 - 1 - torch.log(s**2)).sum(-1)
     torch.testing.assert_close(out.kl, closed, rtol=1e-5, atol=1e-6)
+    # and what torch.distributions gives for the posterior against N(0, I)
+    qz = module.encode(x)
+    torch.testing.assert_close(out.kl, kl_divergence(qz, module.prior(qz.mean)))
+    torch.testing.assert_close(out.loc, qz.mean)
+
+
+@pytest.mark.parametrize(
+    "likelihood, variance",
+    [("gaussian", "shared"), ("gaussian", "feature"), ("bernoulli", "shared")],
+)
+def test_training_log_px_is_the_likelihood_distributions_log_prob(likelihood, variance):
+    # the training step's closed form (no distribution object) against the
+    # distribution that inference uses, for one draw per row and for draws
+    # with a leading axis
+    torch.manual_seed(0)
+    module = VAEModule(
+        Networks(6, hidden_layer_sizes=(8,)), 3, likelihood, variance=variance,
+        feature_mean=torch.rand(6) * 0.8 + 0.1, feature_var=torch.rand(6) + 0.5, var_floor=1e-2,
+    )
+    if likelihood == "gaussian":
+        with torch.no_grad():  # variances off their start, unequal across features
+            log_var = module.likelihood.scaled_log_var
+            log_var.add_(torch.linspace(-0.05, 0.05, log_var.numel()))
+    x = torch.rand(10, 6)
+    for z in (torch.randn(10, 3), torch.randn(4, 10, 3)):
+        torch.testing.assert_close(module.log_px(z, x), module.px(z).log_prob(x))
+    out = module(x)
+    torch.testing.assert_close(out.log_px, module.px(out.z).log_prob(x))
 
 
 def test_elbo_loss_weights_the_kl_only_while_training():
-    out = VAEOutput(torch.tensor([-1.0]), torch.tensor([2.0]), None, None)
+    out = VAEOutput(torch.tensor([-1.0]), torch.tensor([2.0]), None, None, None)
     loss = ELBOLoss(beta=1.0)
     loss.kl_factor = 0.5
     assert loss(out, training=True).item() == pytest.approx(2.0)
@@ -122,7 +151,7 @@ def test_elbo_loss_weights_the_kl_only_while_training():
 def test_trimmed_loss_leaves_the_worst_rows_out():
     """After the warm-up, the trim share of a batch's highest-loss rows does
     not count; before it, and for validation, every row does."""
-    output = VAEOutput(-torch.arange(1.0, 11.0), torch.zeros(10), None, None)  # losses 1..10
+    output = VAEOutput(-torch.arange(1.0, 11.0), torch.zeros(10), None, None, None)  # losses 1..10
     loss = TrimmedELBOLoss(trim=0.2)
     assert loss(output, training=True).item() == pytest.approx(4.5)  # mean of 1..8
     assert loss(output, training=False).item() == pytest.approx(5.5)
@@ -259,3 +288,23 @@ def test_user_modules_are_copied_not_trained():
             p.add_(1.0)
     for p, q in zip(encoder.parameters(), before, strict=True):
         torch.testing.assert_close(p, q)
+
+
+@pytest.mark.parametrize("latent_prior", ["standard", "class"])
+def test_conditional_forward_terms_are_the_distributions(latent_prior):
+    torch.manual_seed(0)
+    module = ConditionalVAEModule(
+        Networks(5, hidden_layer_sizes=(8,)), 2, "gaussian",
+        feature_mean=torch.zeros(5), feature_var=torch.ones(5), var_floor=1e-2,
+        n_classes=3, latent_prior=latent_prior,
+    )
+    if latent_prior == "class":
+        with torch.no_grad():  # class priors away from N(0, I)
+            module.scaled_prior_loc.normal_(0, 0.05)
+            module.scaled_prior_log_var.normal_(0, 0.05)
+    x, labels = torch.randn(12, 5), torch.arange(12) % 3
+    out = module(x, labels)
+    qz = module.encode(x, labels)
+    torch.testing.assert_close(out.loc, qz.mean)
+    torch.testing.assert_close(out.kl, kl_divergence(qz, module.class_prior_of(labels)(qz.mean)))
+    torch.testing.assert_close(out.log_px, module.decode(out.z, labels).log_prob(x))

@@ -11,7 +11,13 @@ import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
-from ._distributions import LearnedComponentPriors, component_prior, gaussian_head
+from ._distributions import (
+    LearnedComponentPriors,
+    component_prior,
+    diagonal_normal,
+    gaussian_params,
+    standard_normal_kl,
+)
 from .vae import ELBOLoss, VAEModule
 
 
@@ -20,7 +26,8 @@ class ConditionalVAEOutput(NamedTuple):
 
     log_px: torch.Tensor  # (n,) log p(x | z, y) at one draw z ~ q(z | x, y)
     kl: torch.Tensor  # (n,) KL(q(z | x, y) || p(z | y))
-    qz: torch.distributions.Distribution
+    loc: torch.Tensor  # (n, n_components), the posterior's mean
+    scale: torch.Tensor  # (n, n_components), the posterior's standard deviation
     z: torch.Tensor  # (n, n_components)
     mismatch: torch.Tensor  # () see ConditionalVAEModule.class_mismatch
 
@@ -54,9 +61,13 @@ variance, input_mean, input_var
             self.scaled_prior_loc = nn.Parameter(torch.zeros(n_classes, self.n_components))
             self.scaled_prior_log_var = nn.Parameter(torch.zeros(n_classes, self.n_components))
 
+    def encode_params(self, x, labels):
+        """The mean and standard deviation of ``q(z | x, y)``, each (n, n_components)."""
+        return gaussian_params(self.z_params(self.features(x, self.condition(labels))))
+
     def encode(self, x, labels):
         """The posterior ``q(z | x, y)``, a diagonal Gaussian."""
-        return gaussian_head(self.z_params(self.features(x, self.condition(labels))))
+        return diagonal_normal(*self.encode_params(x, labels))
 
     def class_prior_of(self, labels):
         """``p(z | y)`` of each row, as a function of a tensor to batch it like."""
@@ -66,11 +77,15 @@ variance, input_mean, input_var
         return lambda like: component_prior(y, self.prior_loc, self.prior_log_var)
 
     def forward(self, x, labels):
-        qz = self.encode(x, labels)
-        z = qz.rsample()
-        log_px = self.px(z, self.condition(labels)).log_prob(x)
-        kl = kl_divergence(qz, self.class_prior_of(labels)(qz.mean))
-        return ConditionalVAEOutput(log_px, kl, qz, z, self.class_mismatch(z, labels))
+        # closed forms where they exist (see VAEModule.forward)
+        loc, scale = self.encode_params(x, labels)
+        z = loc + scale * torch.randn_like(scale)
+        log_px = self.log_px(z, x, self.condition(labels))
+        if self.class_prior:
+            kl = kl_divergence(diagonal_normal(loc, scale), self.class_prior_of(labels)(loc))
+        else:
+            kl = standard_normal_kl(loc, scale)
+        return ConditionalVAEOutput(log_px, kl, loc, scale, z, self.class_mismatch(z, labels))
 
     def class_mismatch(self, z, labels):
         """How far each class's codes in a batch are from filling its prior.

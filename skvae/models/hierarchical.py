@@ -103,8 +103,10 @@ class HierarchicalVAEModule(Autoencoder):
         posteriors, codes = self._up(x, sample=True)
         lower, kl_top = self._terms(posteriors, codes)
         # the lower layers' KL terms are single-draw estimates
-        return VAEOutput(self.decode(codes[0]).log_prob(x), kl_top - lower, posteriors[-1],
-                         codes[0])
+        top = posteriors[-1].base_dist
+        return VAEOutput(
+            self.decode(codes[0]).log_prob(x), kl_top - lower, top.loc, top.scale, codes[0]
+        )
 
     def encode_mean(self, x):
         """The top layer's posterior means, each layer's from the means below, (n, k_L)."""

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
-from ._distributions import diagonal_normal, gaussian_head, make_likelihood
+from ._distributions import diagonal_normal, gaussian_params, make_likelihood, standard_normal_kl
 from .diffusion import make_code_prior
 
 # The encoder and decoder see their inputs clipped to this many standard
@@ -134,6 +134,14 @@ class Autoencoder(nn.Module):
         """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a condition)."""
         return self.likelihood(self.raw(z, c))
 
+    def log_px(self, z, x, c=None):
+        """``log p(x | z)`` (``log p(x | z, c)``) per row, summed over features.
+
+        The same as ``self.px(z, c).log_prob(x)``, in closed form: the
+        training step's likelihood term.
+        """
+        return self.likelihood.log_prob(self.raw(z, c), x)
+
     def px_mean(self, z, c=None):
         """``E[x | z]`` (``E[x | z, c]``)."""
         return self.likelihood.mean(self.raw(z, c))
@@ -152,7 +160,8 @@ class VAEOutput(NamedTuple):
 
     log_px: torch.Tensor  # (n,) log p(x | z) at one draw z ~ q(z | x)
     kl: torch.Tensor  # (n,) KL(q(z | x) || p(z)), closed form
-    qz: torch.distributions.Distribution  # the posterior, batch shape (n,)
+    loc: torch.Tensor  # (n, n_components), the posterior's mean
+    scale: torch.Tensor  # (n, n_components), the posterior's standard deviation
     z: torch.Tensor  # (n, n_components), the draw
 
 
@@ -171,9 +180,13 @@ class VAEModule(Autoencoder):
         self.z_params = nn.Linear(self.width, 2 * n_components)
         self.code_prior = make_code_prior(prior, n_components, self.n_conditions)
 
+    def encode_params(self, x):
+        """The posterior's mean and standard deviation, each (n, n_components)."""
+        return gaussian_params(self.z_params(self.features(x)))
+
     def encode(self, x):
         """The posterior ``q(z | x)``, a diagonal Gaussian."""
-        return gaussian_head(self.z_params(self.features(x)))
+        return diagonal_normal(*self.encode_params(x))
 
     def prior(self, like):
         """``p(z) = N(0, I)`` on the device and dtype of ``like``, batched like it."""
@@ -181,9 +194,12 @@ class VAEModule(Autoencoder):
         return diagonal_normal(zeros, torch.ones_like(zeros))
 
     def forward(self, x):
-        qz = self.encode(x)
-        z = qz.rsample()
-        return VAEOutput(self.decode(z).log_prob(x), kl_divergence(qz, self.prior(qz.mean)), qz, z)
+        # the ELBO's terms in closed form, with no distribution object: this
+        # runs once per training batch (the tests hold it equal to the
+        # distributions' log_prob and kl_divergence)
+        loc, scale = self.encode_params(x)
+        z = loc + scale * torch.randn_like(scale)
+        return VAEOutput(self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z)
 
     def encode_mean(self, x):
         """``E[z | x]``, shape (n, n_components)."""
