@@ -176,6 +176,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which are not
         # hyperparameters of a deterministic autoencoder
@@ -206,6 +207,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.buffer_size = buffer_size
 
     # ------------------------------------------------------------------ fitting
 

@@ -43,9 +43,18 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
+from ._data import RowBlocks, StreamedData, column_moments, is_dask_array, is_out_of_core
 from ._net import KLWarmup, VAENet, adam_options
 from ._priors import prior_config
 from .models import (
@@ -170,6 +179,7 @@ class BaseVAE(BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "buffer_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -200,6 +210,7 @@ class BaseVAE(BaseEstimator):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -226,6 +237,7 @@ class BaseVAE(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.buffer_size = buffer_size
 
     def __setstate__(self, state):
         # skorch loads a net pickled on a GPU onto the CPU when this machine
@@ -312,7 +324,7 @@ class BaseVAE(BaseEstimator):
         takes_images = expected is not None or (reset and self.architecture == "conv")
         if ndim not in (3, 4) or not takes_images:
             return X, None
-        X = np.asarray(X)
+        X = X if is_out_of_core(X) else np.asarray(X)
         shape = tuple(X.shape[1:]) if ndim == 4 else (1,) + tuple(X.shape[1:])
         if expected is not None and shape != expected:
             what = "image_shape" if reset else "the images seen during fit"
@@ -333,6 +345,10 @@ class BaseVAE(BaseEstimator):
         encode, where a MinMaxScaler fitted on a training fold routinely
         gives test values slightly outside [0, 1].
         """
+        if is_out_of_core(X):
+            return self._validate_out_of_core(
+                X, reset=reset, likelihood_support=likelihood_support, y=y
+            )
         X, shape = self._flatten_images(X, reset)
         _check_numeric_columns(X)
         try:
@@ -359,6 +375,76 @@ class BaseVAE(BaseEstimator):
             self._set_units(X)
         X = self._to_model_units(X)
         return X if isinstance(y, str) and y == "no_validation" else (X, out[1])
+
+    def _validate_out_of_core(self, X, *, reset, likelihood_support, y):
+        """``_validate_X`` for an ``np.memmap`` or a dask array, without reading it whole.
+
+        Returns a :class:`~skvae._data.RowBlocks` that reads, checks (finite
+        values, the likelihood's support) and converts to the model's units
+        one block at a time. At fit, one pass over the blocks computes the
+        statistics of ``_set_units`` and ``_module_params``.
+        """
+        X, shape = self._flatten_images(X, reset)
+        name = "a dask array" if is_dask_array(X) else "a memory map"
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D array, got {name} of shape {tuple(X.shape)}. Give one "
+                "row per sample (images as (n_samples, height, width) arrays need "
+                "image_shape or architecture='conv')."
+            )
+        if any(isinstance(n, float) and math.isnan(n) for n in X.shape):
+            raise ValueError(
+                f"X is {name} with unknown chunk sizes, shape {X.shape}; skvae reads it "
+                "in row chunks and needs their sizes. Call X.compute_chunk_sizes() first."
+            )
+        if is_dask_array(X) and len(X.chunks[1]) != 1:
+            X = X.rechunk({1: -1})
+        if X.dtype.kind not in "biuf":
+            raise ValueError(
+                f"X must hold numbers, but {name} of dtype {X.dtype} was given."
+            )
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        n_min = 2 if reset else 1
+        if X.shape[0] < n_min or X.shape[1] < 1:
+            raise ValueError(
+                f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+                f"(shape={tuple(X.shape)}) while a minimum of {n_min} samples and 1 "
+                "feature are required."
+            )
+        _check_n_features(self, X, reset=reset)
+        _check_feature_names(self, X, reset=reset)
+        if not (isinstance(y, str) and y == "no_validation"):
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            if y.dtype.kind == "f" and not np.isfinite(y).all():
+                raise ValueError("Input y contains NaN or infinity.")
+        likelihood = self.likelihood if reset else self._fitted_param("likelihood")
+        bernoulli = likelihood_support and likelihood == "bernoulli"
+
+        def checked(block, start):
+            block = block.astype(dtype, copy=False)
+            if not np.isfinite(block).all():
+                row = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                raise ValueError(
+                    f"Input X contains NaN or infinity (first in row {row}). Impute or "
+                    "drop the missing values first."
+                )
+            if bernoulli and block.size and (block.min() < 0 or block.max() > 1):
+                self._check_support(block, likelihood)
+            return block
+
+        if reset:
+            self._set_image_shape(shape, X.shape[1])
+            raw = RowBlocks(X, checked, dtype)
+            n, mean, var, _, _ = column_moments(raw.read(a, b) for a, b in raw.ranges)
+            self._set_units_from_moments(mean, var)
+        out = RowBlocks(
+            X, lambda block, start: self._to_model_units(checked(block, start)), dtype
+        )
+        if reset:
+            # the training statistics of the data the model sees (its units)
+            out.moments = ((mean - self.x_offset_) / self.x_unit_, var / self.x_unit_**2)
+        return out if isinstance(y, str) and y == "no_validation" else (out, y)
 
     def _validate_codes(self, Z):
         """Latent codes given to ``inverse_transform``, checked like ``X``."""
@@ -403,6 +489,29 @@ class BaseVAE(BaseEstimator):
         self.x_offset_ = offset * big
         self.x_unit_ = unit * big if unit > 0 else 1.0
 
+    def _set_units_from_moments(self, mean, var):
+        """``_set_units`` from per-feature means and variances (ddof 0) of ``X``.
+
+        The same map, computed from statistics gathered block by block: the
+        centred mean square over all entries is the mean of the features'
+        variances (plus the spread of their means around a pooled mean).
+        """
+        if self.likelihood == "bernoulli":
+            self.x_offset_, self.x_unit_ = np.zeros(mean.shape[0]), 1.0
+            return
+        if self._networks(mean.shape[0]).image_input:
+            offset = np.full(mean.shape[0], mean.mean())
+            square = float(np.mean(var + (mean - offset) ** 2))
+        else:
+            offset, square = mean, float(np.mean(var))
+        if not math.isfinite(square):
+            raise ValueError(
+                "X holds values too large to standardise in float64 (their squares "
+                "overflow). Rescale X first, for example with StandardScaler."
+            )
+        self.x_offset_ = offset
+        self.x_unit_ = math.sqrt(square) if square > 0 else 1.0
+
     def _to_model_units(self, X):
         """``X`` (validated) in the model's units, in ``X``'s dtype."""
         if self.x_unit_ == 1.0 and not self.x_offset_.any():
@@ -410,7 +519,8 @@ class BaseVAE(BaseEstimator):
         with np.errstate(over="ignore"):
             # a finite value beyond float64 after scaling becomes inf: the
             # encoder clips it and the likelihood scores it -inf
-            out = (np.asarray(X, dtype=np.float64) - self.x_offset_) / self.x_unit_
+            out = np.subtract(X, self.x_offset_, dtype=np.float64)
+            out /= self.x_unit_
             return out.astype(X.dtype, copy=False)
 
     def _from_model_units(self, X):
@@ -489,8 +599,7 @@ class BaseVAE(BaseEstimator):
 
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
-        mean = X.mean(axis=0)
-        var = X.var(axis=0)
+        mean, var = X.moments if isinstance(X, RowBlocks) else (X.mean(axis=0), X.var(axis=0))
         mean_var = float(var.mean())
         var_floor = _RELATIVE_VAR_FLOOR * (mean_var if mean_var > 0 else 1.0)
         networks = self._networks(X.shape[1])
@@ -506,8 +615,13 @@ class BaseVAE(BaseEstimator):
         if networks.image_input:
             # an image's pixels share one scale, so that a convolution sees the
             # same contrast everywhere in the picture
-            params["input_mean"] = torch.full_like(params["feature_mean"], float(X.mean()))
-            params["input_var"] = torch.full_like(params["feature_var"], float(X.var()))
+            if isinstance(X, RowBlocks):
+                pooled_mean = float(np.mean(mean))
+                pooled_var = float(np.mean(var + (mean - pooled_mean) ** 2))
+            else:
+                pooled_mean, pooled_var = float(X.mean()), float(X.var())
+            params["input_mean"] = torch.full_like(params["feature_mean"], pooled_mean)
+            params["input_var"] = torch.full_like(params["feature_var"], pooled_var)
         return params
 
     def _callbacks(self):
@@ -693,9 +807,12 @@ class BaseVAE(BaseEstimator):
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
         prior_seed = _seed_from(rng)
 
-        data = {"x": torch.tensor(X, dtype=torch.float32, device=device)}
-        for key, value in inputs.items():
-            data[key] = torch.as_tensor(value, device=device)
+        if isinstance(X, RowBlocks):
+            data = StreamedData(X, inputs, buffer_size=self.buffer_size)
+        else:
+            data = {"x": torch.tensor(X, dtype=torch.float32, device=device)}
+            for key, value in inputs.items():
+                data[key] = torch.as_tensor(value, device=device)
         with torch_seed(train_seed, device):
             net = self._make_net(X, device)
             if warm:
@@ -881,13 +998,21 @@ class BaseVAE(BaseEstimator):
 
         Each block comes with the same rows of every array in ``rows`` (per-row
         inputs of the module, as tensors). Memory stays bounded by the batch
-        size. Each block is copied (torch takes neither negative strides nor
-        read-only memmaps as they are).
+        size (and by a block of the source when ``X`` is out of core). Each
+        block is copied (torch takes neither negative strides nor read-only
+        memmaps as they are).
         """
         device, dtype = self.net_.device, dtype or self._inference_dtype
-        for start in range(0, X.shape[0], self.batch_size):
-            part = slice(start, start + self.batch_size)
-            block = torch.tensor(np.ascontiguousarray(X[part]), dtype=dtype, device=device)
+        if isinstance(X, RowBlocks):  # read once per block of the source
+            parts = X.blocks(self.batch_size)
+        else:
+            parts = (
+                (start, X[start : start + self.batch_size])
+                for start in range(0, X.shape[0], self.batch_size)
+            )
+        for start, values in parts:
+            part = slice(start, start + len(values))
+            block = torch.tensor(np.ascontiguousarray(values), dtype=dtype, device=device)
             yield block, {key: torch.as_tensor(v[part], device=device) for key, v in rows.items()}
 
     def _map_blocks(self, X, fn, dtype=None, *, training_precision=False, **rows):
@@ -1165,7 +1290,18 @@ default=<callbacks>
         and a whole new schedule; its epochs add to ``n_iter_`` and
         ``loss_curve_``. Hyperparameters that shape the network
         (``n_components``, ``likelihood``, the architecture, ...) cannot
-        change: such a warm fit is refused with an error naming them."""
+        change: such a warm fit is refused with an error naming them.
+
+    buffer_size : int, default=<buffer_size>
+        When ``X`` is an ``np.memmap`` or a dask array, it is never copied
+        into memory: ``fit`` reads it in contiguous blocks (8192 rows of a
+        memory map, the row chunks of a dask array), in a new random order of
+        the blocks every epoch, into a buffer of at least ``buffer_size``
+        rows whose rows are shuffled together into mini-batches. Memory is
+        bounded by the buffer, not by ``n_samples``; the shuffle is local to
+        a buffer, so a larger one mixes rows from more of ``X``. Inference
+        reads such data block by block as well. In-memory arrays are
+        unaffected."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int

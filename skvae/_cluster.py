@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
+from ._data import is_out_of_core
 from .models.mixture import GMVAELoss, GMVAEModule, NeighbourPairs, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.
@@ -102,7 +103,9 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         (UMAP, spectral clustering, SCAN) do, and makes clusters follow the
         data's manifold rather than only the Gaussian blobs of the latent
         space. 0 turns it off (and skips the neighbour search, which costs
-        ``O(n_samples^2 n_features)`` on dense data).
+        ``O(n_samples^2 n_features)`` on dense data). The search needs all
+        the training rows in memory: a memory map or dask array is read
+        whole when this is above 0 (see ``buffer_size``).
 
     n_neighbors : int, default=10
         Number of nearest training rows among which a row's neighbour is
@@ -218,6 +221,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         super().__init__(
             n_components=n_components,
@@ -245,6 +249,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            buffer_size=buffer_size,
         )
         self.n_clusters = n_clusters
         self.inference = inference
@@ -290,6 +295,9 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         return [("temperature", annealing)]
 
     def _fit_inputs(self, X, y, reset):
+        if self.neighbor_weight > 0 and is_out_of_core(X):
+            # the neighbour pairs are drawn from all the training rows
+            X = np.asarray(X)
         X = self._validate_X(X, reset=reset)
         if y is None:
             return X, {}

@@ -107,6 +107,7 @@ class HierarchicalVAETransformer(VAETransformer):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         BaseVAE.__init__(
             self,
@@ -135,6 +136,7 @@ class HierarchicalVAETransformer(VAETransformer):
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            buffer_size=buffer_size,
         )
 
     def _layer_sizes(self):

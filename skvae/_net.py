@@ -14,9 +14,15 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 
+from ._data import StreamedData
+
 
 def _n_rows(data):
-    return len(data["x"])
+    return len(data) if isinstance(data, StreamedData) else len(data["x"])
+
+
+def _n_features(data):
+    return data.n_features if isinstance(data, StreamedData) else data["x"].shape[1]
 
 
 def _take(data, index):
@@ -81,6 +87,21 @@ class TensorBatches:
             yield (self.prepare(batch) if self.prepare else batch), None
 
 
+class _Streamed:
+    """Mini-batches of :class:`~skvae._data.StreamedData`, as skorch iterates them."""
+
+    def __init__(self, data, batch_size, shuffle, device, prepare=None):
+        self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
+        self.device, self.prepare = device, prepare
+
+    def __len__(self):
+        return math.ceil(len(self.data) / self.batch_size)
+
+    def __iter__(self):
+        for batch in self.data.batches(self.batch_size, self.shuffle, self.device):
+            yield (self.prepare(batch) if self.prepare else batch), None
+
+
 class KLWarmup(Callback):
     """Raise the training weight of the KL term linearly over the first epochs.
 
@@ -139,7 +160,7 @@ class VAENet(NeuralNet):
         """
         if not self.initialized_:
             self.initialize()
-        self.loss_ceiling_ = LOSS_CEILING_PER_FEATURE * X["x"].shape[1]
+        self.loss_ceiling_ = LOSS_CEILING_PER_FEATURE * _n_features(X)
         self.notify("on_train_begin", X=X, y=y)
         try:
             routing = fit_params.pop("_routing_method", "partial_fit")
@@ -182,10 +203,14 @@ class VAENet(NeuralNet):
                 "training; both need at least one. Use more samples, another "
                 "validation_fraction, or early_stopping=False."
             )
+        if isinstance(X, StreamedData):
+            return X.split(n_valid)
         order = torch.randperm(n).to(X["x"].device)
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, StreamedData):
+            return _Streamed(dataset, self.batch_size, training, self.device, self.prepare_batch)
         return TensorBatches(dataset, self.batch_size, training, self.prepare_batch)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

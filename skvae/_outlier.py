@@ -160,6 +160,7 @@ default="combined"
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         super().__init__(
             n_components=n_components,
@@ -187,6 +188,7 @@ default="combined"
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            buffer_size=buffer_size,
         )
         self.contamination = contamination
         self.score_method = score_method

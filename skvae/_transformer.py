@@ -120,6 +120,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         super().__init__(
             n_components=n_components,
@@ -147,6 +148,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            buffer_size=buffer_size,
         )
         self.prior = prior
 

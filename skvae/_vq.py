@@ -159,6 +159,7 @@ default="autoregressive"
         verbose=0,
         callbacks=None,
         warm_start=False,
+        buffer_size=65536,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which a VQ-VAE
         # does not have (its KL term is a constant)
@@ -190,6 +191,7 @@ default="autoregressive"
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.buffer_size = buffer_size
 
     # ------------------------------------------------------------------ fitting
 
