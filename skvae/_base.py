@@ -42,6 +42,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names,
@@ -624,13 +625,17 @@ class BaseVAE(BaseEstimator):
             params["input_var"] = torch.full_like(params["feature_var"], pooled_var)
         return params
 
-    def _callbacks(self):
-        """The skorch callbacks that carry the scikit-learn style options."""
+    def _callbacks(self, incremental=False):
+        """The skorch callbacks that carry the scikit-learn style options.
+
+        ``incremental`` (a net for ``partial_fit``): no KL warm-up, step-size
+        schedule or early stopping, which need to know the epochs ahead.
+        """
         callbacks = []
-        n_warmup = self._n_warmup_epochs()
+        n_warmup = 0 if incremental else self._n_warmup_epochs()
         if n_warmup:
             callbacks.append(("kl_warmup", KLWarmup(n_warmup)))
-        if self.learning_rate == "cosine":
+        if self.learning_rate == "cosine" and not incremental:
             callbacks.append(
                 (
                     "lr_schedule",
@@ -642,7 +647,7 @@ class BaseVAE(BaseEstimator):
                     ),
                 )
             )
-        if self.early_stopping:
+        if self.early_stopping and not incremental:
             callbacks.append(
                 (
                     "early_stopping",
@@ -697,22 +702,69 @@ class BaseVAE(BaseEstimator):
         """The per-row inputs that the module's inference methods take."""
         return {}
 
-    def _make_net(self, X, device):
-        return VAENet(
+    def _make_net(self, X, device, incremental=False):
+        """The skorch net to train; ``incremental``: one epoch per call, for ``partial_fit``."""
+        net = VAENet(
             module=self._module_class,
             criterion=self._criterion_class,
             optimizer=torch.optim.Adam,
             **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
             lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
+            max_epochs=1 if incremental else self.max_iter,
             batch_size=self.batch_size,
-            validation_fraction=self.validation_fraction if self.early_stopping else None,
-            callbacks=self._callbacks(),
+            validation_fraction=(
+                self.validation_fraction if self.early_stopping and not incremental else None
+            ),
+            callbacks=self._callbacks(incremental),
             device=device,
             verbose=self.verbose,
             **{f"module__{k}": v for k, v in self._module_params(X).items()},
             **{f"criterion__{k}": v for k, v in self._criterion_params().items()},
         )
+        net.incremental = incremental
+        return net
+
+    def _has_partial_fit(self):
+        """``partial_fit`` exists unless a learned ``prior`` is set (an AttributeError says why)."""
+        if prior_config(getattr(self, "prior", None)) is not None:
+            raise AttributeError(
+                f"partial_fit is not available with a learned prior (prior={self.prior!r}): "
+                "the prior is fitted on the codes of all the training data after the "
+                "autoencoder. Use fit, or a fixed prior with partial_fit."
+            )
+        return True
+
+    @available_if(_has_partial_fit)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the previous calls.
+
+        For data that come in chunks (a stream, the blocks of a dask array
+        through dask-ml's ``Incremental``), as ``IncrementalPCA`` and
+        ``MiniBatchKMeans`` take them. The first call on an unfitted
+        estimator fixes the features and the preprocessing from its chunk,
+        so it should be representative; each call runs one epoch over its
+        chunk at the constant step size ``learning_rate_init``, with the
+        optimiser's state kept between calls, and trains the full ELBO: the
+        KL warm-up, the step-size schedule and early stopping, which need to
+        know the epochs ahead, apply to ``fit`` only. After ``fit``, the first
+        call continues from the fitted weights with a fresh optimiser. The
+        fitted diagnostics (``kl_per_dim_``, ...) describe the last chunk. A
+        learned ``prior`` is fitted by ``fit`` only.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -800,10 +852,82 @@ class BaseVAE(BaseEstimator):
                 "back, or set warm_start=False to fit a new model."
             )
 
+    def _partial_fit(self, X, y=None, **input_options):
+        """One epoch over ``X``, continuing the model (scikit-learn's incremental API).
+
+        The first call (on an unfitted estimator) fixes the features and the
+        preprocessing (``x_offset_``, ``x_unit_`` and the module's statistics)
+        from its chunk and builds the network; each call then runs one epoch
+        over its chunk with the optimiser's state carried over, at the
+        constant step size ``learning_rate_init`` and the full ELBO (no KL
+        warm-up, schedule or early stopping, which need the epochs ahead).
+        A failed or interrupted call leaves the estimator as it was.
+        ``input_options`` go to ``_fit_inputs`` (a conditional model's
+        ``classes``).
+        """
+        previous = self._fitted_state()
+        first = "net_" not in previous
+        # the net is trained in place: keep a copy to restore on failure
+        backup = None if first else copy.deepcopy(self.net_)
+        try:
+            if not first:
+                self._check_warm_params()
+            X, inputs = self._fit_inputs(X, y, reset=first, **input_options)
+            self._fit(X, "partial", inputs)
+        except BaseException:
+            self._clear_fitted_state()
+            if backup is not None:
+                previous["net_"] = backup
+            self.__dict__.update(previous)
+            raise
+        return self
+
+    def _partial_rng(self):
+        """The random state of this ``partial_fit`` call: from ``random_state`` and the call.
+
+        The first call draws a base seed from ``random_state``; call ``i``
+        then uses ``SeedSequence([base, i])``, so that the same seed and the
+        same chunks give the same model, and no two calls share their draws.
+        """
+        if not hasattr(self, "_partial_seed_"):
+            self._partial_seed_ = _seed_from(check_random_state(self.random_state))
+        call = len(self.net_.history) if hasattr(self, "net_") else 0
+        seed = np.random.SeedSequence([self._partial_seed_, call]).generate_state(1)[0]
+        return np.random.RandomState(int(seed))
+
+    def _incremental_net(self, X, device):
+        """The net a ``partial_fit`` call trains: the fitted incremental one, or a new one.
+
+        After ``fit`` (whose net runs ``max_iter`` epochs with a schedule), a
+        new incremental net starts from its weights, with a fresh optimiser.
+        Changes of ``learning_rate_init`` and ``batch_size`` between calls
+        take effect.
+        """
+        net = getattr(self, "net_", None)
+        if net is not None and getattr(net, "incremental", False):
+            net.batch_size = self.batch_size
+            net.lr = self.learning_rate_init
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.learning_rate_init
+            return net
+        new = self._make_net(X, device, incremental=True)
+        if net is None:
+            return new
+        return _with_weights(new, net.module_.state_dict(), copy.deepcopy(net.history))
+
     def _fit(self, X, warm, inputs, random_state=None):
-        """Train on validated ``X``; ``random_state`` overrides the estimator's."""
+        """Train on validated ``X``; ``random_state`` overrides the estimator's.
+
+        ``warm`` is False (a new net), True (a new net from the fitted
+        weights) or "partial" (one epoch of ``partial_fit``, continuing the
+        incremental net and its optimiser).
+        """
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
+        partial = warm == "partial"
+        if partial:
+            rng = self._partial_rng()
+        else:
+            rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
         prior_seed = _seed_from(rng)
 
@@ -814,8 +938,11 @@ class BaseVAE(BaseEstimator):
             for key, value in inputs.items():
                 data[key] = torch.as_tensor(value, device=device)
         with torch_seed(train_seed, device):
-            net = self._make_net(X, device)
-            if warm:
+            if partial:
+                net = self._incremental_net(X, device)
+            else:
+                net = self._make_net(X, device)
+            if warm is True:
                 # A new net with today's hyperparameters (step size, beta,
                 # schedule over max_iter epochs, fresh optimizer as in
                 # scikit-learn's MLP) starts from the fitted weights; the
@@ -839,9 +966,11 @@ class BaseVAE(BaseEstimator):
         self.loss_curve_ = [float(v) + shift for v in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
             [float(v) + shift for v in history[:, "valid_loss"]]
-            if self.early_stopping
+            if self.early_stopping and not partial
             else None
         )
+        if not partial:
+            self.__dict__.pop("_partial_seed_", None)
         self._inference_seed = inference_seed
         self._set_code_statistics(X, **self._statistics_inputs(inputs))
         self._fit_code_prior(X, self._statistics_inputs(inputs), prior_seed)

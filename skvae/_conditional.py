@@ -4,8 +4,14 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -210,7 +216,13 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         weight = self.independence_weight * self.n_features_in_
         return {"beta": self.beta, "mismatch_weight": weight}
 
-    def _fit_inputs(self, X, y, reset):
+    def _fit_inputs(self, X, y, reset, classes=None, partial=False):
+        """Validated ``X`` and class indices; ``partial``: a ``partial_fit`` call.
+
+        ``classes`` (all the classes, for ``partial_fit``'s first call) may
+        hold classes that this chunk lacks. ``class_prior_`` counts the rows
+        of every class seen: of this fit, or of all ``partial_fit`` calls.
+        """
         if y is not None:
             flat = np.asarray(y, dtype=object).ravel().tolist()
             missing = [i for i, label in enumerate(flat) if label is None or label != label]
@@ -222,21 +234,57 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
                 )
         X, y = self._validate_X(X, y=y, reset=reset)
         check_classification_targets(y)
-        classes, labels, counts = np.unique(y, return_inverse=True, return_counts=True)
         if reset:
-            if len(classes) < 2:
+            found = np.unique(y)
+            all_classes = found if classes is None else np.unique(np.asarray(classes))
+            if len(all_classes) < 2:
                 raise ValueError(
                     "ConditionalVAE needs at least 2 classes in y, got only "
-                    f"{classes.tolist()[0]!r}. For a single class use VAETransformer, "
-                    "which needs no y."
+                    f"{all_classes.tolist()[0]!r}. For a single class use VAETransformer, "
+                    "which needs no y. With partial_fit, pass every class in classes."
                 )
-            self.classes_ = classes
-        else:
-            # a warm start continues training on the classes it was built for
-            labels = self._encode_labels(y)
-            counts = np.bincount(labels, minlength=len(self.classes_))
+            self.classes_ = all_classes
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the "
+                f"classes of the first partial_fit call, {self.classes_.tolist()}."
+            )
+        # a warm start or a later partial_fit call trains on the classes it was built for
+        labels = self._encode_labels(y)
+        counts = np.bincount(labels, minlength=len(self.classes_))
+        if partial and not reset:
+            counts = counts + self._class_counts_
+        self._class_counts_ = counts
         self.class_prior_ = counts / counts.sum()
         return X, {"labels": labels}
+
+    @available_if(BaseVAE._has_partial_fit)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on ``X`` and its classes ``y``, continuing the model.
+
+        As :meth:`VAETransformer.partial_fit`. ``classes`` lists every class
+        on the first call (as ``SGDClassifier.partial_fit`` takes it), when a
+        chunk may lack some; without it the first chunk's classes are all
+        the model knows. ``class_prior_`` counts the rows of all calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Class of each row.
+        classes : array-like of shape (n_classes,), default=None
+            Every class, on the first call; later calls may repeat it.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X, y, classes=classes, partial=True)
 
     def fit(self, X, y):
         """Fit the conditional VAE to ``X`` and its classes ``y``.

@@ -1,0 +1,146 @@
+"""partial_fit: one epoch per chunk, continuing the model (scikit-learn's incremental API)."""
+
+import numpy as np
+import pytest
+from helpers import cheap
+
+from skvae import (
+    AutoregressivePrior,
+    ConditionalVAE,
+    VAETransformer,
+    VQVAETransformer,
+    all_estimators,
+)
+
+
+def _data(n=600, d=6, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, d)) + 0.3 * rng.normal(size=(n, d))
+    return X + 3.0, np.arange(n) % 3
+
+
+def _partial_fit(est, X, y):
+    if isinstance(est, ConditionalVAE):
+        return est.partial_fit(X, y, classes=[0, 1, 2])
+    return est.partial_fit(X)
+
+
+def _estimator(cls, **params):
+    extra = cheap(cls)
+    if cls is VQVAETransformer:
+        extra["prior"] = "uniform"  # a learned prior is fitted by fit only
+    return cls(random_state=0, hidden_layer_sizes=(16,), **{**extra, **params})
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_each_call_is_one_epoch_and_the_same_seed_gives_the_same_model(name, cls):
+    X, y = _data()
+    runs = []
+    for _ in range(2):
+        est = _estimator(cls)
+        for chunk in range(3):
+            rows = slice(200 * chunk, 200 * (chunk + 1))
+            _partial_fit(est, X[rows], y[rows])
+        runs.append(est)
+    a, b = runs
+    assert a.n_iter_ == 3 and len(a.loss_curve_) == 3
+    assert np.all(np.isfinite(a.loss_curve_))
+    assert a.loss_curve_ == b.loss_curve_
+    # Adam's state carries over: its step counts every batch of every call
+    steps = {int(s["step"]) for s in a.net_.optimizer_.state.values()}
+    assert steps == {3 * 2}  # 200 rows in batches of 128, three times
+
+
+def test_chunks_train_the_model_like_epochs():
+    # 40 calls over four chunks of 150 rows: the held-out bound rises far
+    # above that of one call, and the preprocessing stays the first chunk's
+    X, _ = _data(n=800)
+    est = VAETransformer(random_state=0, learning_rate_init=2e-3)
+    est.partial_fit(X[:150])
+    offset, after_one = est.x_offset_.copy(), est.score(X[600:])
+    for i in range(39):
+        chunk = (i + 1) % 4
+        est.partial_fit(X[150 * chunk : 150 * (chunk + 1)])
+    np.testing.assert_array_equal(est.x_offset_, offset)
+    assert est.score(X[600:]) > after_one + 2.0
+    # within 1.5 nats of fit's 40 epochs with its schedule and warm-up
+    fitted = VAETransformer(random_state=0, max_iter=40).fit(X[:600])
+    assert est.score(X[600:]) > fitted.score(X[600:]) - 1.5
+
+
+def test_partial_fit_after_fit_continues_the_fitted_weights():
+    X, _ = _data()
+    est = VAETransformer(max_iter=5, random_state=0).fit(X)
+    fitted = est.score(X)
+    est.partial_fit(X)
+    assert est.n_iter_ == 6 and len(est.loss_curve_) == 6
+    # one more epoch at the starting step size moves the model, but from
+    # where fit left it, not from a new network
+    assert abs(est.score(X) - fitted) < 1.0
+    # and fit starts over
+    est.fit(X)
+    assert est.n_iter_ == 5
+
+
+def test_a_failed_call_keeps_the_previous_model():
+    X, _ = _data()
+    est = VAETransformer(random_state=0).partial_fit(X)
+    before = est.transform(X)
+    weights = {k: v.clone() for k, v in est.module_.state_dict().items()}
+    X_bad = X.copy()
+    X_bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.partial_fit(X_bad)
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:, :4])
+    assert est.n_iter_ == 1
+    np.testing.assert_array_equal(est.transform(X), before)
+    for key, value in est.module_.state_dict().items():
+        assert value.equal(weights[key])
+    est.partial_fit(X)
+    assert est.n_iter_ == 2
+
+
+def test_a_learned_prior_is_refused_with_a_reason():
+    X, _ = _data()
+    est = VQVAETransformer(n_slots=1, prior=AutoregressivePrior(max_steps=10))
+    # hidden, as scikit-learn hides a method that does not apply, with a reason
+    assert not hasattr(est, "partial_fit")
+    for refused in (est, VAETransformer(prior="diffusion")):
+        with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as info:
+            refused.partial_fit(X)
+        # the reason comes as the cause, as scikit-learn's available_if gives it
+        assert "not available with a learned prior" in str(info.value.__cause__)
+    assert hasattr(VAETransformer(), "partial_fit")
+
+
+def test_conditional_classes_and_class_prior_over_calls():
+    X, y = _data()
+    est = ConditionalVAE(random_state=0)
+    # the first chunk lacks class 2
+    first = y < 2
+    est.partial_fit(X[first][:100], y[first][:100], classes=[0, 1, 2])
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    est.partial_fit(X[:300], y[:300])
+    counts = np.bincount(y[first][:100], minlength=3) + np.bincount(y[:300], minlength=3)
+    np.testing.assert_allclose(est.class_prior_, counts / counts.sum())
+    with pytest.raises(ValueError, match="not a class seen during fit"):
+        est.partial_fit(X[:10], np.full(10, 7))
+    with pytest.raises(ValueError, match="differs from the classes"):
+        est.partial_fit(X[:10], y[:10], classes=[0, 1])
+    with pytest.raises(ValueError, match="pass every class in classes"):
+        ConditionalVAE().partial_fit(X[:10], np.zeros(10))
+
+
+def test_dask_ml_incremental_trains_one_epoch_per_block():
+    dask_ml = pytest.importorskip("dask_ml.wrappers")
+    da = pytest.importorskip("dask.array")
+    X, _ = _data(n=900)
+    blocks = da.from_array(X, chunks=(300, 6))
+    wrapper = dask_ml.Incremental(VAETransformer(random_state=0), scoring=None)
+    wrapper.fit(blocks)
+    est = wrapper.estimator_
+    assert est.n_iter_ == 3
+    np.testing.assert_allclose(
+        np.asarray(wrapper.transform(blocks)), est.transform(X), rtol=1e-12
+    )
