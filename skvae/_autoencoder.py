@@ -177,6 +177,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which are not
         # hyperparameters of a deterministic autoencoder
@@ -208,6 +209,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.buffer_size = buffer_size
+        self.precision = precision
 
     # ------------------------------------------------------------------ fitting
 

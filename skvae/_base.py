@@ -56,7 +56,15 @@ from sklearn.utils.validation import (
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 
 from ._data import RowBlocks, StreamedData, column_moments, is_dask_array, is_out_of_core
-from ._net import KLWarmup, VAENet, adam_options
+from ._net import (
+    PRECISIONS,
+    KLWarmup,
+    VAENet,
+    adam_options,
+    agree_across_processes,
+    keeps_on_host,
+    shared_seeds,
+)
 from ._priors import prior_config
 from .models import (
     ACTIVATIONS,
@@ -181,6 +189,7 @@ class BaseVAE(BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "buffer_size": [Interval(Integral, 1, None, closed="left")],
+        "precision": [StrOptions(set(PRECISIONS))],
     }
 
     def __init__(
@@ -212,6 +221,7 @@ class BaseVAE(BaseEstimator):
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -239,6 +249,7 @@ class BaseVAE(BaseEstimator):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.buffer_size = buffer_size
+        self.precision = precision
 
     def __setstate__(self, state):
         # skorch loads a net pickled on a GPU onto the CPU when this machine
@@ -717,6 +728,7 @@ class BaseVAE(BaseEstimator):
             ),
             callbacks=self._callbacks(incremental),
             device=device,
+            precision=self.precision,
             verbose=self.verbose,
             **{f"module__{k}": v for k, v in self._module_params(X).items()},
             **{f"criterion__{k}": v for k, v in self._criterion_params().items()},
@@ -900,12 +912,14 @@ class BaseVAE(BaseEstimator):
 
         After ``fit`` (whose net runs ``max_iter`` epochs with a schedule), a
         new incremental net starts from its weights, with a fresh optimiser.
-        Changes of ``learning_rate_init`` and ``batch_size`` between calls
-        take effect.
+        Changes of ``learning_rate_init``, ``batch_size`` and ``precision``
+        between calls take effect.
         """
         net = getattr(self, "net_", None)
         if net is not None and getattr(net, "incremental", False):
             net.batch_size = self.batch_size
+            if net.precision != self.precision:
+                net.set_precision(self.precision)
             net.lr = self.learning_rate_init
             for group in net.optimizer_.param_groups:
                 group["lr"] = self.learning_rate_init
@@ -930,13 +944,25 @@ class BaseVAE(BaseEstimator):
             rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
         prior_seed = _seed_from(rng)
+        # a data-parallel fit (see VAENet._start_data_parallel): one model
+        # from the same data and seeds in every process
+        agree_across_processes(
+            [X.shape[0], X.shape[1], float(np.sum(self.x_offset_)), self.x_unit_],
+            device,
+            "the number of rows, of features, or the data's mean and scale",
+        )
+        train_seed, inference_seed, prior_seed = shared_seeds(
+            (train_seed, inference_seed, prior_seed), device
+        )
 
         if isinstance(X, RowBlocks):
             data = StreamedData(X, inputs, buffer_size=self.buffer_size)
         else:
-            data = {"x": torch.tensor(X, dtype=torch.float32, device=device)}
+            # moved to the device once, unless they would crowd its memory
+            home = "cpu" if keeps_on_host(X.shape[0] * X.shape[1] * 4, device) else device
+            data = {"x": torch.tensor(X, dtype=torch.float32, device=home)}
             for key, value in inputs.items():
-                data[key] = torch.as_tensor(value, device=device)
+                data[key] = torch.as_tensor(value, device=home)
         with torch_seed(train_seed, device):
             if partial:
                 net = self._incremental_net(X, device)
@@ -1035,7 +1061,7 @@ class BaseVAE(BaseEstimator):
         def code(module, xb, **r):
             return torch.cat(module.code_distribution(xb, **r), dim=1)
 
-        codes = self._map_blocks(X, code, dtype=np.float32, training_precision=True, **rows)
+        codes = self._map_blocks(X, code, dtype=np.float32, in_float32=True, **rows)
         k = codes.shape[1] // 2
         data = {
             "x": torch.as_tensor(codes[:, :k], device=device),
@@ -1144,25 +1170,41 @@ class BaseVAE(BaseEstimator):
             block = torch.tensor(np.ascontiguousarray(values), dtype=dtype, device=device)
             yield block, {key: torch.as_tensor(v[part], device=device) for key, v in rows.items()}
 
-    def _map_blocks(self, X, fn, dtype=None, *, training_precision=False, **rows):
+    def _map_blocks(self, X, fn, dtype=None, *, in_float32=False, **rows):
         """``fn(module, block, **block_rows)`` for each block, under inference mode.
 
         ``rows`` are per-row inputs of the module (e.g. ``labels``), sliced
         like ``X``. The outputs are stacked as numpy, in ``dtype`` (``X``'s
-        by default). ``training_precision`` runs the trained module in
+        by default). ``in_float32`` runs the trained module in
         float32, as it trained, rather than in the inference dtype: for the
         fit's own summaries of the training data (means over rows), which
         need no row-exact reproducibility and would otherwise cost a float64
         pass (2 to 3 times slower on the CPU) at the end of every fit.
         """
-        compute = torch.float32 if training_precision else None
+        # Each block's output is copied into one array allocated at the first
+        # block: a list of small per-block arrays, each living to the end,
+        # fragments the heap so that the freed block buffers between them are
+        # never given back (resident memory grew by ~700 bytes per row of a
+        # memory map; benchmarks/bench_scale.py).
+        dtype, out, start = dtype or X.dtype, None, 0
+        for values in self._block_outputs(X, fn, in_float32=in_float32, **rows):
+            if out is None:
+                out = np.empty((X.shape[0],) + values.shape[1:], dtype=dtype)
+            out[start : start + len(values)] = values
+            start += len(values)
+        return out if out is not None else np.empty((0,), dtype=dtype)
+
+    def _block_outputs(self, X, fn, *, in_float32=False, **rows):
+        """Yield ``fn(module, block, **block_rows)`` of each block as numpy (see ``_map_blocks``).
+
+        For reductions over the rows (means, counts) whose memory must not
+        grow with ``n_samples``.
+        """
+        compute = torch.float32 if in_float32 else None
         module = self._inference_module(compute)
-        outputs = []
         with torch.inference_mode():
             for block, block_rows in self._blocks(X, rows, compute):
-                outputs.append(fn(module, block, **block_rows).cpu().numpy())
-        out = np.concatenate(outputs) if outputs else np.empty((0,))
-        return out.astype(dtype or X.dtype, copy=False)
+                yield fn(module, block, **block_rows).cpu().numpy()
 
     def _encode_mean(self, X, **rows):
         """Posterior means ``E[z | x]``, shape (n_samples, n_components)."""
@@ -1176,12 +1218,20 @@ class BaseVAE(BaseEstimator):
     def _latent_statistics(self, X, **rows):
         """Mean KL per latent dimension and the variance of the posterior means."""
 
-        def stats(module, xb, **r):
-            return torch.cat(module.latent_statistics(xb, **r), dim=1)
-
-        out = self._map_blocks(X, stats, dtype=np.float64, training_precision=True, **rows)
         k = self._n_latent()
-        return out[:, :k].mean(axis=0), out[:, k:].var(axis=0)
+        kl_sum = np.zeros(k)
+
+        def stats(module, xb, **r):
+            return torch.cat(module.latent_statistics(xb, **r), dim=1).double()
+
+        def means():
+            # reduced block by block: memory does not grow with the rows
+            for out in self._block_outputs(X, stats, in_float32=True, **rows):
+                kl_sum[:] += out[:, :k].sum(axis=0)
+                yield out[:, k:]
+
+        n, _, var, _, _ = column_moments(means())
+        return kl_sum / n, var
 
     def _score_noise(self, n_draws, moment_matched):
         """Standard-normal draws shared by every row (see ``VAEModule.log_weights``).
@@ -1430,7 +1480,17 @@ default=<callbacks>
         bounded by the buffer, not by ``n_samples``; the shuffle is local to
         a buffer, so a larger one mixes rows from more of ``X``. Inference
         reads such data block by block as well. In-memory arrays are
-        unaffected."""
+        unaffected.
+
+    precision : {"float32", "bfloat16", "float16"}, default=<precision>
+        The precision of the training step's network arithmetic. ``"float32"``
+        trains in full precision. ``"bfloat16"`` and ``"float16"`` run the
+        encoder and decoder under ``torch.autocast`` (mixed precision: the
+        weights, the optimiser and the likelihood and KL terms stay float32),
+        which is faster on GPUs with tensor cores and on CPUs with bfloat16
+        units; ``"float16"`` scales the loss against underflow
+        (``torch.amp.GradScaler``). Inference is not affected (see
+        ``device``)."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int

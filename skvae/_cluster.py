@@ -222,6 +222,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         super().__init__(
             n_components=n_components,
@@ -250,6 +251,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             callbacks=callbacks,
             warm_start=warm_start,
             buffer_size=buffer_size,
+            precision=precision,
         )
         self.n_clusters = n_clusters
         self.inference = inference
@@ -410,19 +412,20 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             self.cluster_variances_ = (
                 torch.exp(module.prior_log_var).detach().cpu().numpy().astype(np.float64)
             )
-        proba = self._predict_proba(X)
-        self.weights_ = proba.mean(axis=0)
-        self.labels_ = proba.argmax(axis=1)
+        # block by block, so that no (n_samples, n_clusters) array is held
+        total, start = 0.0, 0
+        self.labels_ = np.empty(X.shape[0], dtype=np.int64)
+        for proba in self._block_outputs(X, _cluster_proba):
+            total = total + proba.sum(axis=0)
+            self.labels_[start : start + len(proba)] = proba.argmax(axis=1)
+            start += len(proba)
+        self.weights_ = total / X.shape[0]
         return self
 
     # ---------------------------------------------------------------- inference
 
     def _predict_proba(self, X):
-        probs = self._map_blocks(
-            X, lambda m, xb: torch.softmax(m.cluster_logits(xb).double(), dim=1),
-            dtype=np.float64,
-        )
-        return probs
+        return self._map_blocks(X, _cluster_proba, dtype=np.float64)
 
     def predict_proba(self, X):
         """Posterior cluster probabilities ``q(y | x)``.
@@ -572,3 +575,8 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _cluster_proba(module, xb):
+    """``q(y | x)`` of a block, in float64."""
+    return torch.softmax(module.cluster_logits(xb).double(), dim=1)

@@ -167,6 +167,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         super().__init__(
             n_components=n_components,
@@ -195,6 +196,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             callbacks=callbacks,
             warm_start=warm_start,
             buffer_size=buffer_size,
+            precision=precision,
         )
         self.latent_prior = latent_prior
         self.independence_weight = independence_weight

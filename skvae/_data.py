@@ -151,9 +151,9 @@ class StreamedData:
     def __contains__(self, key):
         return key == "x" or key in self.rows
 
-    def split(self, n_valid):
+    def split(self, n_valid, generator=None):
         """A random ``(train, valid)`` split with ``n_valid`` validation rows."""
-        order = torch.randperm(self.x.shape[0]).numpy()
+        order = torch.randperm(self.x.shape[0], generator=generator).numpy()
         valid = np.zeros(self.x.shape[0], dtype=bool)
         valid[order[:n_valid]] = True
         return (
@@ -161,12 +161,12 @@ class StreamedData:
             StreamedData(self.x, self.rows, valid, self.buffer_size),
         )
 
-    def _pieces(self, shuffle):
+    def _pieces(self, shuffle, generator=None):
         """Yield the kept rows of each block as numpy dicts, blocks in random order."""
         ranges = self.x.ranges
         order = range(len(ranges))
         if shuffle and len(ranges) > 1:
-            order = torch.randperm(len(ranges)).tolist()
+            order = torch.randperm(len(ranges), generator=generator).tolist()
         for i in order:
             start, stop = ranges[i]
             piece = {"x": self.x.read(start, stop)}
@@ -176,11 +176,15 @@ class StreamedData:
                 piece = {key: value[mask] for key, value in piece.items()}
             yield piece
 
-    def batches(self, batch_size, shuffle, device):
-        """Yield mini-batches as dicts of tensors on ``device``."""
+    def batches(self, batch_size, shuffle, device, generator=None):
+        """Yield mini-batches as dicts of tensors on ``device``.
+
+        ``generator`` (a ``torch.Generator``, or None for the global one)
+        draws the shuffles.
+        """
         pin = torch.device(device).type == "cuda"
         buffered, n_buffered = [], 0
-        pieces = self._pieces(shuffle)
+        pieces = self._pieces(shuffle, generator)
         done = False
         while not done:
             for piece in pieces:
@@ -201,7 +205,7 @@ class StreamedData:
                 data = {key: value.pin_memory() for key, value in data.items()}
             data = {key: value.to(device, non_blocking=pin) for key, value in data.items()}
             n = n_buffered
-            order = torch.randperm(n).to(device) if shuffle else None
+            order = torch.randperm(n, generator=generator).to(device) if shuffle else None
             # a last partial batch waits for the next buffer, except at the end
             n_full = n if done else n - n % batch_size
             for start in range(0, n_full, batch_size):

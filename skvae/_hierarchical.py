@@ -108,6 +108,7 @@ class HierarchicalVAETransformer(VAETransformer):
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         BaseVAE.__init__(
             self,
@@ -137,6 +138,7 @@ class HierarchicalVAETransformer(VAETransformer):
             callbacks=callbacks,
             warm_start=warm_start,
             buffer_size=buffer_size,
+            precision=precision,
         )
 
     def _layer_sizes(self):

@@ -7,12 +7,15 @@ they dominate the run time of a small tabular VAE: the per-row ``Dataset`` and
 the scikit-learn style split helper (the split here is one random permutation).
 """
 
+import contextlib
 import math
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 
 from ._data import StreamedData
 
@@ -69,37 +72,81 @@ class TensorBatches:
     (inside a forked RNG state) before training.
     """
 
-    def __init__(self, data, batch_size, shuffle, prepare=None):
+    def __init__(self, data, batch_size, shuffle, prepare=None, device=None, generator=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.prepare = prepare
+        self.device = device
+        self.generator = generator
 
     def __len__(self):
         return math.ceil(_n_rows(self.data) / self.batch_size)
 
     def __iter__(self):
         data, bs, n = self.data, self.batch_size, _n_rows(self.data)
-        order = torch.randperm(n).to(data["x"].device) if self.shuffle else None
+        home = data["x"].device
+        order = torch.randperm(n, generator=self.generator).to(home) if self.shuffle else None
+        # Data kept in host memory (see keeps_on_host) go over per batch, as a
+        # DataLoader with pin_memory=True sends them: each gathered batch is
+        # pinned, so that its copy to the GPU overlaps the GPU's work.
+        move = self.device is not None and torch.device(self.device) != home
+        pin = move and torch.device(self.device).type == "cuda"
         for start in range(0, n, bs):
             rows = slice(start, start + bs) if order is None else order[start : start + bs]
             batch = _take(data, rows)
+            if move:
+                batch = {
+                    key: (value.pin_memory() if pin else value).to(self.device, non_blocking=pin)
+                    for key, value in batch.items()
+                }
             yield (self.prepare(batch) if self.prepare else batch), None
 
 
 class _Streamed:
     """Mini-batches of :class:`~skvae._data.StreamedData`, as skorch iterates them."""
 
-    def __init__(self, data, batch_size, shuffle, device, prepare=None):
+    def __init__(self, data, batch_size, shuffle, device, prepare=None, generator=None):
         self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
-        self.device, self.prepare = device, prepare
+        self.device, self.prepare, self.generator = device, prepare, generator
 
     def __len__(self):
         return math.ceil(len(self.data) / self.batch_size)
 
     def __iter__(self):
-        for batch in self.data.batches(self.batch_size, self.shuffle, self.device):
+        batches = self.data.batches(self.batch_size, self.shuffle, self.device, self.generator)
+        for batch in batches:
             yield (self.prepare(batch) if self.prepare else batch), None
+
+
+class _RankShare:
+    """The part of each global mini-batch that one process of a data-parallel fit trains on.
+
+    Every process iterates the same global batches (the same shuffle) and
+    keeps a contiguous share of each, as even as the rows allow. The net's
+    loss is then weighted by ``rows * world / global rows`` (``net.share_``),
+    so that DDP's mean of the processes' gradients is the gradient of the
+    global batch's mean loss, as in one process. A process left without a row
+    (a last batch smaller than the number of processes) takes part with one
+    row at weight 0, so that every process joins the gradient all-reduce.
+    """
+
+    def __init__(self, batches, net, rank, world):
+        self.batches, self.net, self.rank, self.world = batches, net, rank, world
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch, y in self.batches:
+            n = len(batch["x"])
+            start = n * self.rank // self.world
+            stop = n * (self.rank + 1) // self.world
+            if stop > start:
+                self.net.share_ = (stop - start) * self.world / n
+            else:
+                start, stop, self.net.share_ = 0, 1, 0.0
+            yield {key: value[start:stop] for key, value in batch.items()}, y
 
 
 class KLWarmup(Callback):
@@ -126,6 +173,67 @@ class KLWarmup(Callback):
         net.criterion_.kl_factor = 1.0
 
 
+PRECISIONS = ("float32", "bfloat16", "float16")
+_AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def keeps_on_host(nbytes, device):
+    """Whether training data of ``nbytes`` stay in host memory rather than on ``device``.
+
+    Data that fit in half of a CUDA device's free memory are moved there once;
+    larger data stay in (pinned) host memory and are copied per batch. On the
+    CPU (and MPS) the data are where they are trained.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes > free / 2
+
+
+def process_group():
+    """``(rank, world_size)`` of a running ``torch.distributed`` group of 2+ processes, or None."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.get_rank(), dist.get_world_size()
+    return None
+
+
+def agree_across_processes(values, device, what):
+    """Rank 0's ``values`` (ints) in every process of a group; a clear error if not all match.
+
+    ``what`` names the values in the error. Every process takes part, so
+    that all of them raise together rather than leave the others waiting.
+    """
+    if process_group() is None:
+        return values
+    dist = torch.distributed
+    device = device if torch.device(device).type == "cuda" else "cpu"
+    local = torch.tensor(values, dtype=torch.float64, device=device)
+    first = local.clone()
+    dist.broadcast(first, src=0)
+    differs = torch.tensor([float(not torch.equal(local, first))], device=device)
+    dist.all_reduce(differs, op=dist.ReduceOp.MAX)
+    if differs.item():
+        raise ValueError(
+            f"In a data-parallel fit every process must pass the same data, but the "
+            f"processes disagree on {what}. Load the same X (and y) in every process, "
+            "for example the same memory map; each process trains on its share of "
+            "every mini-batch."
+        )
+    return values
+
+
+def shared_seeds(seeds, device):
+    """Rank 0's seeds in every process of a group (``random_state=None`` differs)."""
+    if process_group() is None:
+        return seeds
+    device = device if torch.device(device).type == "cuda" else "cpu"
+    t = torch.tensor(seeds, dtype=torch.int64, device=device)
+    torch.distributed.broadcast(t, src=0)
+    return tuple(int(v) for v in t.tolist())
+
+
 class VAENet(NeuralNet):
     """A skorch ``NeuralNet`` whose loss is the criterion of the module's output.
 
@@ -146,9 +254,67 @@ class VAENet(NeuralNet):
 
     prepare_batch = None
 
-    def __init__(self, *args, validation_fraction=None, **kwargs):
+    incremental = False  # a net of partial_fit (one epoch per call)
+
+    def __init__(self, *args, validation_fraction=None, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
         self.validation_fraction = validation_fraction
+        self.precision = precision
+
+    def initialize(self):
+        super().initialize()
+        self.set_precision(self.precision)
+        return self
+
+    def set_precision(self, precision):
+        """Train under ``precision``; float16 gets a gradient scaler of its own."""
+        self.precision = precision
+        self.grad_scaler_ = None
+        if precision == "float16":
+            device = torch.device(self.device).type
+            if not hasattr(torch, "amp") or not hasattr(torch.amp, "GradScaler"):
+                raise ValueError(
+                    "precision='float16' needs torch.amp.GradScaler (torch >= 2.3). "
+                    "Upgrade torch, or use precision='bfloat16'."
+                )
+            self.grad_scaler_ = torch.amp.GradScaler(device)
+
+    def _autocast(self):
+        if self.precision == "float32":
+            return contextlib.nullcontext()
+        device = torch.device(self.device).type
+        return torch.autocast(device, dtype=_AUTOCAST_DTYPES[self.precision])
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch's, with the forward pass under autocast and a scaled backward
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        with self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler = self.grad_scaler_
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        # the history records the global batch's loss in a data-parallel fit
+        return {"loss": self.global_loss_, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        scaler = self.grad_scaler_
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        # GradScaler.step takes no closure: skorch's step, unrolled
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        # callbacks (gradient clipping) see the true gradients
+        scaler.unscale_(self.optimizer_)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` epochs; unlike skorch's, Ctrl-C is not swallowed.
@@ -161,18 +327,71 @@ class VAENet(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.loss_ceiling_ = LOSS_CEILING_PER_FEATURE * _n_features(X)
-        self.notify("on_train_begin", X=X, y=y)
+        self._start_data_parallel()
         try:
-            routing = fit_params.pop("_routing_method", "partial_fit")
-            self.fit_loop(X, y, _routing_method=routing, **fit_params)
-        except KeyboardInterrupt:
-            # skorch's EarlyStopping stops training with a KeyboardInterrupt
-            # of its own: that one ends the fit as planned, a user's does not
-            if not self._stopped_early():
-                self.notify("on_train_end", X=X, y=y)
-                raise
-        self.notify("on_train_end", X=X, y=y)
+            self.notify("on_train_begin", X=X, y=y)
+            try:
+                routing = fit_params.pop("_routing_method", "partial_fit")
+                self.fit_loop(X, y, _routing_method=routing, **fit_params)
+            except KeyboardInterrupt:
+                # skorch's EarlyStopping stops training with a KeyboardInterrupt
+                # of its own: that one ends the fit as planned, a user's does not
+                if not self._stopped_early():
+                    self.notify("on_train_end", X=X, y=y)
+                    raise
+            self.notify("on_train_end", X=X, y=y)
+        finally:
+            self._stop_data_parallel()
         return self
+
+    # No data parallelism, and the global generator shuffles, outside a fit
+    # in a process group.
+    process_group_ = None
+    shuffle_generator_ = None
+
+    def _start_data_parallel(self):
+        """Wrap the module in DistributedDataParallel when a process group is running.
+
+        A fit in each process of an initialised ``torch.distributed`` group
+        (launched by ``torchrun`` or ``accelerate launch``) of more than one
+        process trains one model: each process takes its share of every
+        global batch, and DDP averages the gradients. The processes shuffle
+        alike (a generator seeded from the shared global one) but draw the
+        model's noise from generators of their own (seeded with the rank).
+        """
+        group = process_group()
+        rank, world = group or (0, 1)
+        # One process shuffles and draws noise as process 0 of a group does,
+        # so that the two train the same model where there is no noise.
+        seed = int(torch.randint(2**62, ()))  # the same in every process
+        self.shuffle_generator_ = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed + 1 + rank)
+        if group is None:
+            return
+        self.process_group_ = (rank, world)
+        self.share_ = 1.0
+        device = torch.device(self.device)
+        self.module_ = torch.nn.parallel.DistributedDataParallel(
+            self.module_,
+            device_ids=[device.index or 0] if device.type == "cuda" else None,
+            # a learned prior's weights (trained after the model) take no
+            # part in this loss; the search for such weights costs a pass
+            # over the graph per step, so only where there are some
+            find_unused_parameters=getattr(self.module_, "code_prior", None) is not None,
+        )
+
+    def _stop_data_parallel(self):
+        """Unwrap the module: the fitted net is a plain (picklable) one again.
+
+        The training-time state goes too (a CUDA tensor pickled with the net
+        would keep it from loading on a machine without a GPU).
+        """
+        self.__dict__.pop("shuffle_generator_", None)
+        self.__dict__.pop("global_loss_", None)
+        if self.process_group_ is None:
+            return
+        self.module_ = self.module_.module
+        del self.process_group_, self.share_
 
     def _set_training(self, training=True):
         # skorch calls this before every batch, and walking the module tree
@@ -204,23 +423,42 @@ class VAENet(NeuralNet):
                 "validation_fraction, or early_stopping=False."
             )
         if isinstance(X, StreamedData):
-            return X.split(n_valid)
-        order = torch.randperm(n).to(X["x"].device)
+            return X.split(n_valid, self.shuffle_generator_)
+        order = torch.randperm(n, generator=self.shuffle_generator_).to(X["x"].device)
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
+        generator = self.shuffle_generator_
         if isinstance(dataset, StreamedData):
-            return _Streamed(dataset, self.batch_size, training, self.device, self.prepare_batch)
-        return TensorBatches(dataset, self.batch_size, training, self.prepare_batch)
+            batches = _Streamed(
+                dataset, self.batch_size, training, self.device, self.prepare_batch, generator
+            )
+        else:
+            batches = TensorBatches(
+                dataset, self.batch_size, training, self.prepare_batch, self.device, generator
+            )
+        if self.process_group_ is None:
+            return batches
+        return _RankShare(batches, self, *self.process_group_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, X, training=training)
+        reported = loss.detach()
+        if self.process_group_ is not None:
+            # this process's share of the global batch (see _RankShare); every
+            # process sees the global batch's loss, so that all of them take
+            # the same decisions (divergence, early stopping)
+            loss = loss * self.share_
+            reported = loss.detach().clone()
+            torch.distributed.all_reduce(reported)
+            reported /= self.process_group_[1]
+        self.global_loss_ = reported
         # Checked before the backward pass and the optimiser step, so that the
         # weights that gave the non-finite loss can be examined. skorch reads
         # the loss with .item() after the step anyway: no extra device sync.
-        if training and not torch.isfinite(loss.detach()).item():
+        if training and not torch.isfinite(reported).item():
             raise ValueError(self._divergence_report(X))
-        return loss
+        return loss if training else reported
 
     def on_epoch_end(self, net, **kwargs):
         # A loss can explode without overflowing: flag an epoch whose mean loss

@@ -161,6 +161,7 @@ default="combined"
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         super().__init__(
             n_components=n_components,
@@ -189,6 +190,7 @@ default="combined"
             callbacks=callbacks,
             warm_start=warm_start,
             buffer_size=buffer_size,
+            precision=precision,
         )
         self.contamination = contamination
         self.score_method = score_method

@@ -121,6 +121,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         super().__init__(
             n_components=n_components,
@@ -149,6 +150,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             callbacks=callbacks,
             warm_start=warm_start,
             buffer_size=buffer_size,
+            precision=precision,
         )
         self.prior = prior
 

@@ -160,6 +160,7 @@ default="autoregressive"
         callbacks=None,
         warm_start=False,
         buffer_size=65536,
+        precision="float32",
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which a VQ-VAE
         # does not have (its KL term is a constant)
@@ -192,6 +193,7 @@ default="autoregressive"
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.buffer_size = buffer_size
+        self.precision = precision
 
     # ------------------------------------------------------------------ fitting
 

@@ -13,3 +13,38 @@ def cheap(cls):
     if cls is VQVAETransformer:
         return {"n_slots": 1, "prior": AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)}
     return {}
+
+
+def data_parallel_worker(rank, world, init_file, out_file, name, params):
+    """One process of a data-parallel fit (tests/test_distributed.py), on gloo.
+
+    Every process fits the same estimator on the same rows; rank 0 pickles
+    the fitted estimator to ``out_file``.
+    """
+    import pickle
+
+    import torch
+    import torch.distributed as dist
+
+    import skvae
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        X, y = data_parallel_rows()
+        est = getattr(skvae, name)(**params)
+        est.fit(X, y) if name == "ConditionalVAE" else est.fit(X)
+        if rank == 0:
+            with open(out_file, "wb") as f:
+                pickle.dump(est, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def data_parallel_rows():
+    """The rows of the data-parallel tests: 500 rows of rank-3 data, three classes."""
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(500, 3)) @ rng.normal(size=(3, 12)) + 0.2 * rng.normal(size=(500, 12))
+    return X, np.arange(500) % 3

@@ -37,6 +37,16 @@ def diagonal_normal(loc, scale):
     return Independent(Normal(loc, scale, validate_args=False), 1, validate_args=False)
 
 
+def full_precision(t):
+    """``t`` in float32 when mixed precision made it half; any other dtype as it is.
+
+    Under ``torch.autocast`` the networks' linear layers return float16 or
+    bfloat16; the probability maths (softplus scales, log-densities, KL
+    terms summed over hundreds of features) reads them in float32.
+    """
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def gaussian_params(params):
     """The mean and scale of a diagonal Gaussian from ``params`` (..., 2 k).
 
@@ -45,7 +55,7 @@ def gaussian_params(params):
     on standardised MNIST, where rare pixels of nearly blank columns reach 70
     standard deviations).
     """
-    loc, raw_scale = params.chunk(2, dim=-1)
+    loc, raw_scale = full_precision(params).chunk(2, dim=-1)
     return loc, nn.functional.softplus(raw_scale) + 1e-4
 
 

@@ -277,5 +277,9 @@ class NeighbourPairs:
         neighbors = batch.pop("neighbors")
         n = neighbors.shape[0]
         pick = torch.randint(neighbors.shape[1], (n,), device=neighbors.device)
-        batch["x_pair"] = self.pool[neighbors[torch.arange(n, device=neighbors.device), pick]]
+        rows = neighbors[torch.arange(n, device=neighbors.device), pick]
+        # the pool stays in host memory when the training data do (see
+        # skvae._net.keeps_on_host): the pairs follow the batch to its device
+        pairs = self.pool[rows.to(self.pool.device)]
+        batch["x_pair"] = pairs.to(neighbors.device, non_blocking=True)
         return batch

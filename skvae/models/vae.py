@@ -23,7 +23,13 @@ import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
-from ._distributions import diagonal_normal, gaussian_params, make_likelihood, standard_normal_kl
+from ._distributions import (
+    diagonal_normal,
+    full_precision,
+    gaussian_params,
+    make_likelihood,
+    standard_normal_kl,
+)
 from .diffusion import make_code_prior
 
 # The encoder and decoder see their inputs clipped to this many standard
@@ -128,7 +134,7 @@ class Autoencoder(nn.Module):
         z = join(z.clamp(-INPUT_BOUND, INPUT_BOUND), c)
         lead = z.shape[:-1]
         out = self.decoder(z.reshape(-1, z.shape[-1]))
-        return out.reshape(lead + (self.x_shift.shape[0],))
+        return full_precision(out).reshape(lead + (self.x_shift.shape[0],))
 
     def px(self, z, c=None):
         """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a condition)."""

@@ -1,0 +1,118 @@
+"""Mixed precision, and training data kept in host memory for a GPU (CUDA tests skip here)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from skorch.callbacks import Callback, GradientNormClipping
+
+import skvae._base as base_module
+from skvae import GMVAEClusterer, VAETransformer
+from skvae._net import TensorBatches, keeps_on_host
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _digits():
+    X = load_digits().data
+    return X[:1200], X[1200:]
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_mixed_precision_trains_as_well_as_float32(precision):
+    X, X_test = _digits()
+    est = VAETransformer(8, max_iter=15, random_state=0, device="cpu")
+    full = clone(est).fit(X)
+    mixed = clone(est).set_params(precision=precision).fit(X)
+    # the weights and the optimiser stay float32; only the arithmetic is mixed
+    assert all(p.dtype == torch.float32 for p in mixed.module_.parameters())
+    assert abs(mixed.score(X_test) - full.score(X_test)) < 1.0
+    assert (mixed.net_.grad_scaler_ is not None) == (precision == "float16")
+
+
+class _GradNorms(Callback):
+    """Records the gradient norm that callbacks see at every step."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.norms = []
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        self.norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in grads]))))
+
+
+def test_float16_callbacks_see_unscaled_gradients():
+    # gradient clipping and any other callback of on_grad_computed see the
+    # true gradients, not those multiplied by the loss scale (2**16 at first)
+    X, _ = _digits()
+    norms = {}
+    for precision in ("float32", "float16"):
+        est = VAETransformer(
+            8, max_iter=2, random_state=0, device="cpu", precision=precision,
+            callbacks=[("grad_norms", _GradNorms())],
+        ).fit(X)
+        # the estimator trains a copy of its callbacks
+        norms[precision] = np.median(dict(est.net_.callbacks_)["grad_norms"].norms)
+    assert 0.5 < norms["float16"] / norms["float32"] < 2.0
+    # so clipping at a norm of 5 trains as it does in float32
+    X_test = load_digits().data[1200:]
+    clipped = {
+        precision: VAETransformer(
+            8, max_iter=15, random_state=0, device="cpu", precision=precision,
+            callbacks=[GradientNormClipping(5.0)],
+        ).fit(X).score(X_test)
+        for precision in ("float32", "float16")
+    }
+    assert abs(clipped["float16"] - clipped["float32"]) < 1.0
+
+
+def test_precision_of_partial_fit_can_change_between_calls():
+    X, _ = _digits()
+    est = VAETransformer(max_iter=3, random_state=0, device="cpu").partial_fit(X)
+    est.set_params(precision="float16").partial_fit(X)
+    assert est.net_.precision == "float16" and est.net_.grad_scaler_ is not None
+    assert np.isfinite(est.loss_curve_).all() and est.n_iter_ == 2
+
+
+def test_data_stay_on_the_host_when_they_would_crowd_the_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1000, 4000))
+    assert keeps_on_host(600, "cuda")  # more than half of the free memory
+    assert not keeps_on_host(400, "cuda")
+    assert not keeps_on_host(10**12, "cpu")
+
+
+def test_host_batches_moved_per_batch_are_the_same_batches():
+    # a simulated move ("cpu:0" is another device name than the data's
+    # "cpu"): the batches that go over one by one are the batches
+    data = {"x": torch.arange(50.0)[:, None], "labels": torch.arange(50)}
+    moved = TensorBatches(data, 16, shuffle=True, device="cpu:0")
+    torch.manual_seed(0)
+    got = [b for b, _ in moved]
+    torch.manual_seed(0)
+    expected = [b for b, _ in TensorBatches(data, 16, shuffle=True)]
+    assert len(got) == len(expected) == 4
+    for a, b in zip(got, expected, strict=True):
+        assert a["x"].equal(b["x"]) and a["labels"].equal(b["labels"])
+
+
+@cuda
+@pytest.mark.parametrize("cls", [VAETransformer, GMVAEClusterer])
+def test_cuda_fit_from_host_memory_matches_device_memory(cls, monkeypatch):
+    X, X_test = _digits()
+    est = cls(max_iter=5, random_state=0, device="cuda")
+    on_device = clone(est).fit(X)
+    monkeypatch.setattr(base_module, "keeps_on_host", lambda nbytes, device: True)
+    from_host = clone(est).fit(X)
+    np.testing.assert_allclose(from_host.loss_curve_, on_device.loss_curve_, rtol=1e-3)
+
+
+@cuda
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_cuda_mixed_precision(precision):
+    X, X_test = _digits()
+    est = VAETransformer(8, max_iter=15, random_state=0, device="cuda")
+    full = clone(est).fit(X)
+    mixed = clone(est).set_params(precision=precision).fit(X)
+    assert abs(mixed.score(X_test) - full.score(X_test)) < 1.0
