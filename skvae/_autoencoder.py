@@ -178,6 +178,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which are not
         # hyperparameters of a deterministic autoencoder
@@ -210,6 +211,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         self.warm_start = warm_start
         self.buffer_size = buffer_size
         self.precision = precision
+        self.compile = compile
 
     # ------------------------------------------------------------------ fitting
 

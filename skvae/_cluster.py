@@ -223,6 +223,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -252,6 +253,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             warm_start=warm_start,
             buffer_size=buffer_size,
             precision=precision,
+            compile=compile,
         )
         self.n_clusters = n_clusters
         self.inference = inference

@@ -168,6 +168,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -197,6 +198,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
             warm_start=warm_start,
             buffer_size=buffer_size,
             precision=precision,
+            compile=compile,
         )
         self.latent_prior = latent_prior
         self.independence_weight = independence_weight

@@ -109,6 +109,7 @@ class HierarchicalVAETransformer(VAETransformer):
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         BaseVAE.__init__(
             self,
@@ -139,6 +140,7 @@ class HierarchicalVAETransformer(VAETransformer):
             warm_start=warm_start,
             buffer_size=buffer_size,
             precision=precision,
+            compile=compile,
         )
 
     def _layer_sizes(self):

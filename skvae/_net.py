@@ -3,8 +3,11 @@
 skorch runs the training loop (epochs, callbacks, history, early stopping,
 progress output, CUDA-safe pickling). Two of its defaults are replaced because
 they dominate the run time of a small tabular VAE: the per-row ``Dataset`` and
-``DataLoader`` collation (batches here are slices of one in-memory tensor) and
-the scikit-learn style split helper (the split here is one random permutation).
+``DataLoader`` collation (batches here are slices of one in-memory tensor, or
+of a shuffle buffer read from an out-of-core array) and the scikit-learn style
+split helper (the split here is one random permutation). The training step
+adds mixed precision and, in a ``torch.distributed`` group, data parallelism
+(each process on its share of every batch, under DistributedDataParallel).
 """
 
 import contextlib
@@ -200,7 +203,7 @@ def process_group():
 
 
 def agree_across_processes(values, device, what):
-    """Rank 0's ``values`` (ints) in every process of a group; a clear error if not all match.
+    """Check that every process of a group holds rank 0's ``values`` (numbers).
 
     ``what`` names the values in the error. Every process takes part, so
     that all of them raise together rather than leave the others waiting.
@@ -237,17 +240,26 @@ def shared_seeds(seeds, device):
 class VAENet(NeuralNet):
     """A skorch ``NeuralNet`` whose loss is the criterion of the module's output.
 
-    ``X`` is a dict of tensors already on ``device``: ``"x"`` and the
-    module's extra per-row inputs (see :class:`TensorBatches`); the criterion
-    receives the module output and the batch. ``prepare_batch`` (None, or a
-    callable set by the estimator for the duration of a fit and not pickled
-    with the net) prepares each batch.
+    ``X`` is a dict of tensors already on ``device`` (or in host memory, see
+    :func:`keeps_on_host`): ``"x"`` and the module's extra per-row inputs
+    (see :class:`TensorBatches`), or a :class:`~skvae._data.StreamedData`
+    read from an out-of-core array. The criterion receives the module output
+    and the batch. ``prepare_batch`` (None, or a callable set by the
+    estimator for the duration of a fit and not pickled with the net)
+    prepares each batch. In a ``torch.distributed`` group the fit is
+    data-parallel (see ``_start_data_parallel``).
 
     Parameters
     ----------
     validation_fraction : float or None, default=None
         Share of the rows held out (at random) to compute ``valid_loss`` each
         epoch; None trains on every row.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        The training step's arithmetic (see ``train_step_single``).
+    compile_training : bool, default=False
+        Train through ``torch.compile`` of the module, for the duration of
+        each fit only (skorch's own ``compile`` keeps the compiled module,
+        whose ``state_dict`` keys and pickling differ).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -256,10 +268,14 @@ class VAENet(NeuralNet):
 
     incremental = False  # a net of partial_fit (one epoch per call)
 
-    def __init__(self, *args, validation_fraction=None, precision="float32", **kwargs):
+    def __init__(
+        self, *args, validation_fraction=None, precision="float32", compile_training=False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.validation_fraction = validation_fraction
         self.precision = precision
+        self.compile_training = compile_training
 
     def initialize(self):
         super().initialize()
@@ -327,7 +343,7 @@ class VAENet(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.loss_ceiling_ = LOSS_CEILING_PER_FEATURE * _n_features(X)
-        self._start_data_parallel()
+        self._start_training()
         try:
             self.notify("on_train_begin", X=X, y=y)
             try:
@@ -341,7 +357,7 @@ class VAENet(NeuralNet):
                     raise
             self.notify("on_train_end", X=X, y=y)
         finally:
-            self._stop_data_parallel()
+            self._stop_training()
         return self
 
     # No data parallelism, and the global generator shuffles, outside a fit
@@ -349,11 +365,16 @@ class VAENet(NeuralNet):
     process_group_ = None
     shuffle_generator_ = None
 
-    def _start_data_parallel(self):
-        """Wrap the module in DistributedDataParallel when a process group is running.
+    def _start_training(self):
+        """Seed the shuffles, and wrap the module for data parallelism or compilation.
+
+        The wrappers last for this fit only (see ``_stop_training``).
+
+        Data parallelism: when a process group is running, the module is
+        wrapped in DistributedDataParallel.
 
         A fit in each process of an initialised ``torch.distributed`` group
-        (launched by ``torchrun`` or ``accelerate launch``) of more than one
+        (launched by ``torchrun``, for example) of more than one
         process trains one model: each process takes its share of every
         global batch, and DDP averages the gradients. The processes shuffle
         alike (a generator seeded from the shared global one) but draw the
@@ -366,8 +387,12 @@ class VAENet(NeuralNet):
         seed = int(torch.randint(2**62, ()))  # the same in every process
         self.shuffle_generator_ = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed + 1 + rank)
-        if group is None:
-            return
+        if group is not None:
+            self._wrap_data_parallel(rank, world)
+        if self.compile_training:
+            self.module_ = torch.compile(self.module_)
+
+    def _wrap_data_parallel(self, rank, world):
         self.process_group_ = (rank, world)
         self.share_ = 1.0
         device = torch.device(self.device)
@@ -380,7 +405,7 @@ class VAENet(NeuralNet):
             find_unused_parameters=getattr(self.module_, "code_prior", None) is not None,
         )
 
-    def _stop_data_parallel(self):
+    def _stop_training(self):
         """Unwrap the module: the fitted net is a plain (picklable) one again.
 
         The training-time state goes too (a CUDA tensor pickled with the net
@@ -388,6 +413,8 @@ class VAENet(NeuralNet):
         """
         self.__dict__.pop("shuffle_generator_", None)
         self.__dict__.pop("global_loss_", None)
+        if self.compile_training and hasattr(self.module_, "_orig_mod"):
+            self.module_ = self.module_._orig_mod
         if self.process_group_ is None:
             return
         self.module_ = self.module_.module

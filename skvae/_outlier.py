@@ -162,6 +162,7 @@ default="combined"
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -191,6 +192,7 @@ default="combined"
             warm_start=warm_start,
             buffer_size=buffer_size,
             precision=precision,
+            compile=compile,
         )
         self.contamination = contamination
         self.score_method = score_method

@@ -122,6 +122,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -151,6 +152,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             warm_start=warm_start,
             buffer_size=buffer_size,
             precision=precision,
+            compile=compile,
         )
         self.prior = prior
 

@@ -161,6 +161,7 @@ default="autoregressive"
         warm_start=False,
         buffer_size=65536,
         precision="float32",
+        compile=False,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which a VQ-VAE
         # does not have (its KL term is a constant)
@@ -194,6 +195,7 @@ default="autoregressive"
         self.warm_start = warm_start
         self.buffer_size = buffer_size
         self.precision = precision
+        self.compile = compile
 
     # ------------------------------------------------------------------ fitting
 

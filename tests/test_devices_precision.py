@@ -116,3 +116,27 @@ def test_cuda_mixed_precision(precision):
     full = clone(est).fit(X)
     mixed = clone(est).set_params(precision=precision).fit(X)
     assert abs(mixed.score(X_test) - full.score(X_test)) < 1.0
+
+
+def test_compile_wraps_training_only(monkeypatch):
+    # torch.compile with the eager backend (the same arithmetic, no kernel
+    # generation): the module is compiled for the fit and given back plain
+    calls = []
+    real = torch.compile
+
+    def recording(module, **kwargs):
+        calls.append(type(module).__name__)
+        return real(module, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", recording)
+    X, X_test = _digits()
+    est = VAETransformer(4, max_iter=2, random_state=0, device="cpu")
+    compiled = clone(est).set_params(compile=True).fit(X)
+    plain = clone(est).fit(X)
+    assert calls == ["VAEModule"]
+    assert type(compiled.module_).__name__ == "VAEModule"
+    np.testing.assert_allclose(compiled.loss_curve_, plain.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(compiled.transform(X_test), plain.transform(X_test), rtol=1e-4)
+    import pickle
+
+    pickle.loads(pickle.dumps(compiled))
