@@ -147,6 +147,11 @@ def _seed_from(rng):
 
 
 
+def _block_rows(n_features):
+    """Rows of a block of about 8 MB of float64, for passes over an in-memory X."""
+    return max(1, 2**20 // max(1, n_features))
+
+
 def _positive_ints(values, name, what):
     """``values`` (an int or a sequence) as a tuple of positive ints, or a clear error."""
     values = (values,) if isinstance(values, Integral) else tuple(values)
@@ -495,21 +500,23 @@ class BaseVAE(BaseEstimator):
         if self.likelihood == "bernoulli":
             self.x_offset_, self.x_unit_ = np.zeros(n_features), 1.0
             return
-        big = float(np.max(np.abs(X))) if X.size else 0.0
+        big = max(abs(float(X.max())), abs(float(X.min()))) if X.size else 0.0
         big = big if big > 0 else 1.0
-        Xs = np.asarray(X, dtype=np.float64) / big
-        pooled = self._networks(n_features).image_input
-        offset = np.full(n_features, Xs.mean()) if pooled else Xs.mean(axis=0)
-        unit = float(np.sqrt(np.mean((Xs - offset) ** 2)))
-        self.x_offset_ = offset * big
-        self.x_unit_ = unit * big if unit > 0 else 1.0
+        # float64 moments of X / big, block by block (no copy of X)
+        rows = _block_rows(n_features)
+        blocks = (
+            np.asarray(X[start : start + rows], dtype=np.float64) / big
+            for start in range(0, X.shape[0], rows)
+        )
+        _, mean, var, _, _ = column_moments(blocks)
+        self._set_units_from_moments(mean, var, scale=big)
 
-    def _set_units_from_moments(self, mean, var):
-        """``_set_units`` from per-feature means and variances (ddof 0) of ``X``.
+    def _set_units_from_moments(self, mean, var, scale=1.0):
+        """``_set_units`` from per-feature means and variances (ddof 0) of ``X / scale``.
 
-        The same map, computed from statistics gathered block by block: the
-        centred mean square over all entries is the mean of the features'
-        variances (plus the spread of their means around a pooled mean).
+        The centred mean square over all entries is the mean of the
+        features' variances (plus the spread of their means around a pooled
+        mean, for images).
         """
         if self.likelihood == "bernoulli":
             self.x_offset_, self.x_unit_ = np.zeros(mean.shape[0]), 1.0
@@ -524,8 +531,8 @@ class BaseVAE(BaseEstimator):
                 "X holds values too large to standardise in float64 (their squares "
                 "overflow). Rescale X first, for example with StandardScaler."
             )
-        self.x_offset_ = offset
-        self.x_unit_ = math.sqrt(square) if square > 0 else 1.0
+        self.x_offset_ = offset * scale
+        self.x_unit_ = math.sqrt(square) * scale if square > 0 else 1.0
 
     def _to_model_units(self, X):
         """``X`` (validated) in the model's units, in ``X``'s dtype."""
@@ -534,9 +541,18 @@ class BaseVAE(BaseEstimator):
         with np.errstate(over="ignore"):
             # a finite value beyond float64 after scaling becomes inf: the
             # encoder clips it and the likelihood scores it -inf
-            out = np.subtract(X, self.x_offset_, dtype=np.float64)
-            out /= self.x_unit_
-            return out.astype(X.dtype, copy=False)
+            if X.dtype == np.float64:
+                out = np.subtract(X, self.x_offset_)
+                out /= self.x_unit_
+                return out
+            # other dtypes through a float64 temporary of a block at a time
+            out = np.empty(X.shape, dtype=X.dtype)
+            rows = _block_rows(X.shape[1])
+            for a in range(0, X.shape[0], rows):
+                block = np.subtract(X[a : a + rows], self.x_offset_, dtype=np.float64)
+                block /= self.x_unit_
+                out[a : a + rows] = block
+        return out
 
     def _from_model_units(self, X):
         """Decoder outputs (model units) back in ``X``'s units, as float64."""
@@ -964,7 +980,11 @@ class BaseVAE(BaseEstimator):
         else:
             # moved to the device once, unless they would crowd its memory
             home = "cpu" if keeps_on_host(X.shape[0] * X.shape[1] * 4, device) else device
-            data = {"x": torch.tensor(X, dtype=torch.float32, device=home)}
+            # X here is the model-units copy of fit's input (or, in [0, 1] for
+            # a Bernoulli likelihood, the input): shared, not copied again,
+            # when it is writable float32 already
+            x = X if X.flags.writeable else X.copy()
+            data = {"x": torch.as_tensor(x, dtype=torch.float32, device=home)}
             for key, value in inputs.items():
                 data[key] = torch.as_tensor(value, device=home)
         with torch_seed(train_seed, device):
