@@ -314,22 +314,29 @@ class VAENet(NeuralNet):
         return {"loss": self.global_loss_, "y_pred": y_pred}
 
     def train_step(self, batch, **fit_params):
-        scaler = self.grad_scaler_
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
-        # GradScaler.step takes no closure: skorch's step, unrolled
+        # skorch's step without the closure and its accumulator, which only
+        # optimisers that re-evaluate the loss (LBFGS) need: Adam takes none,
+        # and neither does GradScaler.step
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
-        # callbacks (gradient clipping) see the true gradients
-        scaler.unscale_(self.optimizer_)
+        scaler = self.grad_scaler_
+        if scaler is not None:
+            # callbacks (gradient clipping) see the true gradients
+            scaler.unscale_(self.optimizer_)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
             batch=batch,
             training=True,
         )
-        scaler.step(self.optimizer_)
-        scaler.update()
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+        if scaler is not None:
+            scaler.update()
         return step
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
