@@ -17,29 +17,9 @@ import time
 
 import numpy as np
 import torch
+from bench_scale import ESTIMATORS, estimator
 
-import skvae
-
-ESTIMATORS = (
-    "VAETransformer",
-    "VAEOutlierDetector",
-    "AutoencoderTransformer",
-    "HierarchicalVAETransformer",
-    "VQVAETransformer",
-    "GMVAEClusterer",
-    "ConditionalVAE",
-)
 PRECISIONS = ("float32", "bfloat16", "float16")
-
-
-def make(name, **params):
-    if name == "VQVAETransformer":
-        params.update(prior="uniform", n_components=8, n_slots=8)
-    elif name == "GMVAEClusterer":
-        params.update(neighbor_weight=0.0)  # its neighbour search is not a GPU step
-    else:
-        params.update(n_components=8)
-    return getattr(skvae, name)(**params)
 
 
 def main():
@@ -67,7 +47,7 @@ def main():
     for device in devices:
         for name in args.estimators.split(","):
             for precision in args.precisions.split(","):
-                est = make(
+                est = estimator(
                     name, max_iter=args.epochs, batch_size=args.batch_size, device=device,
                     precision=precision, random_state=0,
                 )

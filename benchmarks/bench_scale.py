@@ -104,10 +104,11 @@ def write_memmap(path, n):
     del out
 
 
-def estimator(name):
+def estimator(name, **params):
+    """``name``'s estimator with 8 components, at scale (also used by bench_gpu.py)."""
     import skvae
 
-    params = dict(max_iter=1, random_state=0, device="cpu")
+    params = {"max_iter": 1, "random_state": 0, "device": "cpu", **params}
     if name == "VQVAETransformer":
         params.update(prior="uniform", n_components=8, n_slots=8)
     elif name == "GMVAEClusterer":
