@@ -28,8 +28,10 @@ The target is 0 unclear errors, 0 silent wrong results and 0 refusals.
 """
 
 import argparse
+import atexit
 import contextlib
 import io
+import itertools
 import os
 import pickle
 import sys
@@ -192,10 +194,36 @@ def _methods(est, d):
     return out
 
 
+_MEMMAPS = itertools.count()
+
+
+def _as_memmap(A):
+    """``A`` written to a file and opened read-only as a ``np.memmap`` (out-of-core input)."""
+    path = os.path.join(tempfile.gettempdir(), f"skvae-hostile-{os.getpid()}-{next(_MEMMAPS)}")
+    out = np.memmap(path, dtype=A.dtype, mode="w+", shape=A.shape)
+    out[:] = A
+    out.flush()
+    atexit.register(os.unlink, path)
+    return np.memmap(path, dtype=A.dtype, mode="r", shape=A.shape)
+
+
+def _as_dask(A):
+    import dask.array as da
+
+    return da.from_array(A, chunks=(max(1, len(A) // 3),) + A.shape[1:])
+
+
 def _bad_inputs(width, rng):
     X = rng.standard_normal((6, width))
     nan, inf, s = X.copy(), X.copy(), X.astype(object)
     nan[2, 0], inf[1, -1], s[0, 0] = np.nan, np.inf, "seven"
+    out_of_core = {
+        "NaN in a memory map": _as_memmap(nan),
+        "one feature too many, a memory map": _as_memmap(np.hstack([X, X[:, :1]])),
+        "3-D memory map": _as_memmap(X.reshape(6, width, 1)),
+    }
+    with contextlib.suppress(ImportError):
+        out_of_core["inf in a dask array"] = _as_dask(inf)
     dates = pd.DataFrame(X[:, :1].copy(), columns=["a"])
     dates["when"] = pd.date_range("2020-01-01", periods=6)
     return {
@@ -218,6 +246,7 @@ def _bad_inputs(width, rng):
         "a date column": dates,
         "object array with None": np.where(rng.rand(6, width) < 0.2, None, X.astype(object)),
         "a scalar": 3.0,
+        **out_of_core,
     }
 
 
@@ -320,7 +349,12 @@ def valid_unusual_input_cases(models, X, y):
         "a read-only array": lambda A: _read_only(A),
         "reversed rows (negative strides)": lambda A: A[::-1][::-1],
         "int values": lambda A: np.round(A * 10).astype(int),
+        "a memory map": _as_memmap,
     }
+    with contextlib.suppress(ImportError):
+        import dask.array  # noqa: F401
+
+        variants["a dask array"] = _as_dask
     for cls, est in models.items():
         for method, call, width in _methods(est, X.shape[1]):
             if method == "score":
