@@ -5,9 +5,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.base import (
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -365,6 +371,29 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
             The fitted estimator.
         """
         return super().fit(X, y)
+
+    @available_if(BaseVAE._has_partial_fit)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the previous calls.
+
+        As :meth:`VAETransformer.partial_fit`. The neighbour term pairs rows
+        within each chunk; ``labels_`` and ``weights_`` describe the last
+        chunk, as ``MiniBatchKMeans.partial_fit`` leaves its ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,), default=None
+            Optional partial labels of the chunk, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X, y)
 
     def _neighbors(self, X):
         """Indices of each training row's ``n_neighbors`` nearest rows.

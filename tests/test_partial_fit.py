@@ -146,3 +146,28 @@ def test_dask_ml_incremental_trains_one_epoch_per_block():
     np.testing.assert_allclose(
         np.asarray(wrapper.transform(blocks)), est.transform(X), rtol=1e-12
     )
+
+
+def test_a_chunk_from_a_memory_map_trains_as_the_array(tmp_path):
+    # out-of-core chunks go through the same block reader as fit: one block
+    # holds these 300 rows, so the epochs are the array's
+    X, _ = _data(n=300)
+    X = X.astype(np.float32)
+    path = tmp_path / "chunk.dat"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    mm = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+    a = VAETransformer(random_state=0).partial_fit(X).partial_fit(X)
+    b = VAETransformer(random_state=0).partial_fit(mm).partial_fit(mm)
+    np.testing.assert_allclose(b.loss_curve_, a.loss_curve_, rtol=1e-4)
+
+
+def test_gmvae_partial_labels_in_partial_fit():
+    from skvae import GMVAEClusterer
+
+    X, y = _data()
+    labels = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    est = GMVAEClusterer(n_clusters=3, random_state=0, hidden_layer_sizes=(16,))
+    est.partial_fit(X[:300], labels[:300]).partial_fit(X[300:], labels[300:])
+    assert est.n_iter_ == 2 and est.labels_.shape == (300,)
