@@ -456,7 +456,7 @@ class BaseVAE(BaseEstimator):
         if reset:
             self._set_image_shape(shape, X.shape[1])
             raw = RowBlocks(X, checked, dtype)
-            n, mean, var, _, _ = column_moments(raw.read(a, b) for a, b in raw.ranges)
+            _, mean, var = column_moments(raw.read(a, b) for a, b in raw.ranges)
             self._set_units_from_moments(mean, var)
         out = RowBlocks(
             X, lambda block, start: self._to_model_units(checked(block, start)), dtype
@@ -508,7 +508,7 @@ class BaseVAE(BaseEstimator):
             np.asarray(X[start : start + rows], dtype=np.float64) / big
             for start in range(0, X.shape[0], rows)
         )
-        _, mean, var, _, _ = column_moments(blocks)
+        _, mean, var = column_moments(blocks)
         self._set_units_from_moments(mean, var, scale=big)
 
     def _set_units_from_moments(self, mean, var, scale=1.0):
@@ -630,7 +630,11 @@ class BaseVAE(BaseEstimator):
 
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
-        mean, var = X.moments if isinstance(X, RowBlocks) else (X.mean(axis=0), X.var(axis=0))
+        if isinstance(X, RowBlocks):
+            mean, var = X.moments
+        else:  # block by block: no temporary of X's size
+            rows = _block_rows(X.shape[1])
+            _, mean, var = column_moments(X[a : a + rows] for a in range(0, X.shape[0], rows))
         mean_var = float(var.mean())
         var_floor = _RELATIVE_VAR_FLOOR * (mean_var if mean_var > 0 else 1.0)
         networks = self._networks(X.shape[1])
@@ -646,11 +650,8 @@ class BaseVAE(BaseEstimator):
         if networks.image_input:
             # an image's pixels share one scale, so that a convolution sees the
             # same contrast everywhere in the picture
-            if isinstance(X, RowBlocks):
-                pooled_mean = float(np.mean(mean))
-                pooled_var = float(np.mean(var + (mean - pooled_mean) ** 2))
-            else:
-                pooled_mean, pooled_var = float(X.mean()), float(X.var())
+            pooled_mean = float(np.mean(mean))
+            pooled_var = float(np.mean(var + (mean - pooled_mean) ** 2))
             params["input_mean"] = torch.full_like(params["feature_mean"], pooled_mean)
             params["input_var"] = torch.full_like(params["feature_var"], pooled_var)
         return params
@@ -796,7 +797,7 @@ class BaseVAE(BaseEstimator):
         self : object
             The estimator, trained one more epoch.
         """
-        return self._partial_fit(X, y)
+        return self._fit_or_restore(X, y, partial=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -817,23 +818,30 @@ class BaseVAE(BaseEstimator):
         """
         return self._fit_or_restore(X, y)
 
-    def _fit_or_restore(self, X, y):
+    def _fit_or_restore(self, X, y, partial=False, **input_options):
         """Validate and fit; a failed or interrupted fit keeps the previous state.
 
         Whatever stops the fit (a bad input, a diverged loss, Ctrl-C), the
         estimator is left as it was before ``fit``: fitted as before, or not
         fitted. A warm fit trains a new net that starts from the fitted
-        weights, so the fitted net is untouched until the new one is done.
+        weights, so the fitted net is untouched until the new one is done;
+        ``partial`` (one epoch of ``partial_fit``) trains the fitted net in
+        place, so a copy of it is kept to restore. ``input_options`` go to
+        ``_fit_inputs`` (a conditional model's ``classes``).
         """
         previous = self._fitted_state()
-        warm = self.warm_start and "net_" in previous
+        fitted = "net_" in previous
+        warm = "partial" if partial else self.warm_start and fitted
+        backup = copy.deepcopy(self.net_) if partial and fitted else None
         try:
-            if warm:
+            if warm and fitted:
                 self._check_warm_params()
-            X, inputs = self._fit_inputs(X, y, reset=not warm)
+            X, inputs = self._fit_inputs(X, y, reset=not (warm and fitted), **input_options)
             return self._fit(X, warm, inputs)
         except BaseException:
             self._clear_fitted_state()
+            if backup is not None:
+                previous["net_"] = backup
             self.__dict__.update(previous)
             raise
 
@@ -883,36 +891,6 @@ class BaseVAE(BaseEstimator):
                 "since it was fitted, and these define the network's shape. Set them "
                 "back, or set warm_start=False to fit a new model."
             )
-
-    def _partial_fit(self, X, y=None, **input_options):
-        """One epoch over ``X``, continuing the model (scikit-learn's incremental API).
-
-        The first call (on an unfitted estimator) fixes the features and the
-        preprocessing (``x_offset_``, ``x_unit_`` and the module's statistics)
-        from its chunk and builds the network; each call then runs one epoch
-        over its chunk with the optimiser's state carried over, at the
-        constant step size ``learning_rate_init`` and the full ELBO (no KL
-        warm-up, schedule or early stopping, which need the epochs ahead).
-        A failed or interrupted call leaves the estimator as it was.
-        ``input_options`` go to ``_fit_inputs`` (a conditional model's
-        ``classes``).
-        """
-        previous = self._fitted_state()
-        first = "net_" not in previous
-        # the net is trained in place: keep a copy to restore on failure
-        backup = None if first else copy.deepcopy(self.net_)
-        try:
-            if not first:
-                self._check_warm_params()
-            X, inputs = self._fit_inputs(X, y, reset=first, **input_options)
-            self._fit(X, "partial", inputs)
-        except BaseException:
-            self._clear_fitted_state()
-            if backup is not None:
-                previous["net_"] = backup
-            self.__dict__.update(previous)
-            raise
-        return self
 
     def _partial_rng(self):
         """The random state of this ``partial_fit`` call: from ``random_state`` and the call.
@@ -964,7 +942,7 @@ class BaseVAE(BaseEstimator):
             rng = check_random_state(self.random_state if random_state is None else random_state)
         train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
         prior_seed = _seed_from(rng)
-        # a data-parallel fit (see VAENet._start_data_parallel): one model
+        # a data-parallel fit (see VAENet._start_training): one model
         # from the same data and seeds in every process
         agree_across_processes(
             [X.shape[0], X.shape[1], float(np.sum(self.x_offset_)), self.x_unit_],
@@ -1254,7 +1232,7 @@ class BaseVAE(BaseEstimator):
                 kl_sum[:] += out[:, :k].sum(axis=0)
                 yield out[:, k:]
 
-        n, _, var, _, _ = column_moments(means())
+        n, _, var = column_moments(means())
         return kl_sum / n, var
 
     def _score_noise(self, n_draws, moment_matched):

@@ -393,7 +393,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         self : object
             The estimator, trained one more epoch.
         """
-        return self._partial_fit(X, y)
+        return self._fit_or_restore(X, y, partial=True)
 
     def _neighbors(self, X):
         """Indices of each training row's ``n_neighbors`` nearest rows.

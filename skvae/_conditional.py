@@ -220,8 +220,8 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         weight = self.independence_weight * self.n_features_in_
         return {"beta": self.beta, "mismatch_weight": weight}
 
-    def _fit_inputs(self, X, y, reset, classes=None, partial=False):
-        """Validated ``X`` and class indices; ``partial``: a ``partial_fit`` call.
+    def _fit_inputs(self, X, y, reset, classes=None, accumulate=False):
+        """Validated ``X`` and class indices; ``accumulate``: ``partial_fit``'s class counts.
 
         ``classes`` (all the classes, for ``partial_fit``'s first call) may
         hold classes that this chunk lacks. ``class_prior_`` counts the rows
@@ -258,7 +258,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         # a warm start or a later partial_fit call trains on the classes it was built for
         labels = self._encode_labels(y)
         counts = np.bincount(labels, minlength=len(self.classes_))
-        if partial and not reset:
+        if accumulate and not reset:
             counts = counts + self._class_counts_
         self._class_counts_ = counts
         self.class_prior_ = counts / counts.sum()
@@ -288,7 +288,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         self : object
             The estimator, trained one more epoch.
         """
-        return self._partial_fit(X, y, classes=classes, partial=True)
+        return self._fit_or_restore(X, y, partial=True, classes=classes, accumulate=True)
 
     def fit(self, X, y):
         """Fit the conditional VAE to ``X`` and its classes ``y``.

@@ -8,8 +8,6 @@ block. Everything else (the codes, the scores, the labels) is in memory, of
 size ``n_samples`` times a few columns.
 """
 
-import math
-
 import numpy as np
 import torch
 
@@ -46,7 +44,6 @@ class RowBlocks:
 
     Stands in for a validated array wherever the estimators read their data in
     blocks (:meth:`skvae._base.BaseVAE._blocks`, :class:`StreamedData`).
-    Slicing rows (``X[a:b]``) reads and converts them.
 
     Parameters
     ----------
@@ -59,6 +56,9 @@ class RowBlocks:
     """
 
     ndim = 2
+    # per-feature (mean, variance) of the converted rows, set by the pass that
+    # validates the training data (the module starts from them)
+    moments = None
 
     def __init__(self, source, convert, dtype):
         self.source = source
@@ -77,12 +77,6 @@ class RowBlocks:
             block = block.compute()
         return self.convert(np.asarray(block), start)
 
-    def __getitem__(self, key):
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise TypeError("RowBlocks reads contiguous rows only: X[start:stop].")
-        start, stop, _ = key.indices(self.shape[0])
-        return self.read(start, stop)
-
     def blocks(self, size):
         """Yield ``(start, block)`` for consecutive blocks of at most ``size`` rows."""
         for start, stop in self.ranges:
@@ -92,21 +86,19 @@ class RowBlocks:
 
 
 def column_moments(blocks):
-    """Count, per-column mean and variance (ddof 0), min, max and max |x| of blocks.
+    """Count, per-column mean and per-column variance (ddof 0) of row blocks.
 
     ``blocks`` yields 2-D float arrays; the moments of each block are merged
     in float64 (Chan et al.'s pairwise update), so that no sum over all rows
     loses precision.
     """
     n, mean, m2 = 0, None, None
-    lo, hi = math.inf, -math.inf
     for block in blocks:
         block = np.asarray(block, dtype=np.float64)
         m = block.shape[0]
         if m == 0:
             continue
         b_mean = block.mean(axis=0)
-        lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
         deviations = block - b_mean
         b_m2 = np.square(deviations, out=deviations).sum(axis=0)
         del block, deviations  # before the next block is read
@@ -118,7 +110,7 @@ def column_moments(blocks):
         mean = mean + delta * (m / total)
         m2 = m2 + b_m2 + delta**2 * (n * m / total)
         n = total
-    return n, mean, m2 / n, lo, hi
+    return n, mean, m2 / n
 
 
 class StreamedData:

@@ -63,6 +63,15 @@ def adam_options(device):
     return {}
 
 
+def moves_batches(home, device):
+    """Whether batches of data held on ``home`` are copied to ``device`` one by one.
+
+    Only data kept in host memory for an accelerator do; data already on the
+    training device (``"cuda"`` and ``"cuda:0"`` alike) are sliced in place.
+    """
+    return device is not None and home.type == "cpu" and torch.device(device).type != "cpu"
+
+
 class TensorBatches:
     """Mini-batches sliced from in-memory tensors, reshuffled every epoch.
 
@@ -93,7 +102,7 @@ class TensorBatches:
         # Data kept in host memory (see keeps_on_host) go over per batch, as a
         # DataLoader with pin_memory=True sends them: each gathered batch is
         # pinned, so that its copy to the GPU overlaps the GPU's work.
-        move = self.device is not None and torch.device(self.device) != home
+        move = moves_batches(home, self.device)
         pin = move and torch.device(self.device).type == "cuda"
         for start in range(0, n, bs):
             rows = slice(start, start + bs) if order is None else order[start : start + bs]
@@ -247,7 +256,7 @@ class VAENet(NeuralNet):
     and the batch. ``prepare_batch`` (None, or a callable set by the
     estimator for the duration of a fit and not pickled with the net)
     prepares each batch. In a ``torch.distributed`` group the fit is
-    data-parallel (see ``_start_data_parallel``).
+    data-parallel (see ``_start_training``).
 
     Parameters
     ----------
@@ -405,7 +414,12 @@ class VAENet(NeuralNet):
         device = torch.device(self.device)
         self.module_ = torch.nn.parallel.DistributedDataParallel(
             self.module_,
-            device_ids=[device.index or 0] if device.type == "cuda" else None,
+            # the process's GPU: the net's, or the current one (torch.cuda.set_device)
+            device_ids=(
+                [device.index if device.index is not None else torch.cuda.current_device()]
+                if device.type == "cuda"
+                else None
+            ),
             # a learned prior's weights (trained after the model) take no
             # part in this loss; the search for such weights costs a pass
             # over the graph per step, so only where there are some

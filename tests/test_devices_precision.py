@@ -9,7 +9,7 @@ from skorch.callbacks import Callback, GradientNormClipping
 
 import skvae._base as base_module
 from skvae import GMVAEClusterer, VAETransformer
-from skvae._net import TensorBatches, keeps_on_host
+from skvae._net import TensorBatches, keeps_on_host, moves_batches
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -84,18 +84,26 @@ def test_data_stay_on_the_host_when_they_would_crowd_the_gpu(monkeypatch):
     assert not keeps_on_host(10**12, "cpu")
 
 
+def test_only_host_data_for_an_accelerator_move_per_batch():
+    cpu, cuda0 = torch.device("cpu"), torch.device("cuda:0")
+    assert moves_batches(cpu, "cuda") and moves_batches(cpu, "cuda:1")
+    # data already on the training device are sliced in place
+    assert not moves_batches(cuda0, "cuda") and not moves_batches(cuda0, "cuda:0")
+    assert not moves_batches(cpu, "cpu") and not moves_batches(cpu, None)
+
+
 def test_host_batches_moved_per_batch_are_the_same_batches():
-    # a simulated move ("cpu:0" is another device name than the data's
-    # "cpu"): the batches that go over one by one are the batches
+    # a simulated move to the "meta" device (shapes, no values): the batches
+    # that go over one by one are those sliced in place, in the same order
     data = {"x": torch.arange(50.0)[:, None], "labels": torch.arange(50)}
-    moved = TensorBatches(data, 16, shuffle=True, device="cpu:0")
     torch.manual_seed(0)
-    got = [b for b, _ in moved]
+    moved = [b for b, _ in TensorBatches(data, 16, shuffle=True, device="meta")]
     torch.manual_seed(0)
     expected = [b for b, _ in TensorBatches(data, 16, shuffle=True)]
-    assert len(got) == len(expected) == 4
-    for a, b in zip(got, expected, strict=True):
-        assert a["x"].equal(b["x"]) and a["labels"].equal(b["labels"])
+    assert [len(b["x"]) for b in moved] == [len(b["x"]) for b in expected] == [16, 16, 16, 2]
+    for a, b in zip(moved, expected, strict=True):
+        assert a["x"].device.type == a["labels"].device.type == "meta"
+        assert a["labels"].shape == b["labels"].shape and b["x"].device.type == "cpu"
 
 
 @cuda

@@ -83,7 +83,7 @@ def test_many_blocks_each_row_once_per_epoch(monkeypatch, tmp_path):
         assert sorted(labels) == list(range(1000))
         # each row keeps its own label
         rows = np.concatenate([b["x"][:, 0].numpy() for b in batches])
-        np.testing.assert_allclose(rows, blocks[0:1000][labels, 0], rtol=1e-6)
+        np.testing.assert_allclose(rows, blocks.read(0, 1000)[labels, 0], rtol=1e-6)
         epochs.append(labels)
     assert not np.array_equal(epochs[0], epochs[1])
     # the first 32 rows come from several blocks, not one
@@ -178,8 +178,8 @@ def test_bad_out_of_core_inputs_get_clear_errors(tmp_path):
 def test_column_moments_merge_blocks_exactly():
     rng = np.random.RandomState(0)
     X = rng.normal(loc=1e4, size=(1001, 3))
-    n, mean, var, lo, hi = column_moments(X[i : i + 97] for i in range(0, 1001, 97))
-    assert n == 1001 and (lo, hi) == (X.min(), X.max())
+    n, mean, var = column_moments(X[i : i + 97] for i in range(0, 1001, 97))
+    assert n == 1001
     np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(var, X.var(axis=0), rtol=1e-10)
 
