@@ -85,6 +85,23 @@ class RowBlocks:
                 yield start + offset, block[offset : offset + size]
 
 
+def take_rows(X, index):
+    """Rows ``index`` (sorted, unique) of an in-memory array or a :class:`RowBlocks`.
+
+    A :class:`RowBlocks` is read block by block, and only the blocks that
+    hold some of the rows are read; the result is in memory, ``len(index)``
+    rows.
+    """
+    if not isinstance(X, RowBlocks):
+        return X[index]
+    out = np.empty((len(index), X.shape[1]), dtype=X.dtype)
+    for start, stop in X.ranges:
+        a, b = np.searchsorted(index, [start, stop])
+        if a < b:
+            out[a:b] = X.read(start, stop)[index[a:b] - start]
+    return out
+
+
 def column_moments(blocks):
     """Count, per-column mean and per-column variance (ddof 0) of row blocks.
 

@@ -9,6 +9,7 @@ from skorch.callbacks import Callback, GradientNormClipping
 
 import skvae._base as base_module
 from skvae import GMVAEClusterer, VAETransformer
+import skvae._net as net_module
 from skvae._net import TensorBatches, keeps_on_host, moves_batches
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -104,6 +105,24 @@ def test_host_batches_moved_per_batch_are_the_same_batches():
     for a, b in zip(moved, expected, strict=True):
         assert a["x"].device.type == a["labels"].device.type == "meta"
         assert a["labels"].shape == b["labels"].shape and b["x"].device.type == "cpu"
+
+
+@pytest.mark.parametrize("gather_bytes", [1, 3 * 16 * 16, 2**30])
+def test_batches_gathered_in_chunks_are_those_of_the_shuffle(gather_bytes, monkeypatch):
+    # rows gathered one batch, three batches or everything at a time: each
+    # epoch's batches are the rows of one permutation, in its order
+    monkeypatch.setattr(net_module, "_GATHER_BYTES", gather_bytes)
+    data = {"x": torch.arange(100.0)[:, None].repeat(1, 3), "labels": torch.arange(100)}
+    generator = torch.Generator().manual_seed(0)
+    batches = TensorBatches(data, 16, shuffle=True, generator=generator)
+    for _ in range(2):
+        order = torch.randperm(100, generator=generator.clone_state())
+        got = [b for b, _ in batches]
+        assert [len(b["x"]) for b in got] == [16] * 6 + [4]
+        assert torch.equal(torch.cat([b["labels"] for b in got]), order)
+        assert torch.equal(torch.cat([b["x"] for b in got]), data["x"][order])
+    in_order = [b["labels"] for b, _ in TensorBatches(data, 16, shuffle=False)]
+    assert torch.equal(torch.cat(in_order), torch.arange(100))
 
 
 @cuda

@@ -7,9 +7,10 @@ import pytest
 from helpers import cheap
 from sklearn.base import clone
 
+import skvae._base as base_module
 import skvae._data as data_module
 from skvae import ConditionalVAE, GMVAEClusterer, VAETransformer, all_estimators
-from skvae._data import StreamedData, column_moments
+from skvae._data import StreamedData, column_moments, take_rows
 
 da = pytest.importorskip("dask.array")
 
@@ -173,6 +174,37 @@ def test_bad_out_of_core_inputs_get_clear_errors(tmp_path):
     est = VAETransformer(max_iter=1).fit(X)
     with pytest.raises(ValueError, match="features"):
         est.transform(_memmap(tmp_path, X[:, :4].copy(), "d.dat"))
+
+
+def test_take_rows_reads_the_rows_of_a_memmap_and_of_a_dask_array(monkeypatch, tmp_path):
+    monkeypatch.setattr(data_module, "_MEMMAP_BLOCK_ROWS", 64)
+    X, _ = _data(n=500)
+    est = VAETransformer(max_iter=1).fit(X)
+    expected = est._validate_X(X, reset=False)
+    index = np.array([0, 3, 63, 64, 65, 200, 499])
+    for source in (_memmap(tmp_path, X), da.from_array(X, chunks=(70, 6))):
+        blocks = est._validate_X(source, reset=False)
+        np.testing.assert_array_equal(take_rows(blocks, index), expected[index])
+    np.testing.assert_array_equal(take_rows(expected, index[:0]), expected[:0])
+
+
+def test_code_diagnostics_on_a_sample_of_many_rows(monkeypatch, tmp_path):
+    # beyond _STATISTICS_ROWS rows, kl_per_dim_ and n_active_units_ come from
+    # a seeded random sample: the same rows in memory and from a memmap, and
+    # near the statistics of every row
+    monkeypatch.setattr(base_module, "_STATISTICS_ROWS", 300)
+    X, _ = _data(n=1200)
+    est = VAETransformer(max_iter=3, random_state=0).fit(X)
+    assert est.kl_per_dim_.shape == (est.n_components,)
+    kl_all, activity_all = est._latent_statistics(est._validate_X(X, reset=False))
+    assert not np.allclose(est.kl_per_dim_, kl_all, rtol=1e-9)  # a sample, not all rows
+    np.testing.assert_allclose(est.kl_per_dim_, kl_all, rtol=0.15, atol=0.02)
+    assert est.n_active_units_ == int(np.sum(activity_all > 1e-2))
+    kl_sample = est.kl_per_dim_.copy()
+    est._set_code_statistics(est._validate_X(_memmap(tmp_path, X), reset=False))
+    np.testing.assert_allclose(est.kl_per_dim_, kl_sample, rtol=1e-6)
+    again = VAETransformer(max_iter=3, random_state=0).fit(X)
+    np.testing.assert_array_equal(again.kl_per_dim_, kl_sample)
 
 
 def test_column_moments_merge_blocks_exactly():

@@ -205,6 +205,34 @@ def test_warm_fit_uses_changed_training_hyperparameters(wine):
     assert vae.n_iter_ == 19
 
 
+def test_per_batch_callbacks_hear_every_batch(wine):
+    # the net skips callbacks with nothing to do per batch; one that does
+    # hears every event, and the history still records every batch
+    X, _ = wine
+    from skorch.callbacks import Callback
+
+    class Count(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.events = []
+
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            self.events.append(("begin", training))
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.events.append(("grad", sum(1 for _ in named_parameters)))
+
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            self.events.append(("end", training))
+
+    params = {**SMALL, "max_iter": 2, "batch_size": 50}
+    vae = VAETransformer(**params, callbacks=[("count", Count())]).fit(X)
+    events = dict(vae.net_.callbacks_)["count"].events
+    n_batches = 2 * -(-len(X) // 50)
+    n_params = len(list(vae.module_.parameters()))
+    assert events == [("begin", True), ("grad", n_params), ("end", True)] * n_batches
+    assert [len(epoch["batches"]) for epoch in vae.net_.history] == [n_batches // 2] * 2
+
+
 @pytest.mark.parametrize(
     "cls, change",
     [

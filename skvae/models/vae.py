@@ -278,7 +278,7 @@ class ELBOLoss(nn.Module):
     def per_row(self, output, training):
         """Each row's negative (beta-weighted) ELBO."""
         weight = self.beta * (self.kl_factor if training else 1.0)
-        return -(output.log_px - weight * output.kl)
+        return weight * output.kl - output.log_px
 
     def forward(self, output, x=None, training=False):
         return self.per_row(output, training).mean()
