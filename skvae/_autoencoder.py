@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
+from ._data import covariance_moments
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from .models.autoencoder import CORRUPTIONS, AutoencoderLoss, AutoencoderModule
 
@@ -237,9 +238,9 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
         return math.ceil(_SPARSITY_WARMUP * self.max_iter) if self.sparsity > 0 else 0
 
     def _set_code_statistics(self, X):
-        codes = self._encode_mean(X).astype(np.float64)
-        self.code_mean_ = codes.mean(axis=0)
-        self.code_covariance_ = np.atleast_2d(np.cov(codes, rowvar=False, bias=True))
+        # block by block: memory does not grow with the rows
+        codes = self._block_outputs(X, lambda module, xb: module.encode_mean(xb))
+        _, self.code_mean_, self.code_covariance_ = covariance_moments(codes)
 
     def _fixed_prior_codes(self, n_samples, rng):
         # a square root of the covariance that a singular one (a code unit

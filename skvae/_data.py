@@ -130,6 +130,32 @@ def column_moments(blocks):
     return n, mean, m2 / n
 
 
+def covariance_moments(blocks):
+    """Count, column means and covariance matrix (ddof 0) of row blocks.
+
+    As :func:`column_moments`, with the pairwise update of the matrix of
+    centred cross-products: memory is one block and a (d, d) matrix.
+    """
+    n, mean, m2 = 0, None, None
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float64)
+        m = block.shape[0]
+        if m == 0:
+            continue
+        b_mean = block.mean(axis=0)
+        deviations = block - b_mean
+        b_m2 = deviations.T @ deviations
+        if mean is None:
+            n, mean, m2 = m, b_mean, b_m2
+            continue
+        delta = b_mean - mean
+        total = n + m
+        mean = mean + delta * (m / total)
+        m2 = m2 + b_m2 + np.outer(delta, delta) * (n * m / total)
+        n = total
+    return n, mean, m2 / n
+
+
 class StreamedData:
     """The training rows of an out-of-core ``X``, in shuffled mini-batches.
 

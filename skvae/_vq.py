@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, _DeterministicCodeTransformer, _seed_from, fill_doc, torch_seed
 from ._priors import VQ_PRIORS, AutoregressivePrior, prior_config
-from .models.vq import VQLoss, VQVAEModule, perplexity
+from .models.vq import VQLoss, VQVAEModule, perplexity_of_counts
 
 
 @fill_doc
@@ -222,10 +222,13 @@ default="autoregressive"
         return 0
 
     def _set_code_statistics(self, X):
-        indices = torch.as_tensor(self._indices(X))
-        counts = torch.bincount(indices.reshape(-1), minlength=self._fitted_param("n_codes"))
-        self.codebook_usage_ = (counts / counts.sum()).numpy().astype(np.float64)
-        self.perplexity_ = perplexity(indices, self._fitted_param("n_codes"))
+        # counted block by block: memory does not grow with the rows
+        n_codes = self._fitted_param("n_codes")
+        counts = np.zeros(n_codes, dtype=np.int64)
+        for indices in self._block_outputs(X, lambda module, xb: module.encode_indices(xb)):
+            counts += np.bincount(indices.reshape(-1), minlength=n_codes)
+        self.codebook_usage_ = counts / counts.sum()
+        self.perplexity_ = perplexity_of_counts(torch.as_tensor(counts))
 
     def _prior_data(self, X, rows, prior):
         return {"x": torch.as_tensor(self._indices(X), device=self.net_.device)}

@@ -8,8 +8,8 @@ from sklearn.datasets import load_digits
 from skorch.callbacks import Callback, GradientNormClipping
 
 import skvae._base as base_module
-from skvae import GMVAEClusterer, VAETransformer
 import skvae._net as net_module
+from skvae import GMVAEClusterer, VAETransformer
 from skvae._net import TensorBatches, keeps_on_host, moves_batches
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -10,7 +10,7 @@ from sklearn.base import clone
 import skvae._base as base_module
 import skvae._data as data_module
 from skvae import ConditionalVAE, GMVAEClusterer, VAETransformer, all_estimators
-from skvae._data import StreamedData, column_moments, take_rows
+from skvae._data import StreamedData, column_moments, covariance_moments, take_rows
 
 da = pytest.importorskip("dask.array")
 
@@ -214,6 +214,15 @@ def test_column_moments_merge_blocks_exactly():
     assert n == 1001
     np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(var, X.var(axis=0), rtol=1e-10)
+
+
+def test_covariance_moments_merge_blocks_exactly():
+    rng = np.random.RandomState(0)
+    X = rng.normal(loc=1e3, size=(1001, 4)) @ rng.normal(size=(4, 4))
+    n, mean, cov = covariance_moments(X[i : i + 97] for i in range(0, 1001, 97))
+    assert n == 1001
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(cov, np.cov(X, rowvar=False, bias=True), rtol=1e-9)
 
 
 def test_images_from_a_memmap(tmp_path):

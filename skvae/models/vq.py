@@ -268,7 +268,12 @@ class SlotPrior(nn.Module):
 
 def perplexity(indices, n_codes):
     """``exp`` of the entropy of the codes' usage, pooled over slots: from 1 to ``n_codes``."""
-    counts = torch.bincount(indices.reshape(-1), minlength=n_codes).double()
+    return perplexity_of_counts(torch.bincount(indices.reshape(-1), minlength=n_codes))
+
+
+def perplexity_of_counts(counts):
+    """:func:`perplexity` from the number of times each code is used."""
+    counts = counts.double()
     p = counts / counts.sum()
     entropy = -(p[p > 0] * torch.log(p[p > 0])).sum()
     return float(math.exp(entropy.item()))
