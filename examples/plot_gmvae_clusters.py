@@ -1,7 +1,7 @@
 """
-=========================================
+==========================================
 Clustering handwritten digits with a GMVAE
-=========================================
+==========================================
 
 Fit a :class:`skvae.GMVAEClusterer` with ten clusters on scikit-learn's 8x8
 digits (pixels / 16) without showing it the labels. Left: the 10-D latent

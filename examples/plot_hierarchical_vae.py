@@ -1,7 +1,7 @@
 """
-====================================================
+===================================================
 Two stochastic layers: a hierarchical VAE on digits
-====================================================
+===================================================
 
 Fit a :class:`skvae.HierarchicalVAETransformer` with layers of 16 and 4
 dimensions and a :class:`skvae.VAETransformer` with 20 on 70% of

@@ -1,7 +1,7 @@
 """
-==============================================
+============================================
 Flagging unusual tumours with a VAE detector
-==============================================
+============================================
 
 scikit-learn's breast-cancer data: 357 benign and 212 malignant tumours, 30
 features each. Take the benign ones and 15 malignant ones as the

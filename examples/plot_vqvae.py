@@ -1,7 +1,7 @@
 """
-=====================================================
+====================================================
 Discrete codes of digits with a VQ-VAE and its prior
-=====================================================
+====================================================
 
 Fit a :class:`skvae.VQVAETransformer` on scikit-learn's 8x8 digits (pixels /
 16): each digit becomes 8 code indices into a codebook of 64 vectors. Left:

@@ -289,7 +289,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             The samples.
         """
         check_is_fitted(self)

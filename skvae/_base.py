@@ -1526,14 +1526,14 @@ SHARED_ATTRIBUTES_DOC = """\
         Number of features seen during fit (``channels * height * width``
         for images).
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during fit, when ``X`` has string column names.
 
     image_shape_ : tuple of int or None
         ``(channels, height, width)`` of the images seen during fit, or None
         for tables.
 
-    x_offset_ : ndarray of shape (n_features_in_,)
+    x_offset_ : ndarray of shape (n_features,)
         What each feature is centred by before it reaches the model (its
         training mean; the pooled pixel mean for images; 0 with a Bernoulli
         likelihood), computed in float64.
@@ -1661,7 +1661,7 @@ class _DeterministicCodeTransformer(ClassNamePrefixFeaturesOutMixin, Transformer
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             Reconstructions in feature space.
         """
         check_is_fitted(self)

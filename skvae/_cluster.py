@@ -575,7 +575,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             The samples.
         y : ndarray of shape (n_samples,)
             The cluster each sample was drawn from.

@@ -203,7 +203,7 @@ class HierarchicalVAETransformer(VAETransformer):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             The decoder means at the bottom-layer codes they give.
         """
         check_is_fitted(self)
@@ -225,7 +225,7 @@ class HierarchicalVAETransformer(VAETransformer):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             The samples.
         """
         check_is_fitted(self)

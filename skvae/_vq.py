@@ -295,7 +295,7 @@ default="autoregressive"
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             The samples.
         """
         check_is_fitted(self)
