@@ -12,14 +12,10 @@ denoising autoencoder (rows three to five); the printed errors are against
 the clean digits (first row). The sparse autoencoder's codes (right) are
 mostly exact zeros.
 
-Run it with ``python examples/plot_autoencoders.py``; it writes
-``autoencoders.png`` next to where it is run.
+Run it with ``python examples/plot_autoencoders.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -77,5 +73,4 @@ right.set_xlabel("held-out digit")
 right.set_ylabel("code unit")
 right.set_title(f"Sparse codes: {np.mean(codes == 0):.0%} exact zeros (white)")
 fig.tight_layout()
-fig.savefig("autoencoders.png", dpi=110)
-print("wrote autoencoders.png")
+plt.show()

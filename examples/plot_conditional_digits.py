@@ -14,14 +14,10 @@ carry over to the others.
 The same model is also a classifier (Bayes' rule over its conditional
 likelihood bounds); its test accuracy is printed beside the SVC's.
 
-Run it with ``python examples/plot_conditional_digits.py``; it writes
-``conditional_digits.png`` next to where it is run.
+Run it with ``python examples/plot_conditional_digits.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -80,5 +76,4 @@ right.set_xticks(np.arange(11) * 9 + 3.5, ["real"] + [f"as {k}" for k in cvae.cl
 right.set_yticks([])
 right.set_title("Style transfer: a real digit's code decoded as every class")
 fig.tight_layout()
-fig.savefig("conditional_digits.png", dpi=110)
-print("wrote conditional_digits.png")
+plt.show()

@@ -4,59 +4,74 @@
 ======================================
 
 Fit a :class:`skvae.VAETransformer` with two latent dimensions on
-scikit-learn's 8x8 digits and draw the codes coloured by the true digit, beside
-the first two principal components. The VAE is never shown the labels.
-Then decode a grid of latent points to see what the model has learned.
+scikit-learn's 8x8 digits and look at what it learned with the Displays of
+:mod:`skvae.plotting`: the codes coloured by the true digit (the VAE is never
+shown the labels) beside the first two principal components, the decoded
+manifold, an interpolation between two digits, reconstructions and the
+training curve with the KL of each latent dimension.
 
-Run it with ``python examples/plot_digits_latent_space.py``; it writes
-``digits_latent_space.png`` next to where it is run.
+Run it with ``python examples/plot_digits_latent_space.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
+# Fit the VAE
+# -----------
+# Pixels go to [0, 1]: standardising would turn rare ink on blank border
+# pixels into outliers of tens of standard deviations.
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import MinMaxScaler
 
 from skvae import VAETransformer
+from skvae.plotting import (
+    InterpolationDisplay,
+    LatentSpaceDisplay,
+    ManifoldDisplay,
+    ReconstructionDisplay,
+    TrainingDisplay,
+)
 
-digits = load_digits()
-# images go to [0, 1]; standardising would turn rare ink on blank border
-# pixels into outliers of tens of standard deviations
-scaler = MinMaxScaler().fit(digits.data)
-X = scaler.transform(digits.data)
-
+X, y = load_digits(return_X_y=True)
+X = X / 16.0
 vae = VAETransformer(n_components=2, random_state=0).fit(X)
-codes = vae.transform(X)
-pca_codes = PCA(n_components=2, random_state=0).fit_transform(X)
 print(f"ELBO per digit: {vae.score(X):.1f} nats, active latent units: "
       f"{vae.n_active_units_} of 2, epochs: {vae.n_iter_}")
 
 # %%
-# Codes coloured by class, and decoded images on a grid of latent points.
-fig, axes = plt.subplots(1, 3, figsize=(16, 5))
-for ax, Z, title in ((axes[0], pca_codes, "PCA"), (axes[1], codes, "VAETransformer")):
-    points = ax.scatter(Z[:, 0], Z[:, 1], c=digits.target, cmap="tab10", s=6)
-    ax.set_title(f"{title}: 2-D codes of the digits")
-    low, high = np.percentile(Z, [0.5, 99.5], axis=0)
-    ax.set_xlim(low[0], high[0])
-    ax.set_ylim(low[1], high[1])
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.colorbar(points, ax=axes[1], ticks=range(10), label="digit")
-
-# a 12 x 12 grid over the central 98% of the codes, top row = largest z_1
-(x0, y0), (x1, y1) = np.percentile(codes, [1, 99], axis=0)
-zz = np.array([[x, y] for y in np.linspace(y1, y0, 12) for x in np.linspace(x0, x1, 12)])
-images = scaler.inverse_transform(vae.inverse_transform(zz)).reshape(12, 12, 8, 8)
-images = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))  # blank frame per digit
-mosaic = images.transpose(0, 2, 1, 3).reshape(12 * 10, 12 * 10)
-axes[2].imshow(mosaic, cmap="gray_r")
-axes[2].set_title("Decoded grid over the VAE codes")
-axes[2].axis("off")
+# The codes, beside PCA
+# ---------------------
+# :class:`~skvae.plotting.LatentSpaceDisplay` draws the posterior means;
+# PCA's first two components are drawn with the same Display.
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+pca_codes = PCA(n_components=2, random_state=0).fit_transform(X)
+LatentSpaceDisplay(pca_codes, color=y, color_label="digit", axis_labels=("PC 1", "PC 2"),
+                   estimator_name="PCA").plot(ax=left)
+LatentSpaceDisplay.from_estimator(vae, X, y, ax=right)
 fig.tight_layout()
-fig.savefig("digits_latent_space.png", dpi=110)
+
+# %%
+# The decoded manifold
+# --------------------
+# The decoder's means on a 12 x 12 grid spanning the central 90% of the codes.
+ManifoldDisplay.from_estimator(vae, X, n_points=12, image_shape=(8, 8))
+plt.gcf().set_size_inches(6, 6)
+
+# %%
+# Interpolation and reconstructions
+# ---------------------------------
+# A path between the codes of a 0 and a 1 (great-circle, which keeps the
+# codes at a typical distance from the prior's centre), and the first eight
+# digits above their reconstructions.
+fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4))
+InterpolationDisplay.from_estimator(vae, X, rows=(0, 1), n_steps=8, method="spherical",
+                                    image_shape=(8, 8), ax=top)
+ReconstructionDisplay.from_estimator(vae, X, n_rows=10, image_shape=(8, 8), ax=bottom)
+fig.tight_layout()
+
+# %%
+# Training
+# --------
+# The loss of each epoch and the KL divergence of each latent dimension from
+# the prior: a dimension near zero would carry no information.
+TrainingDisplay.from_estimator(vae)
+plt.show()

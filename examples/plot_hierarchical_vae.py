@@ -11,14 +11,10 @@ Left: the top layer's codes of held-out digits (first two of four
 dimensions), coloured by class. Right: samples, every layer drawn from the
 generative model, top down.
 
-Run it with ``python examples/plot_hierarchical_vae.py``; it writes
-``hierarchical_vae.png`` next to where it is run.
+Run it with ``python examples/plot_hierarchical_vae.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -55,5 +51,4 @@ right.imshow(grid, cmap="gray")
 right.set_axis_off()
 right.set_title("Samples (decoder means), every layer drawn")
 fig.tight_layout()
-fig.savefig("hierarchical_vae.png", dpi=110)
-print("wrote hierarchical_vae.png")
+plt.show()

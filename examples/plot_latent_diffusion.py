@@ -12,14 +12,10 @@ process, which follows the codes of real digits instead of the whole
 Gaussian. An SVC trained on the real digits says how many of each it
 recognises with confidence 0.9 or more.
 
-Run it with ``python examples/plot_latent_diffusion.py`` (about a minute on
-a laptop CPU); it writes ``latent_diffusion.png`` next to where it is run.
+Run it with ``python examples/plot_latent_diffusion.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -59,5 +55,4 @@ for ax, (name, samples) in zip(
     ax.set_axis_off()
     ax.set_title(f"VAETransformer samples, {name}", fontsize=10)
 fig.tight_layout()
-fig.savefig("latent_diffusion.png", dpi=110)
-print("wrote latent_diffusion.png")
+plt.show()

@@ -10,18 +10,13 @@ features each. Take the benign ones and 15 malignant ones as the
 malignant ones come out as outliers.
 
 Left: the histogram of the scores (higher is more normal) with the
-detector's threshold (``contamination="auto"``). Right: the per-feature view
-of the five most abnormal rows (:meth:`~skvae.VAEOutlierDetector.score_features`):
-which features the model could least explain.
+detector's threshold (``contamination="auto"``). Right: the features of the
+most abnormal row that the model could least explain.
 
-Run it with ``python examples/plot_outliers.py``; it writes ``outliers.png``
-next to where it is run.
+Run it with ``python examples/plot_outliers.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -31,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skvae import VAEOutlierDetector
+from skvae.plotting import OutlierScoreDisplay
 
 data = load_breast_cancer()
 rng = np.random.RandomState(0)
@@ -49,28 +45,16 @@ print(f"flagged {flags.sum()} rows, of which {int(is_outlier[flags].sum())} mali
       f"(of {len(malignant)})")
 
 # %%
-# Which features made the five most abnormal rows abnormal?
+# The scores of the training data with the detector's threshold, split by the
+# true labels, and the features that the model could least explain in the
+# most abnormal row (:meth:`~skvae.VAEOutlierDetector.score_features`).
 vae = detector[-1]
-per_feature = vae.score_features(detector[0].transform(X))
-top = np.argsort(scores)[:5]
-
-fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5),
-                                  gridspec_kw={"width_ratios": [1, 1.3]})
-bins = np.linspace(scores.min(), scores.max(), 50)
-left.hist(scores[is_outlier == 0], bins=bins, alpha=0.7, label="benign")
-left.hist(scores[is_outlier == 1], bins=bins, alpha=0.7, label="malignant")
-left.axvline(vae.offset_, color="k", ls="--", label="threshold (offset_)")
-left.set_xlabel("score_samples (higher is more normal)")
-left.set_ylabel("tumours")
-left.legend()
-left.set_title("Scores of the training data")
-
-image = right.imshow(per_feature[top].T, aspect="auto", cmap="magma")
-right.set_yticks(range(len(data.feature_names)), data.feature_names, fontsize=7)
-right.set_xticks(range(len(top)), [f"row {r}\n{'malignant' if is_outlier[r] else 'benign'}"
-                                   for r in top], fontsize=8)
-fig.colorbar(image, ax=right, label="log p(x_j | z), nats (low = unexplained)")
-right.set_title("Per-feature view of the 5 most abnormal rows")
-fig.tight_layout()
-fig.savefig("outliers.png", dpi=110)
-print("wrote outliers.png")
+most_abnormal = int(np.argmin(scores))
+display = OutlierScoreDisplay.from_estimator(
+    vae, detector[0].transform(X), is_outlier, row=most_abnormal,
+    feature_names=data.feature_names,
+)
+display.figure_.set_size_inches(13, 5)
+display.axes_[0].set_title("Scores of the training data")
+display.figure_.tight_layout()
+plt.show()

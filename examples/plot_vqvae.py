@@ -11,14 +11,10 @@ the learned autoregressive prior (``sample``) and drawn uniformly, as during
 training; an SVC trained on the real digits says how many of each it
 recognises with confidence 0.9 or more.
 
-Run it with ``python examples/plot_vqvae.py``; it writes ``vqvae.png`` next
-to where it is run.
+Run it with ``python examples/plot_vqvae.py``.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -65,5 +61,4 @@ for i, (name, samples) in enumerate((("learned prior", learned), ("uniform prior
     ax.set_axis_off()
     ax.set_title(f"samples, {name}", fontsize=10)
 fig.tight_layout()
-fig.savefig("vqvae.png", dpi=110)
-print("wrote vqvae.png")
+plt.show()

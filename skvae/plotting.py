@@ -161,6 +161,19 @@ def _decoder(estimator, display, y):
     return estimator.inverse_transform
 
 
+def _feature_names(estimator, names, n_features):
+    """``names`` (checked), or the estimator's ``feature_names_in_``, or None."""
+    if names is None:
+        return getattr(estimator, "feature_names_in_", None)
+    names = np.asarray(names)
+    if names.shape != (n_features,):
+        raise ValueError(
+            f"feature_names must hold one name per feature ({n_features}), got "
+            f"shape {names.shape}."
+        )
+    return names
+
+
 def _codes(estimator, X, y=None):
     """Posterior means of ``X``: ``transform``, or an outlier detector's encoder.
 
@@ -756,8 +769,8 @@ class ReconstructionDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y=None, *, n_rows=None, rows=None, image_shape=None, ax=None,
-        cmap="gray_r",
+        cls, estimator, X, y=None, *, n_rows=None, rows=None, image_shape=None,
+        feature_names=None, ax=None, cmap="gray_r",
     ):
         """Reconstruct rows of ``X`` (decode their codes) and draw them.
 
@@ -772,6 +785,9 @@ class ReconstructionDisplay:
         rows : array-like of int, default=None
             The rows to draw, instead of the first ones.
         image_shape : tuple of int, default=None
+        feature_names : array-like of str, default=None
+            Tick labels of the bars; the estimator's ``feature_names_in_``
+            when None.
         ax : matplotlib Axes or array of them, default=None
         cmap : str or Colormap, default="gray_r"
 
@@ -807,7 +823,7 @@ class ReconstructionDisplay:
             recon = estimator.inverse_transform(estimator.transform(selected))
         display = cls(
             X_rows[rows], recon, image_shape=shape,
-            feature_names=getattr(estimator, "feature_names_in_", None),
+            feature_names=_feature_names(estimator, feature_names, X_rows.shape[1]),
             row_labels=[f"row {r}" for r in rows],
         )
         return display.plot(ax=ax, cmap=cmap)
@@ -1131,7 +1147,9 @@ class OutlierScoreDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, row=None, ax=None, bins=50):
+    def from_estimator(
+        cls, estimator, X, y=None, *, row=None, feature_names=None, ax=None, bins=50
+    ):
         """Score ``X`` and draw the histogram.
 
         Parameters
@@ -1144,6 +1162,9 @@ class OutlierScoreDisplay:
             True labels, True or 1 for an outlier.
         row : int, default=None
             Also draw ``score_features`` of this row of ``X``.
+        feature_names : array-like of str, default=None
+            Names of the features; the estimator's ``feature_names_in_`` when
+            None (a fit on a DataFrame), else their indices.
         ax : matplotlib Axes or pair of Axes, default=None
         bins : int, default=50
 
@@ -1172,6 +1193,6 @@ class OutlierScoreDisplay:
             feature_scores = estimator.score_features(np.asarray(X)[[row]])[0]
         display = cls(
             scores, estimator.offset_, is_outlier=is_outlier, feature_scores=feature_scores,
-            feature_names=getattr(estimator, "feature_names_in_", None), row=row,
+            feature_names=_feature_names(estimator, feature_names, np.shape(X)[-1]), row=row,
         )
         return display.plot(ax=ax, bins=bins)

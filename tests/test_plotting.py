@@ -299,6 +299,12 @@ def test_outlier_scores_histogram_threshold_and_feature_scores(wine):
     np.testing.assert_allclose(
         [b.get_width() for b in display.feature_bars_], np.sort(feature_scores)
     )
+    names = [f"f{j}" for j in range(X.shape[1])]
+    named = OutlierScoreDisplay.from_estimator(detector, X, row=5, feature_names=names)
+    labels = [t.get_text() for t in named.axes_[1].get_yticklabels()]
+    assert labels == [names[j] for j in np.argsort(feature_scores)]
+    with pytest.raises(ValueError, match="one name per feature"):
+        OutlierScoreDisplay.from_estimator(detector, X, row=5, feature_names=names[:3])
     alone = OutlierScoreDisplay.from_estimator(detector, X)
     assert len(alone.hist_) == 1 and alone.feature_bars_ is None
     with pytest.raises(ValueError, match="True or 1 for an outlier"):
