@@ -53,7 +53,7 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from ._data import (
     RowBlocks,
@@ -65,6 +65,7 @@ from ._data import (
 )
 from ._net import (
     PRECISIONS,
+    FitProgress,
     KLWarmup,
     VAENet,
     adam_options,
@@ -707,7 +708,9 @@ class BaseVAE(BaseEstimator):
             )
         callbacks.extend(self._extra_callbacks())
         if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
+            # in the units of loss_curve_ (nats of X), once the units are set
+            shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
+            callbacks.append(("progress", FitProgress(shift)))
         _check_callbacks(self.callbacks)
         for cb in copy.deepcopy(self.callbacks or []):
             callbacks.append(cb)
@@ -763,7 +766,8 @@ class BaseVAE(BaseEstimator):
             device=device,
             precision=self.precision,
             compile_training=self.compile,
-            verbose=self.verbose,
+            # verbose=2 adds skorch's table of every epoch to the progress bar
+            verbose=int(self.verbose >= 2),
             **{f"module__{k}": v for k, v in self._module_params(X).items()},
             **{f"criterion__{k}": v for k, v in self._criterion_params().items()},
         )
@@ -1474,7 +1478,9 @@ default=<activation>
         states are left untouched.
 
     verbose : int, default=<verbose>
-        If > 0, show a progress bar and a table of per-epoch losses.
+        1 shows one progress bar per fit on stderr (the batches of all epochs,
+        the last epoch's losses and the time left); 2 also prints a table of
+        every epoch's losses (skorch's) on stdout; 0 prints nothing.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, \
 default=<callbacks>

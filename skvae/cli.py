@@ -13,7 +13,10 @@ writes new rows of the requested classes (``--prior diffusion`` draws their
 codes from a diffusion model trained on the codes). ``skvae outliers [FILE.csv]
 --contamination 0.05`` fits a :class:`~skvae.VAEOutlierDetector` and writes
 each row's score and flag.
-Progress goes to stderr, so stdout stays clean for the data.
+Progress goes to stderr, so stdout stays clean for the data: one progress bar
+per fit (with the last epoch's loss and the time left) when stderr is a
+terminal or with ``--progress``, a table of every epoch with ``-v``, nothing
+with ``-q``. ``--plot FILE.png`` also draws the job's picture.
 """
 
 import argparse
@@ -122,12 +125,16 @@ def _check_writable(option, out):
 
 
 def _check_before_training(args):
-    """What can fail after a long fit is checked before it: the output, the device."""
+    """What can fail after a long fit is checked before it: the outputs, the device."""
     from ._base import resolve_device
 
-    for option, value in (("--output", args.output), ("--save-model", args.save_model)):
+    for option, value in (
+        ("--output", args.output), ("--save-model", args.save_model), ("--plot", args.plot)
+    ):
         if value:
             _check_writable(option, Path(value))
+    if args.plot:
+        _check_plot_format(args.plot)
     try:
         resolve_device(args.device)
     except ValueError as exc:
@@ -162,7 +169,7 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None):
         image_shape=tuple(args.image_shape) if args.image_shape else None,
         device=args.device,
         random_state=args.random_state,
-        verbose=0 if args.quiet else 1,
+        verbose=_verbosity(args),
     )
     steps = [estimator] if args.no_scale else [StandardScaler(), estimator]
     model = make_pipeline(*steps).set_output(transform="pandas")
@@ -218,6 +225,56 @@ def _load_model(accepts, args, label):
     return model, X
 
 
+def _check_plot_format(path):
+    """--plot needs matplotlib and a picture format it writes."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise CLIError(
+            "--plot needs matplotlib, which is not installed: pip install 'skvae[plot]'"
+        ) from None
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise CLIError(
+            f"--plot {path}: give a file name ending in one of "
+            f"{', '.join('.' + f for f in sorted(formats))}"
+        )
+
+
+def _save_plot(args, draw):
+    """Draw the job's picture with ``draw(ax)`` and write it to ``--plot``."""
+    if not args.plot:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # a file, never a window
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    with _as_cli_error():
+        draw(ax)
+    fig.tight_layout()
+    fig.savefig(args.plot, dpi=110)
+    plt.close(fig)
+    if not args.quiet:
+        print(f"Wrote the picture to {args.plot}", file=sys.stderr)
+
+
+def _model_input(model, X):
+    """``X`` as the pipeline's last step sees it (after the scaler)."""
+    return model[:-1].transform(X) if len(model) > 1 else X
+
+
+def _verbosity(args):
+    """The estimator's ``verbose``: a progress bar on a terminal, the epoch table with -v."""
+    if args.quiet:
+        return 0
+    if args.verbose:
+        return 2
+    return 1 if args.progress or sys.stderr.isatty() else 0
+
+
 @contextlib.contextmanager
 def _as_cli_error():
     """A ValueError of the model (bad data, a bad model file) as a one-line CLI error."""
@@ -238,6 +295,7 @@ def _write(frame, args, what):
 
 def _reduce(args):
     from . import AutoencoderTransformer, VAETransformer, VQVAETransformer
+    from .plotting import LatentSpaceDisplay
 
     n = args.n_components
     if args.estimator == "autoencoder":
@@ -258,10 +316,13 @@ def _reduce(args):
     with _as_cli_error():
         codes = model.transform(X)
     _write(codes, args, "codes")
+    _save_plot(args, lambda ax: LatentSpaceDisplay.from_estimator(
+        model[-1], _model_input(model, X), ax=ax))
 
 
 def _cluster(args):
     from . import GMVAEClusterer
+    from .plotting import LatentSpaceDisplay
 
     gmvae = GMVAEClusterer(n_clusters=args.n_clusters)
     model, X = _fit_pipeline(gmvae, args, f"a GMVAE with {args.n_clusters} clusters")
@@ -271,10 +332,13 @@ def _cluster(args):
         {"cluster": proba.argmax(axis=1), "probability": proba.max(axis=1)}
     )
     _write(frame, args, "cluster labels")
+    _save_plot(args, lambda ax: LatentSpaceDisplay.from_estimator(
+        model[-1], _model_input(model, X), ax=ax))
 
 
 def _generate(args):
     from . import ConditionalVAE
+    from .plotting import SampleGridDisplay
 
     cvae = ConditionalVAE(prior=args.prior)
     what = "a conditional VAE" + (" with a diffusion prior" if args.prior == "diffusion" else "")
@@ -298,10 +362,18 @@ def _generate(args):
     frame = pd.DataFrame(samples, columns=X.columns)
     frame[y.name] = labels
     _write(frame, args, "samples")
+    # the rows written, one group per class
+    grouped = np.asarray(samples, dtype=float).reshape(len(chosen), args.n_samples, -1)
+    shape = getattr(model[-1], "image_shape_", None)
+    if shape is None and args.file is None and args.model is None:
+        shape = (8, 8)  # scikit-learn's digits
+    _save_plot(args, lambda ax: SampleGridDisplay(
+        grouped, [str(c) for c in chosen], image_shape=shape).plot(ax=ax))
 
 
 def _outliers(args):
     from . import VAEOutlierDetector
+    from .plotting import OutlierScoreDisplay
 
     detector = VAEOutlierDetector(contamination=args.contamination)
     model, X = _fit_pipeline(detector, args, "a VAE outlier detector")
@@ -310,6 +382,8 @@ def _outliers(args):
         flags = model.predict(X)
     frame = pd.DataFrame({"score": scores, "outlier": (flags == -1).astype(int)})
     _write(frame, args, "scores")
+    _save_plot(args, lambda ax: OutlierScoreDisplay.from_estimator(
+        model[-1], _model_input(model, X), ax=ax))
     if not args.quiet:
         print(f"Flagged {int(frame['outlier'].sum())} of {len(frame)} rows", file=sys.stderr)
 
@@ -380,7 +454,23 @@ def _add_common(parser, output_help):
         help="apply a model saved with --save-model instead of fitting one (the "
         "training options are then ignored)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw the job's picture into FILE (codes, clusters, samples per class "
+        "or the score histogram; needs matplotlib: pip install 'skvae[plot]')",
+    )
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    talk.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also print a table of every epoch's losses",
+    )
+    parser.add_argument(
+        "--progress", action="store_true",
+        help="show the progress bar even when stderr is not a terminal (it is shown "
+        "on a terminal by default)",
+    )
 
 
 def build_parser():

@@ -390,3 +390,66 @@ def test_an_unwritable_save_model_path_fails_before_training(tmp_path, capsys, m
     missing = tmp_path / "no" / "m.safetensors"
     assert main(["reduce", *FAST, "--save-model", str(missing)]) == 2
     assert "--save-model" in capsys.readouterr().err
+
+
+# --------------------------------------------------------- progress and plots
+
+
+def _csv(tmp_path, n=60, d=4):
+    rng = np.random.RandomState(0)
+    path = tmp_path / "in.csv"
+    pd.DataFrame(rng.normal(size=(n, d)), columns=list("abcd")[:d]).to_csv(path, index=False)
+    return path
+
+
+def test_progress_bar_on_request_table_with_v_and_silence_otherwise(tmp_path, capsys):
+    src = _csv(tmp_path)
+    # stderr is not a terminal under pytest: no bar unless asked
+    assert main(["reduce", str(src), "--max-iter", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "Fitting" in err and "fit:" not in err and "train_loss" not in err
+    assert main(["reduce", str(src), "--max-iter", "3", "--progress"]) == 0
+    err = capsys.readouterr().err
+    # one bar for the fit: 3 epochs of one batch, ending on the last epoch
+    assert "3/3" in err and "epoch=3/3" in err and "loss=" in err and "train_loss" not in err
+    assert main(["reduce", str(src), "--max-iter", "3", "-v"]) == 0
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.err and "epoch=3/3" in captured.err
+    assert pd.read_csv(io.StringIO(captured.out)).shape == (60, 2)  # stdout: the data only
+    assert main(["reduce", str(src), "--max-iter", "3", "-q", "--progress"]) == 0
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit):
+        main(["reduce", str(src), "-q", "-v"])
+
+
+@pytest.mark.parametrize(
+    "command, extra",
+    [
+        ("reduce", []),
+        ("cluster", ["-k", "3"]),
+        ("outliers", []),
+        ("generate", ["--label", "label", "-n", "4"]),
+    ],
+)
+def test_plot_writes_the_picture_of_the_job(tmp_path, command, extra):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    src = _csv(tmp_path)
+    if command == "generate":
+        frame = pd.read_csv(src)
+        frame["label"] = np.arange(len(frame)) % 2
+        frame.to_csv(src, index=False)
+    picture = tmp_path / "job.png"
+    args = [command, str(src), *extra, "--plot", str(picture), "-o", str(tmp_path / "o.csv")]
+    assert main([*args, *FAST]) == 0
+    pixels = imread(picture)
+    assert pixels.ndim == 3 and pixels[..., :3].std() > 0  # a picture, not a blank page
+
+
+def test_plot_problems_are_found_before_training(tmp_path, capsys):
+    src = _csv(tmp_path)
+    assert main(["reduce", str(src), "--plot", str(tmp_path / "codes.txt"), *FAST]) == 2
+    assert "ending in one of" in capsys.readouterr().err
+    assert main(["reduce", str(src), "--plot", str(tmp_path / "no" / "x.png"), *FAST]) == 2
+    assert "there is no directory" in capsys.readouterr().err

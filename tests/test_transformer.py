@@ -303,10 +303,21 @@ def test_warm_start_continues_training(small_X):
     assert cold.n_iter_ == 5
 
 
-def test_verbose_prints_progress(small_X, capsys):
-    VAETransformer(**{**FAST, "verbose": 1}).fit(small_X)
-    out = capsys.readouterr().out
-    assert "train_loss" in out and "epoch" in out
+def test_verbose_shows_one_progress_bar_and_the_epoch_table_on_request(small_X, capsys):
+    vae = VAETransformer(**{**FAST, "verbose": 1}).fit(small_X)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout stays clean for data
+    n_epochs = vae.n_iter_
+    # one bar for the whole fit, ending on the last epoch and its loss in nats of X
+    assert captured.err.count("fit:") >= 1 and f"epoch={n_epochs}/{n_epochs}" in captured.err
+    assert f"loss={vae.loss_curve_[-1]:.4g}" in captured.err
+    batches = n_epochs * -(-len(small_X) // vae.batch_size)
+    assert f"{batches}/{batches}" in captured.err
+    VAETransformer(**{**FAST, "verbose": 2}).fit(small_X)
+    table = capsys.readouterr().out
+    assert "train_loss" in table and "epoch" in table
+    VAETransformer(**{**FAST, "verbose": 0}).fit(small_X)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_extra_callbacks_are_used_and_params_untouched(small_X):
