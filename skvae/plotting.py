@@ -20,6 +20,7 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 from sklearn.decomposition import PCA
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -140,12 +141,19 @@ def _cell_centres(n, size, gap=1):
 
 
 def _is_discrete(values):
+    """Whether ``values`` are labels (a legend) rather than a score (a colour bar).
+
+    Strings and booleans are labels; numbers are when they are whole
+    (``1.0`` counts) and take at most ``_MAX_CLASSES`` values.
+    """
     values = np.asarray(values)
     if values.dtype.kind in "OUSb":
         return True
-    if values.dtype.kind in "iu":
-        return len(np.unique(values)) <= _MAX_CLASSES
-    return False
+    if values.dtype.kind not in "iuf" or len(values) == 0:
+        return False
+    return type_of_target(values) in ("binary", "multiclass") and (
+        len(np.unique(values)) <= _MAX_CLASSES
+    )
 
 
 def _decoder(estimator, display, y):

@@ -112,6 +112,17 @@ def test_latent_space_colours_clusters_and_outlier_scores(wine):
     np.testing.assert_allclose(scores.scatter_.get_array(), detector.score_samples(X))
 
 
+def test_latent_space_reads_whole_numbers_and_strings_as_classes(wine, wine_vae):
+    X, y = wine
+    as_floats = LatentSpaceDisplay.from_estimator(wine_vae, X, y.astype(float))
+    assert as_floats.legend_ is not None and as_floats.colorbar_ is None
+    names = np.array(["barolo", "grignolino", "barbera"])[y]
+    named = LatentSpaceDisplay.from_estimator(wine_vae, X, names)
+    assert [t.get_text() for t in named.legend_.get_texts()] == sorted(set(names))
+    scores = LatentSpaceDisplay.from_estimator(wine_vae, X, color=np.linspace(0, 1, len(X)))
+    assert scores.colorbar_ is not None and scores.legend_ is None
+
+
 def test_latent_space_errors(wine, wine_vae):
     X, _ = wine
     one = VAETransformer(n_components=1, **FAST).fit(X)
