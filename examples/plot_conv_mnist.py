@@ -34,7 +34,7 @@ conv = dict(
     architecture="conv",
     image_shape=(1, 28, 28),
     likelihood="bernoulli",
-    max_iter=50,
+    max_iter=20,  # keeps the example under a minute on one CPU core
     random_state=0,
 )
 vae16 = VAETransformer(n_components=16, **conv).fit(X_train)
