@@ -109,25 +109,7 @@ def column_moments(blocks):
     in float64 (Chan et al.'s pairwise update), so that no sum over all rows
     loses precision.
     """
-    n, mean, m2 = 0, None, None
-    for block in blocks:
-        block = np.asarray(block, dtype=np.float64)
-        m = block.shape[0]
-        if m == 0:
-            continue
-        b_mean = block.mean(axis=0)
-        deviations = block - b_mean
-        b_m2 = np.square(deviations, out=deviations).sum(axis=0)
-        del block, deviations  # before the next block is read
-        if mean is None:
-            n, mean, m2 = m, b_mean, b_m2
-            continue
-        delta = b_mean - mean
-        total = n + m
-        mean = mean + delta * (m / total)
-        m2 = m2 + b_m2 + delta**2 * (n * m / total)
-        n = total
-    return n, mean, m2 / n
+    return _merged_moments(blocks, covariance=False)
 
 
 def covariance_moments(blocks):
@@ -136,6 +118,10 @@ def covariance_moments(blocks):
     As :func:`column_moments`, with the pairwise update of the matrix of
     centred cross-products: memory is one block and a (d, d) matrix.
     """
+    return _merged_moments(blocks, covariance=True)
+
+
+def _merged_moments(blocks, covariance):
     n, mean, m2 = 0, None, None
     for block in blocks:
         block = np.asarray(block, dtype=np.float64)
@@ -144,14 +130,19 @@ def covariance_moments(blocks):
             continue
         b_mean = block.mean(axis=0)
         deviations = block - b_mean
-        b_m2 = deviations.T @ deviations
+        if covariance:
+            b_m2 = deviations.T @ deviations
+        else:
+            b_m2 = np.square(deviations, out=deviations).sum(axis=0)
+        del block, deviations  # before the next block is read
         if mean is None:
             n, mean, m2 = m, b_mean, b_m2
             continue
         delta = b_mean - mean
         total = n + m
         mean = mean + delta * (m / total)
-        m2 = m2 + b_m2 + np.outer(delta, delta) * (n * m / total)
+        cross = np.outer(delta, delta) if covariance else delta**2
+        m2 = m2 + b_m2 + cross * (n * m / total)
         n = total
     return n, mean, m2 / n
 
