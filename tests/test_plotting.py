@@ -15,6 +15,8 @@ from skvae import (
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
+    VQVAETransformer,
+    all_estimators,
 )
 from skvae.plotting import (
     InterpolationDisplay,
@@ -328,3 +330,38 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, wine_vae):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"skvae\[plot\]"):
         TrainingDisplay.from_estimator(wine_vae)
+
+
+# ----------------------------------------------------------- every estimator
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_every_display_that_applies_draws_for_every_estimator(name, cls, wine):
+    # tabular rows, and images through image_shape; each Display an estimator
+    # offers the methods of draws something
+    from helpers import cheap
+
+    X, y = wine
+    X = X[:, :12]  # 12 features: also 3 x 4 images
+    params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
+    if cls is VQVAETransformer:
+        params["n_components"] = 2
+    est = cls(**params)
+    est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+    labels = {"y": y} if cls is ConditionalVAE else {}
+    drawn = [TrainingDisplay.from_estimator(est), LatentSpaceDisplay.from_estimator(est, X, y)]
+    if hasattr(est, "inverse_transform"):
+        one_class = {"y": y[0]} if labels else {}
+        if not hasattr(est, "n_slots"):
+            drawn.append(ManifoldDisplay.from_estimator(est, X, n_points=3, **one_class))
+        drawn.append(InterpolationDisplay.from_estimator(
+            est, X, n_steps=3, image_shape=(3, 4), **one_class))
+        drawn.append(ReconstructionDisplay.from_estimator(est, X, n_rows=2, **labels))
+    if hasattr(est, "sample"):
+        drawn.append(SampleGridDisplay.from_estimator(est, n_samples=2, image_shape=(3, 4)))
+    if hasattr(est, "offset_"):
+        drawn.append(OutlierScoreDisplay.from_estimator(est, X, row=0))
+    for display in drawn:
+        assert display.figure_.get_axes()
+        artists = [a for ax in display.figure_.get_axes() for a in ax.get_children()]
+        assert artists
