@@ -329,7 +329,8 @@ class LatentSpaceDisplay:
         if isinstance(dims, str):
             if dims != "pca":
                 raise ValueError(f'dims must be None, "pca" or two ints, got {dims!r}.')
-            points = PCA(n_components=2).fit_transform(codes)
+            # exact (not randomized) and deterministic: the codes have few columns
+            points = PCA(n_components=2, svd_solver="full").fit_transform(codes)
             labels = ("first principal axis of the codes", "second principal axis")
         else:
             dims = tuple(dims)
