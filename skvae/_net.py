@@ -216,7 +216,8 @@ class FitProgress(Callback):
         if self.bar_ is None:
             return
         row = net.history[-1]
-        shown = {"epoch": f"{row['epoch']}/{net.max_epochs}"}
+        # partial_fit runs one epoch per call: its epochs have no end to count to
+        shown = {"epoch": f"{row['epoch']}" + ("" if net.incremental else f"/{net.max_epochs}")}
         for key, name in (("train_loss", "loss"), ("valid_loss", "valid")):
             if key in row:
                 shown[name] = f"{row[key] + self.shift:.4g}"
