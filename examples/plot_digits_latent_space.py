@@ -41,11 +41,11 @@ print(f"ELBO per digit: {vae.score(X):.1f} nats, active latent units: "
 # The codes, beside PCA
 # ---------------------
 # :class:`~skvae.plotting.LatentSpaceDisplay` draws the posterior means;
-# PCA's first two components are drawn with the same Display.
+# PCA's first two components go through the same Display (``from_codes``).
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
 pca_codes = PCA(n_components=2, random_state=0).fit_transform(X)
-LatentSpaceDisplay(pca_codes, color=y, color_label="digit", axis_labels=("PC 1", "PC 2"),
-                   estimator_name="PCA").plot(ax=left)
+LatentSpaceDisplay.from_codes(pca_codes, y, color_label="digit", estimator_name="PCA",
+                              ax=left)
 LatentSpaceDisplay.from_estimator(vae, X, y, ax=right)
 fig.tight_layout()
 

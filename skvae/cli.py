@@ -261,11 +261,6 @@ def _save_plot(args, draw):
         print(f"Wrote the picture to {args.plot}", file=sys.stderr)
 
 
-def _model_input(model, X):
-    """``X`` as the pipeline's last step sees it (after the scaler)."""
-    return model[:-1].transform(X) if len(model) > 1 else X
-
-
 def _verbosity(args):
     """The estimator's ``verbose``: a progress bar on a terminal, the epoch table with -v."""
     if args.quiet:
@@ -316,8 +311,8 @@ def _reduce(args):
     with _as_cli_error():
         codes = model.transform(X)
     _write(codes, args, "codes")
-    _save_plot(args, lambda ax: LatentSpaceDisplay.from_estimator(
-        model[-1], _model_input(model, X), ax=ax))
+    _save_plot(args, lambda ax: LatentSpaceDisplay.from_codes(
+        codes, estimator_name=type(model[-1]).__name__, ax=ax))
 
 
 def _cluster(args):
@@ -332,8 +327,9 @@ def _cluster(args):
         {"cluster": proba.argmax(axis=1), "probability": proba.max(axis=1)}
     )
     _write(frame, args, "cluster labels")
-    _save_plot(args, lambda ax: LatentSpaceDisplay.from_estimator(
-        model[-1], _model_input(model, X), ax=ax))
+    _save_plot(args, lambda ax: LatentSpaceDisplay.from_codes(
+        model.transform(X), frame["cluster"], color_label="cluster",
+        estimator_name=type(model[-1]).__name__, ax=ax))
 
 
 def _generate(args):
@@ -382,8 +378,7 @@ def _outliers(args):
         flags = model.predict(X)
     frame = pd.DataFrame({"score": scores, "outlier": (flags == -1).astype(int)})
     _write(frame, args, "scores")
-    _save_plot(args, lambda ax: OutlierScoreDisplay.from_estimator(
-        model[-1], _model_input(model, X), ax=ax))
+    _save_plot(args, lambda ax: OutlierScoreDisplay(scores, model[-1].offset_).plot(ax=ax))
     if not args.quiet:
         print(f"Flagged {int(frame['outlier'].sum())} of {len(frame)} rows", file=sys.stderr)
 

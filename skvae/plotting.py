@@ -20,6 +20,7 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 from sklearn.decomposition import PCA
+from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -167,6 +168,36 @@ def _decoder(estimator, display, y):
             )
         return lambda Z: estimator.inverse_transform(Z, np.repeat(y, len(Z)))
     return estimator.inverse_transform
+
+
+def _check_count(value, name, minimum):
+    """``value`` as an int of at least ``minimum``, or scikit-learn's clear error."""
+    return check_scalar(value, name, numbers.Integral, min_val=minimum)
+
+
+def _check_dims(dims, k):
+    """``dims`` as two different latent dimensions of a ``k``-dimensional code."""
+    dims = tuple(dims)
+    if len(dims) != 2 or dims[0] == dims[1] or not all(
+        isinstance(d, numbers.Integral) and 0 <= d < k for d in dims
+    ):
+        raise ValueError(
+            f"dims must be two different latent dimensions in [0, {k}), got {dims!r}."
+        )
+    return dims
+
+
+def _check_rows(rows, n, name, count=None):
+    """``rows`` as an array of row indices of an ``X`` of ``n`` rows (``count`` of them)."""
+    rows = np.asarray(rows)
+    if (
+        rows.ndim != 1 or rows.dtype.kind not in "iu" or len(rows) == 0
+        or (count is not None and len(rows) != count)
+        or np.any((rows < -n) | (rows >= n))
+    ):
+        what = {1: "a row index", 2: "two row indices"}.get(count, "row indices")
+        raise ValueError(f"{name} must be {what} of X ({n} rows), got {rows.tolist()!r}.")
+    return rows
 
 
 def _feature_names(estimator, names, n_features):
@@ -317,12 +348,50 @@ class LatentSpaceDisplay:
         -------
         display : LatentSpaceDisplay
         """
-        codes = np.asarray(_codes(estimator, X, y), dtype=np.float64)
-        name = type(estimator).__name__
-        if codes.shape[1] < 2:
+        codes = _codes(estimator, X, y)
+        color_label = None
+        if isinstance(color, str) and color == "auto":
+            color = None
+            if y is not None:
+                color, color_label = np.asarray(y), "class"
+            elif hasattr(estimator, "n_clusters") and hasattr(estimator, "predict"):
+                color, color_label = estimator.predict(X), "cluster"
+            elif hasattr(estimator, "offset_") and hasattr(estimator, "score_samples"):
+                color, color_label = estimator.score_samples(X), "score (low: outlying)"
+        return cls.from_codes(
+            codes, color, color_label=color_label, dims=dims,
+            estimator_name=type(estimator).__name__, ax=ax, cmap=cmap, **scatter_kwargs,
+        )
+
+    @classmethod
+    def from_codes(
+        cls, codes, color=None, *, color_label=None, dims=None, estimator_name=None, ax=None,
+        cmap=None, **scatter_kwargs,
+    ):
+        """Draw codes already computed (``transform``'s, or any other embedding's).
+
+        Parameters
+        ----------
+        codes : array-like of shape (n_samples, n_dimensions)
+        color : array-like of shape (n_samples,), default=None
+        color_label : str, default=None
+        dims : None, "pca" or tuple of two ints, default=None
+            As in :meth:`from_estimator`.
+        estimator_name : str, default=None
+        ax : matplotlib Axes, default=None
+        cmap : str or Colormap, default=None
+        **scatter_kwargs
+            Passed to ``Axes.scatter``.
+
+        Returns
+        -------
+        display : LatentSpaceDisplay
+        """
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] < 2:
             raise ValueError(
-                f"{name} has {codes.shape[1]} latent dimension: a plane needs two. Fit "
-                "it with n_components >= 2."
+                f"The codes have shape {codes.shape}: a plane needs two dimensions. Fit the "
+                "model with n_components >= 2."
             )
         if dims is None:
             dims = (0, 1) if codes.shape[1] == 2 else "pca"
@@ -333,25 +402,10 @@ class LatentSpaceDisplay:
             points = PCA(n_components=2, svd_solver="full").fit_transform(codes)
             labels = ("first principal axis of the codes", "second principal axis")
         else:
-            dims = tuple(dims)
-            if len(dims) != 2 or not all(
-                isinstance(d, numbers.Integral) and 0 <= d < codes.shape[1] for d in dims
-            ):
-                raise ValueError(
-                    f"dims must be two latent dimensions in [0, {codes.shape[1]}), got {dims!r}."
-                )
+            dims = _check_dims(dims, codes.shape[1])
             points = codes[:, list(dims)]
             labels = (f"z{dims[0] + 1}", f"z{dims[1] + 1}")
-        color_label = None
-        if isinstance(color, str) and color == "auto":
-            color = None
-            if y is not None:
-                color, color_label = np.asarray(y), "class"
-            elif hasattr(estimator, "n_clusters") and hasattr(estimator, "predict"):
-                color, color_label = estimator.predict(X), "cluster"
-            elif hasattr(estimator, "offset_") and hasattr(estimator, "score_samples"):
-                color, color_label = estimator.score_samples(X), "score (low: outlying)"
-        elif color is not None:
+        if color is not None:
             color = np.asarray(color)
             if color.shape != (codes.shape[0],):
                 raise ValueError(
@@ -360,7 +414,7 @@ class LatentSpaceDisplay:
                 )
         display = cls(
             points, color=color, color_label=color_label, axis_labels=labels,
-            estimator_name=name,
+            estimator_name=estimator_name,
         )
         return display.plot(ax=ax, cmap=cmap, **scatter_kwargs)
 
@@ -491,11 +545,8 @@ class ManifoldDisplay:
                 f"{type(estimator).__name__} has none."
             )
         k = int(estimator._n_features_out)  # the width of transform's codes
-        dims = tuple(dims)
-        if len(dims) != 2 or dims[0] == dims[1] or not all(0 <= d < k for d in dims):
-            raise ValueError(f"dims must be two different latent dimensions in [0, {k}).")
-        if not (isinstance(n_points, numbers.Integral) and n_points >= 2):
-            raise ValueError(f"n_points must be an int >= 2, got {n_points!r}.")
+        dims = _check_dims(dims, k)
+        _check_count(n_points, "n_points", 2)
         lo, hi = quantile_range
         if not 0.0 < lo < hi < 1.0:
             raise ValueError(
@@ -655,16 +706,10 @@ class InterpolationDisplay:
         _check_fitted_estimator(estimator, ["transform"], "InterpolationDisplay")
         if method not in ("linear", "spherical"):
             raise ValueError(f'method must be "linear" or "spherical", got {method!r}.')
-        if not (isinstance(n_steps, numbers.Integral) and n_steps >= 2):
-            raise ValueError(f"n_steps must be an int >= 2, got {n_steps!r}.")
+        _check_count(n_steps, "n_steps", 2)
         X_rows = _rows(X)
-        rows = tuple(rows)
-        if len(rows) != 2 or not all(
-            isinstance(r, numbers.Integral) and -len(X_rows) <= r < len(X_rows) for r in rows
-        ):
-            raise ValueError(f"rows must be two row indices of X ({len(X_rows)} rows), "
-                             f"got {rows!r}.")
-        ends = np.asarray(X)[list(rows)]
+        rows = _check_rows(rows, len(X_rows), "rows", count=2)
+        ends = np.asarray(X)[rows]
         codes = np.asarray(_codes(estimator, ends, None if y is None else np.repeat(y, 2)),
                            dtype=np.float64)
         t = np.linspace(0.0, 1.0, n_steps)
@@ -674,7 +719,7 @@ class InterpolationDisplay:
             path = _slerp(codes[0], codes[1], t)
         decoded = np.asarray(decode(path), dtype=np.float64)
         display = cls(
-            decoded, inputs=X_rows[list(rows)] if show_inputs else None,
+            decoded, inputs=X_rows[rows] if show_inputs else None,
             image_shape=_image_shape(estimator, image_shape), method=method,
         )
         return display.plot(ax=ax, cmap=cmap)
@@ -811,14 +856,9 @@ class ReconstructionDisplay:
         X_rows = _rows(X)
         if rows is None:
             n_rows = (8 if shape is not None else 4) if n_rows is None else n_rows
-            if not (isinstance(n_rows, numbers.Integral) and n_rows >= 1):
-                raise ValueError(f"n_rows must be a positive int, got {n_rows!r}.")
+            _check_count(n_rows, "n_rows", 1)
             rows = np.arange(min(n_rows, len(X_rows)))
-        rows = np.asarray(rows)
-        if rows.ndim != 1 or rows.dtype.kind not in "iu" or len(rows) == 0 or np.any(
-            (rows < -len(X_rows)) | (rows >= len(X_rows))
-        ):
-            raise ValueError(f"rows must be row indices of X ({len(X_rows)} rows), got {rows}.")
+        rows = _check_rows(rows, len(X_rows), "rows")
         selected = np.asarray(X)[rows]
         if hasattr(estimator, "classes_"):
             if y is None:
@@ -930,8 +970,7 @@ class SampleGridDisplay:
         display : SampleGridDisplay
         """
         _check_fitted_estimator(estimator, ["sample"], "SampleGridDisplay")
-        if not (isinstance(n_samples, numbers.Integral) and n_samples >= 1):
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        _check_count(n_samples, "n_samples", 1)
         if hasattr(estimator, "classes_"):
             groups = list(estimator.classes_) if groups is None else list(groups)
             samples = [
@@ -1197,8 +1236,7 @@ class OutlierScoreDisplay:
         feature_scores = None
         if row is not None:
             _check_fitted_estimator(estimator, ["score_features"], "OutlierScoreDisplay(row=)")
-            if not (isinstance(row, numbers.Integral) and -len(scores) <= row < len(scores)):
-                raise ValueError(f"row must be a row index of X ({len(scores)} rows), got {row!r}.")
+            row = int(_check_rows([row], len(scores), "row", count=1)[0])
             feature_scores = estimator.score_features(np.asarray(X)[[row]])[0]
         display = cls(
             scores, estimator.offset_, is_outlier=is_outlier, feature_scores=feature_scores,

@@ -91,6 +91,10 @@ def test_latent_space_of_longer_codes_projects_or_picks_dimensions(wine, wine_va
     projected = LatentSpaceDisplay.from_estimator(wine_vae, X, y)
     expected = PCA(n_components=2, svd_solver="full").fit_transform(codes)
     np.testing.assert_allclose(projected.scatter_.get_offsets(), expected, atol=1e-9)
+    # codes computed elsewhere go through the same projection
+    given = LatentSpaceDisplay.from_codes(codes, y, color_label="class")
+    np.testing.assert_allclose(given.scatter_.get_offsets(), expected, atol=1e-9)
+    assert [t.get_text() for t in given.legend_.get_texts()] == ["0", "1", "2"]
     picked = LatentSpaceDisplay.from_estimator(wine_vae, X, dims=(1, 3))
     np.testing.assert_allclose(picked.scatter_.get_offsets(), codes[:, [1, 3]])
     assert picked.ax_.get_xlabel() == "z2" and picked.legend_ is None
@@ -129,8 +133,19 @@ def test_latent_space_errors(wine, wine_vae):
     one = VAETransformer(n_components=1, **FAST).fit(X)
     with pytest.raises(ValueError, match="n_components >= 2"):
         LatentSpaceDisplay.from_estimator(one, X)
-    with pytest.raises(ValueError, match="dims must be two latent dimensions"):
-        LatentSpaceDisplay.from_estimator(wine_vae, X, dims=(0, 4))
+    for dims in [(0, 4), (1, 1), (0, 1.5)]:
+        with pytest.raises(ValueError, match="dims must be two different latent dimensions"):
+            LatentSpaceDisplay.from_estimator(wine_vae, X, dims=dims)
+    with pytest.raises(ValueError, match="n_points == 1, must be >= 2"):
+        ManifoldDisplay.from_estimator(wine_vae, n_points=1)
+    with pytest.raises(TypeError, match="n_samples must be an instance of"):
+        SampleGridDisplay.from_estimator(wine_vae, n_samples=2.5)
+    with pytest.raises(ValueError, match="rows must be row indices of X"):
+        ReconstructionDisplay.from_estimator(wine_vae, X, rows=[0, 178])
+    with pytest.raises(ValueError, match="row must be a row index of X"):
+        OutlierScoreDisplay.from_estimator(
+            VAEOutlierDetector(n_components=2, **FAST).fit(X), X, row=-179
+        )
     with pytest.raises(ValueError, match="one value per row"):
         LatentSpaceDisplay.from_estimator(wine_vae, X, color=np.ones(3))
     with pytest.raises(NotFittedError):
