@@ -11,22 +11,22 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import BaseVAE, fill_doc
-from ._data import is_out_of_core
-from .models.mixture import GMVAELoss, GMVAEModule, NeighbourPairs, TemperatureAnnealing
+from ._base import BaseVAE, NeighbourTermMixin, fill_doc
+from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.
 _SETTLED_EPOCHS = 5
 
 
 @fill_doc
-class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE):
+class GMVAEClusterer(
+    NeighbourTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE
+):
     """Clustering with a Gaussian-mixture variational autoencoder (GMVAE).
 
     A VAE whose prior over the ``n_components``-dimensional code is a
@@ -305,10 +305,7 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         return [("temperature", annealing)]
 
     def _fit_inputs(self, X, y, reset):
-        if self.neighbor_weight > 0 and is_out_of_core(X):
-            # the neighbour pairs are drawn from all the training rows
-            X = np.asarray(X)
-        X = self._validate_X(X, reset=reset)
+        X = self._validate_X(self._in_memory_for_neighbours(X), reset=reset)
         if y is None:
             return X, {}
         y = column_or_1d(y, warn=True)
@@ -395,30 +392,8 @@ class GMVAEClusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterM
         """
         return self._fit_or_restore(X, y, partial=True)
 
-    def _neighbors(self, X):
-        """Indices of each training row's ``n_neighbors`` nearest rows.
-
-        Distances are Euclidean on ``X`` as given, as in ``KNeighborsClassifier``
-        or UMAP: the user's scaling decides what "near" means. (The encoder's
-        standardised space made worse neighbours: 86% of MNIST rows' 5 nearest
-        shared their class there, against 91% on pixels / 255.)
-        """
-        k = min(self.n_neighbors, X.shape[0] - 1)
-        Xf = X.astype(np.float32, copy=False)
-        nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xf)
-        neighbors = nn_index.kneighbors(Xf, return_distance=False)
-        # drop each row itself (the first hit, barring exact duplicates)
-        own = neighbors == np.arange(X.shape[0])[:, None]
-        keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
-        return neighbors[keep].reshape(X.shape[0], k)
-
-    def _prepare_batch(self, data):
-        # one random neighbour of every row, from the training rows
-        return NeighbourPairs(data["x"]) if "neighbors" in data else None
-
     def _fit(self, X, warm, inputs):
-        if self.neighbor_weight > 0 and X.shape[0] > 1:
-            inputs = {**inputs, "neighbors": self._neighbors(X)}
+        inputs = self._with_neighbours(X, inputs)
         if warm or self.n_init == 1:
             super()._fit(X, warm, inputs)
         else:

@@ -78,6 +78,9 @@ class HierarchicalVAETransformer(VAETransformer):
     }
     _structural_params = BaseVAE._structural_params
     _module_class = HierarchicalVAEModule
+    # not a parameter here: the neighbour-embedding term is the one-layer
+    # VAETransformer's (its module returns no pairs' term)
+    neighbor_weight = 0.0
 
     def __init__(
         self,

@@ -231,3 +231,18 @@ def test_images_from_a_memmap(tmp_path):
     est = VAETransformer(architecture="conv", conv_channels=(4,), max_iter=1, random_state=0)
     codes = est.fit(_memmap(tmp_path, images)).transform(images)
     assert est.image_shape_ == (1, 8, 8) and codes.shape == (64, 2)
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, GMVAEClusterer])
+def test_neighbour_terms_read_a_memmap_whole_and_train_as_in_memory(cls, tmp_path):
+    # the pairs are drawn from every training row, so the neighbour search
+    # needs them all: a memory map is read into memory for it, and the fit
+    # is then the in-memory one
+    X, _ = _data()
+    params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
+    params["neighbor_weight"] = 1.0
+    if cls is GMVAEClusterer:
+        params["n_clusters"] = 3
+    in_memory = cls(**params).fit(X)
+    streamed = cls(**params).fit(_memmap(tmp_path, X))
+    np.testing.assert_allclose(streamed.loss_curve_, in_memory.loss_curve_, rtol=1e-5)

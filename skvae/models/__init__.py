@@ -45,11 +45,13 @@ from .hierarchical import HierarchicalVAEModule
 from .vae import (
     Autoencoder,
     ELBOLoss,
+    NeighbourPairs,
     TrimmedELBOLoss,
     VAEModule,
     VAEOutput,
     elbo_from_draws,
     iw_bound_from_draws,
+    neighbour_embedding_loss,
 )
 from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
 
@@ -74,6 +76,7 @@ __all__ = [
     "MLPDecoder",
     "MeanLoss",
     "SlotPrior",
+    "NeighbourPairs",
     "Networks",
     "TrimmedELBOLoss",
     "UserDecoder",
@@ -89,4 +92,5 @@ __all__ = [
     "gaussian_head",
     "iw_bound_from_draws",
     "make_likelihood",
+    "neighbour_embedding_loss",
 ]

@@ -2,8 +2,8 @@
 
 :class:`GMVAEModule` and :class:`GMVAELoss` are the model and its weighted
 objective; :class:`TemperatureAnnealing` lowers the Gumbel-softmax
-temperature during training, and :class:`NeighbourPairs` gives each training
-batch a random neighbour of every row for the neighbour-consistency term.
+temperature during training. The neighbour-consistency term gets its pairs
+from :class:`skvae.models.vae.NeighbourPairs`.
 """
 
 import math
@@ -259,27 +259,3 @@ class TemperatureAnnealing(Callback):
         progress = min(1.0, epoch / max(1, self.n_epochs))
         value = self.start * (self.floor / self.start) ** progress
         net.module_.temperature = max(self.floor, value)
-
-
-class NeighbourPairs:
-    """Batch preparation: replace each batch's ``neighbors`` by ``x_pair``.
-
-    ``neighbors`` (a per-row input, (n, k) indices into ``pool``, the training
-    rows) becomes one of each row's neighbours, drawn at random with torch's
-    global generator (which the estimators seed) every time a batch is made.
-    """
-
-    def __init__(self, pool):
-        self.pool = pool
-
-    def __call__(self, batch):
-        batch = dict(batch)
-        neighbors = batch.pop("neighbors")
-        n = neighbors.shape[0]
-        pick = torch.randint(neighbors.shape[1], (n,), device=neighbors.device)
-        rows = neighbors[torch.arange(n, device=neighbors.device), pick]
-        # the pool stays in host memory when the training data do (see
-        # skvae._net.keeps_on_host): the pairs follow the batch to its device
-        pairs = self.pool[rows.to(self.pool.device)]
-        batch["x_pair"] = pairs.to(neighbors.device, non_blocking=True)
-        return batch

@@ -3,6 +3,9 @@
 :class:`Autoencoder` is what every model family shares (input scaling, an
 encoder body, a decoder and a likelihood); :class:`VAEModule` is the plain VAE
 (Kingma & Welling 2014) and :class:`ELBOLoss` its training loss.
+:class:`NeighbourPairs` gives each training batch a random neighbour of every
+row, for the neighbour terms (:func:`neighbour_embedding_loss` here, the
+GMVAE's cluster consistency).
 
 The methods that the estimators' inference calls, and that another family
 provides in its own way, take the model's extra per-row inputs as keyword
@@ -169,6 +172,58 @@ class VAEOutput(NamedTuple):
     loc: torch.Tensor  # (n, n_components), the posterior's mean
     scale: torch.Tensor  # (n, n_components), the posterior's standard deviation
     z: torch.Tensor  # (n, n_components), the draw
+    # (n,) the neighbour-embedding term of each row, when the batch has pairs
+    pair: torch.Tensor | None = None
+
+
+# Rows of the batch that push each row's code away in the neighbour term.
+_NEGATIVE_SAMPLES = 5
+
+
+class NeighbourPairs:
+    """Batch preparation: replace each batch's ``neighbors`` by ``x_pair``.
+
+    ``neighbors`` (a per-row input, (n, k) indices into ``pool``, the training
+    rows) becomes one of each row's neighbours, drawn at random with torch's
+    global generator (which the estimators seed) every time a batch is made.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __call__(self, batch):
+        batch = dict(batch)
+        neighbors = batch.pop("neighbors")
+        n = neighbors.shape[0]
+        pick = torch.randint(neighbors.shape[1], (n,), device=neighbors.device)
+        rows = neighbors[torch.arange(n, device=neighbors.device), pick]
+        # the pool stays in host memory when the training data do (see
+        # skvae._net.keeps_on_host): the pairs follow the batch to its device
+        pairs = self.pool[rows.to(self.pool.device)]
+        batch["x_pair"] = pairs.to(neighbors.device, non_blocking=True)
+        return batch
+
+
+def neighbour_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES):
+    """UMAP's cross-entropy on codes, per row (McInnes et al. 2018; Sainburg et al. 2021).
+
+    With the Cauchy kernel ``w(d) = 1 / (1 + d^2)`` of UMAP's layout
+    (``a = b = 1``), a row's code ``loc`` is pulled towards the code of its
+    neighbour ``loc_pair`` (``-log w``) and pushed from the codes of
+    ``n_negative`` other rows of the batch (``-log(1 - w)``, averaged), drawn
+    with torch's global generator as cyclic shifts of the batch, so that no
+    row is its own negative.
+    """
+    attract = torch.log1p(((loc - loc_pair) ** 2).sum(-1))
+    n = loc.shape[0]
+    if n < 2:
+        return attract
+    repel = 0.0
+    for shift in torch.randint(1, n, (n_negative,)).tolist():
+        d2 = ((loc - loc.roll(shift, dims=0)) ** 2).sum(-1)
+        # -log(1 - w) = log(1 + 1 / d^2); coincident codes give a finite push
+        repel = repel + torch.log1p(1.0 / d2.clamp(min=1e-4))
+    return attract + repel / n_negative
 
 
 class VAEModule(Autoencoder):
@@ -199,13 +254,18 @@ class VAEModule(Autoencoder):
         zeros = like.new_zeros(like.shape[:-1] + (self.n_components,))
         return diagonal_normal(zeros, torch.ones_like(zeros))
 
-    def forward(self, x):
+    def forward(self, x, x_pair=None):
         # the ELBO's terms in closed form, with no distribution object: this
         # runs once per training batch (the tests hold it equal to the
         # distributions' log_prob and kl_divergence)
         loc, scale = self.encode_params(x)
         z = loc + scale * torch.randn_like(scale)
-        return VAEOutput(self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z)
+        pair = None
+        if x_pair is not None:  # a neighbour of each row (see NeighbourPairs)
+            pair = neighbour_embedding_loss(loc, self.encode_params(x_pair)[0])
+        return VAEOutput(
+            self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z, pair
+        )
 
     def encode_mean(self, x):
         """``E[z | x]``, shape (n, n_components)."""
@@ -268,11 +328,16 @@ class ELBOLoss(nn.Module):
     During training the weight is ``kl_factor * beta``, where ``kl_factor``
     (set by :class:`skvae._net.KLWarmup`) rises from near 0 to 1; validation
     losses always use ``beta`` itself, so they stay comparable across epochs.
+
+    ``neighbor_weight`` weighs the neighbour-embedding term of the module's
+    output, when its batches come with neighbour pairs (see
+    :func:`neighbour_embedding_loss`); it is not part of the ELBO.
     """
 
-    def __init__(self, beta=1.0):
+    def __init__(self, beta=1.0, neighbor_weight=0.0):
         super().__init__()
         self.beta = beta
+        self.neighbor_weight = neighbor_weight
         self.kl_factor = 1.0
 
     def per_row(self, output, training):
@@ -280,8 +345,16 @@ class ELBOLoss(nn.Module):
         weight = self.beta * (self.kl_factor if training else 1.0)
         return weight * output.kl - output.log_px
 
+    def neighbour_term(self, output):
+        """The weighted neighbour-embedding term of the batch (0 without pairs)."""
+        # the outputs of families without the term have no ``pair`` field
+        pair = getattr(output, "pair", None)
+        if pair is None or not self.neighbor_weight:
+            return 0.0
+        return self.neighbor_weight * pair.mean()
+
     def forward(self, output, x=None, training=False):
-        return self.per_row(output, training).mean()
+        return self.per_row(output, training).mean() + self.neighbour_term(output)
 
 
 class TrimmedELBOLoss(ELBOLoss):
