@@ -52,6 +52,9 @@ class VAEOutlierDetector(OutlierMixin, BaseVAE):
     The training data are assumed to hold outliers too: once the KL warm-up
     is over, the ``trim`` share of each mini-batch's rows with the highest
     loss are left out of it, so the model does not learn to explain them.
+    The detector trains for 100 epochs by default (the transformers: 200):
+    on ADBench's data, 50, 100 and 200 epochs ranked outliers equally well
+    within the spread between seeds, and 100 halves the fit time of 200.
 
     Parameters
     ----------
@@ -77,9 +80,11 @@ default="combined"
     n_draws : int, default=10
         Posterior draws per sample for the scores.
 
-    trim : float in [0, 0.5), default=0.1
+    trim : float in [0, 0.5), default=0.2
         Share of each training batch's highest-loss rows left out of the
-        loss after the KL warm-up (a trimmed mean). 0 trains on every row.
+        loss after the KL warm-up: the 20% trimmed mean by default, the
+        usual robust choice, which leaves room for data sets with many
+        outliers. 0 trains on every row.
 
     {shared_parameters}
 
@@ -135,7 +140,7 @@ default="combined"
         contamination="auto",
         score_method="combined",
         n_draws=10,
-        trim=0.1,
+        trim=0.2,
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -147,7 +152,7 @@ default="combined"
         kl_warmup=0.25,
         likelihood="gaussian",
         variance="feature",
-        max_iter=200,
+        max_iter=100,
         batch_size=128,
         learning_rate_init=3e-3,
         learning_rate="cosine",
