@@ -59,8 +59,8 @@ class VAETransformer(
         makes low-dimensional codes keep the data's neighbourhoods, so
         classes separate in a 2-D picture as they do in UMAP's. The term is
         not part of the ELBO: :meth:`score_samples` stays a bound on
-        ``log p(x)``, a little lower than without the term (see the user
-        guide), and ``loss_curve_`` includes it. 0 (the default) turns it
+        ``log p(x)``, lower than without the term (the user guide gives
+        the cost), and ``loss_curve_`` includes it. 0 (the default) turns it
         off and skips the neighbour search, which costs
         ``O(n_samples^2 n_features)`` on dense data and needs all the
         training rows in memory (a memory map or dask array is read whole).
