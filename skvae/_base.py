@@ -1391,7 +1391,7 @@ SHARED_PARAMETERS_DOC = """\
         one-hot class) and must return a float tensor of one raw value per
         feature, shape ``(m, n_features)`` or ``(m, channels, height,
         width)``: the likelihood reads them as standardised means
-        (``"gaussian"``) or logits (``"bernoulli"``). Copied or called like
+        (``"gaussian"``, ``"student_t"``) or logits (``"bernoulli"``). Copied or called like
         ``encoder``.
 
     hidden_layer_sizes : tuple of int or None, default=<hidden_layer_sizes>
@@ -1418,19 +1418,24 @@ default=<activation>
         al. 2016): the decoder learns to use the codes before the prior pulls
         them together. 0 trains the full ELBO from the first epoch.
 
-    likelihood : {"gaussian", "bernoulli"}, default=<likelihood>
+    likelihood : {"gaussian", "student_t", "bernoulli"}, default=<likelihood>
         Decoder distribution ``p(x | z)``. ``"gaussian"`` learns its variance
         (see ``variance``), started at the features' spread and floored at 1%
         of the mean feature variance, so nearly constant features stay sane.
+        ``"student_t"`` is a Student-t with the same learned scale and
+        learned degrees of freedom (one per feature with
+        ``variance="feature"``, else one for all; they start at 5): heavy
+        tails where the data have them, so that rows with extreme values of
+        a feature pull the fit less, and the Gaussian where they do not.
         ``"bernoulli"`` is for data in [0, 1] such as binary or ``pixels / 255``.
 
     variance : {"shared", "feature"}, default=<variance>
-        With a Gaussian likelihood, learn one noise variance shared by all
-        features, as probabilistic PCA does, or one per feature, as factor
-        analysis does. ``"shared"`` makes the codes account for every feature
-        and gives better low-dimensional embeddings; ``"feature"`` fits
-        features of unequal noise more closely and so can score such data
-        higher.
+        With a Gaussian or Student-t likelihood, learn one noise variance
+        (squared scale) shared by all features, as probabilistic PCA does, or
+        one per feature, as factor analysis does. ``"shared"`` makes the
+        codes account for every feature and gives better low-dimensional
+        embeddings; ``"feature"`` fits features of unequal noise more
+        closely and so can score such data higher.
 
     max_iter : int, default=<max_iter>
         Maximum number of epochs.

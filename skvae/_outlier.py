@@ -27,8 +27,12 @@ class VAEOutlierDetector(OutlierMixin, BaseVAE):
     * the reconstruction probability of An & Cho (2015): the average over
       ``n_draws`` posterior draws ``z_l ~ q(z | x)`` of ``log p(x | z_l)``
       under the decoder's own likelihood, so features with a large learned
-      noise variance count less. It flags rows whose features break the
-      relations of the training data;
+      noise variance count less. The likelihood is by default a Student-t
+      with its scale and degrees of freedom learned per feature: on a
+      feature with heavy tails, one extreme value costs a row log-density
+      that grows like the log of its distance, not its square, and the
+      outliers among the training rows pull the fit less. It flags rows
+      whose features break the relations of the training data;
     * the latent view, ``-KL(q(z | x) || p(z))``: how far the row's code is
       from where the training rows' codes are. It flags rows that the
       decoder reconstructs well but that lie away from the data, which a
@@ -149,7 +153,7 @@ default="combined"
         activation="gelu",
         beta=1.0,
         kl_warmup=0.25,
-        likelihood="gaussian",
+        likelihood="student_t",
         variance="feature",
         max_iter=100,
         batch_size=128,

@@ -14,8 +14,11 @@ from torch.distributions import Categorical, Normal, kl_divergence
 
 from skvae._base import moment_match
 from skvae.models import (
+    FAST,
     ELBOLoss,
+    GaussianLikelihood,
     Networks,
+    StudentTLikelihood,
     TrimmedELBOLoss,
     VAEModule,
     VAEOutput,
@@ -118,7 +121,10 @@ def test_forward_kl_is_the_closed_form_of_diagonal_gaussians():
 
 @pytest.mark.parametrize(
     "likelihood, variance",
-    [("gaussian", "shared"), ("gaussian", "feature"), ("bernoulli", "shared")],
+    [
+        ("gaussian", "shared"), ("gaussian", "feature"), ("bernoulli", "shared"),
+        ("student_t", "shared"), ("student_t", "feature"),
+    ],
 )
 def test_training_log_px_is_the_likelihood_distributions_log_prob(likelihood, variance):
     # the training step's closed form (no distribution object) against the
@@ -129,7 +135,7 @@ def test_training_log_px_is_the_likelihood_distributions_log_prob(likelihood, va
         Networks(6, hidden_layer_sizes=(8,)), 3, likelihood, variance=variance,
         feature_mean=torch.rand(6) * 0.8 + 0.1, feature_var=torch.rand(6) + 0.5, var_floor=1e-2,
     )
-    if likelihood == "gaussian":
+    if likelihood != "bernoulli":
         with torch.no_grad():  # variances off their start, unequal across features
             log_var = module.likelihood.scaled_log_var
             log_var.add_(torch.linspace(-0.05, 0.05, log_var.numel()))
@@ -308,3 +314,30 @@ def test_conditional_forward_terms_are_the_distributions(latent_prior):
     torch.testing.assert_close(out.loc, qz.mean)
     torch.testing.assert_close(out.kl, kl_divergence(qz, module.class_prior_of(labels)(qz.mean)))
     torch.testing.assert_close(out.log_px, module.decode(out.z, labels).log_prob(x))
+
+
+def test_student_t_log_prob_is_the_closed_form_and_tends_to_the_gaussian():
+    torch.manual_seed(0)
+    mean, var = torch.rand(5), torch.rand(5) + 0.5
+    t_head = StudentTLikelihood(mean, var, var_floor=1e-2, shared=False, df_init=3.0)
+    with torch.no_grad():  # unequal tails across features
+        t_head.scaled_log_df.add_(torch.linspace(-0.03, 0.03, 5))
+    raw, x = torch.randn(7, 5), 3 * torch.randn(7, 5)
+    df, loc, scale = t_head.df, t_head.mean(raw), t_head.variance.sqrt()
+    u = (x - loc) / scale
+    closed = (
+        torch.lgamma((df + 1) / 2) - torch.lgamma(df / 2) - 0.5 * torch.log(df * math.pi)
+        - torch.log(scale) - (df + 1) / 2 * torch.log1p(u**2 / df)
+    ).sum(-1)
+    torch.testing.assert_close(t_head.log_prob(raw, x), closed)
+    assert torch.all(t_head.df[:2] < 3.0) and torch.all(t_head.df[3:] > 3.0)
+    # with very many degrees of freedom it is the Gaussian with the same
+    # variance (in float64: lgamma of 1e8 leaves float32 no digits)
+    gauss = GaussianLikelihood(mean, var, var_floor=1e-2, shared=False).double()
+    t_head = t_head.double()
+    with torch.no_grad():
+        t_head.scaled_log_df.fill_(math.log(1e8) / FAST)
+    raw, x = raw.double(), x.double()
+    torch.testing.assert_close(
+        t_head.log_prob(raw, x), gauss.log_prob(raw, x), rtol=1e-5, atol=1e-4
+    )

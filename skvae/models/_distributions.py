@@ -12,7 +12,7 @@ import math
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Independent, Normal
+from torch.distributions import Bernoulli, Independent, Normal, StudentT
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -168,6 +168,62 @@ class GaussianLikelihood(nn.Module):
         return -0.5 * (quad + log_det + self.n_features * _LOG_2PI)
 
 
+class StudentTLikelihood(GaussianLikelihood):
+    """``p(x | z)``: an independent Student-t per feature, scale and tails learned.
+
+    The location and the scale are parameterised as in
+    :class:`GaussianLikelihood`: ``variance`` is the squared scale (the
+    t distribution's variance is ``df / (df - 2)`` times it), floored and
+    shared or per feature in the same way. The degrees of freedom ``df`` are
+    learned too, one per feature with ``shared=False`` and one in all
+    otherwise, starting at ``df_init``. A large ``df`` is the Gaussian; a
+    small one gives heavy tails, in which a far-off value costs log-density
+    that grows like ``log |x - loc|`` rather than its square, so a few rows
+    with extreme values of a feature pull the fit less.
+
+    Parameters
+    ----------
+    feature_mean, feature_var, var_floor, shared
+        As for :class:`GaussianLikelihood`.
+    df_init : float, default=5.0
+        Starting degrees of freedom, above 1. ``df`` stays above 1 (a finite
+        mean).
+    """
+
+    def __init__(self, feature_mean, feature_var, var_floor, shared=True, df_init=5.0):
+        if not df_init > 1:
+            raise ValueError(f"df_init must be above 1, got {df_init!r}.")
+        super().__init__(feature_mean, feature_var, var_floor, shared=shared)
+        self.scaled_log_df = nn.Parameter(
+            torch.full_like(self.scaled_log_var, math.log(df_init - 1.0) / FAST)
+        )
+
+    @property
+    def df(self):
+        """Degrees of freedom, above 1 (a finite mean)."""
+        return 1.0 + torch.exp(FAST * self.scaled_log_df)
+
+    def forward(self, raw):
+        loc = self.mean(raw)
+        df = self.df.expand(self.n_features)
+        return Independent(StudentT(df, loc, self.variance.sqrt()), 1)
+
+    def log_prob(self, raw, x):
+        """``log p(x | raw)`` summed over features: ``self(raw).log_prob(x)`` in closed form.
+
+        For the training step: no distribution object, and the terms that do
+        not depend on the row computed once per feature.
+        """
+        df, var = self.df, self._var()
+        half = 0.5 * (df + 1.0)
+        constant = (
+            torch.lgamma(half) - torch.lgamma(0.5 * df)
+            - 0.5 * (torch.log(df * math.pi) + torch.log(var))
+        )
+        squares = (x - self.mean(raw)).square()
+        return (constant - half * torch.log1p(squares / (var * df))).sum(-1)
+
+
 class BernoulliLikelihood(nn.Module):
     """``p(x | z) = Bernoulli(sigmoid(raw + offset))`` per feature, for data in [0, 1].
 
@@ -197,7 +253,7 @@ class BernoulliLikelihood(nn.Module):
         return -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
-LIKELIHOODS = ("gaussian", "bernoulli")
+LIKELIHOODS = ("gaussian", "bernoulli", "student_t")
 VARIANCES = ("shared", "feature")
 
 
@@ -209,4 +265,8 @@ def make_likelihood(likelihood, feature_mean, feature_var, var_floor, variance="
         )
     if likelihood == "bernoulli":
         return BernoulliLikelihood(feature_mean)
+    if likelihood == "student_t":
+        return StudentTLikelihood(
+            feature_mean, feature_var, var_floor, shared=variance == "shared"
+        )
     raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")

@@ -67,14 +67,15 @@ class Autoencoder(nn.Module):
         Builds the encoder body and the decoder.
     n_components : int
         Size of the latent code ``z``.
-    likelihood : {"gaussian", "bernoulli"}
+    likelihood : {"gaussian", "student_t", "bernoulli"}
         Family of ``p(x | z)``.
     feature_mean, feature_var : Tensor of shape (n_features,)
         Training statistics that start the likelihood.
     var_floor : float
-        Smallest variance of a Gaussian likelihood.
+        Smallest variance (squared scale) of a Gaussian or Student-t likelihood.
     variance : {"shared", "feature"}, default="shared"
-        Whether a Gaussian likelihood learns one variance or one per feature.
+        Whether a Gaussian or Student-t likelihood learns one variance (and
+        degrees of freedom) or one per feature.
     input_mean, input_var : Tensor of shape (n_features,), default=None
         What the encoder's input is standardised with (``feature_mean`` and
         ``feature_var`` when None; images pass one value for every pixel).
