@@ -23,6 +23,30 @@ from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 _SETTLED_EPOCHS = 5
 
 
+def graph_modularity(labels, neighbors):
+    """Modularity of a clustering on a directed nearest-neighbour graph.
+
+    Leicht and Newman's (2008) modularity of the graph with an edge from
+    each row ``i`` to each of ``neighbors[i]``: the share of edges within a
+    cluster minus the share expected from the clusters' out- and in-degrees
+    alone. 0 for labels unrelated to the graph, at most 1.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+        Cluster of each row, integers from 0.
+    neighbors : ndarray of shape (n_samples, k)
+        Indices of each row's neighbours.
+    """
+    n_edges = neighbors.size
+    heads = labels[neighbors]
+    within = np.count_nonzero(heads == labels[:, None]) / n_edges
+    n_clusters = int(labels.max()) + 1
+    out_degree = np.bincount(labels, minlength=n_clusters) * neighbors.shape[1]
+    in_degree = np.bincount(heads.ravel(), minlength=n_clusters)
+    return float(within - np.dot(out_degree, in_degree) / n_edges**2)
+
+
 @fill_doc
 class GMVAEClusterer(
     NeighbourTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE
@@ -118,9 +142,14 @@ class GMVAEClusterer(
         drawn.
 
     n_init : int, default=1
-        Number of trainings from different seeds; the one with the lowest
-        training loss over its last epochs is kept (as ``KMeans`` keeps the
-        lowest inertia). Costs ``n_init`` fits. Not used by warm starts.
+        Number of trainings from different seeds, of which one is kept:
+        with the neighbour term (``neighbor_weight > 0``), the one whose
+        clusters have the highest modularity on the graph of each training
+        row's ``n_neighbors`` nearest rows (the most neighbour pairs within
+        a cluster, beyond what the cluster sizes give by chance); without
+        it, the one with the lowest training loss over its last epochs (as
+        ``KMeans`` keeps the lowest inertia). Costs ``n_init`` fits. Not
+        used by warm starts.
 
     {shared_parameters}
 
@@ -397,20 +426,18 @@ class GMVAEClusterer(
         if warm or self.n_init == 1:
             super()._fit(X, warm, inputs)
         else:
-            # Keep the run with the lowest final training objective, as
-            # KMeans keeps the lowest inertia and GaussianMixture the
-            # highest bound. The objective is read over the last epochs,
-            # where the cosine schedule has settled it.
-            # The first run is the n_init=1 fit, so more runs never end worse.
+            # The first run is the n_init=1 fit, so more runs never end worse
+            # by the criterion that picks among them.
             seeds = check_random_state(self.random_state).randint(
                 np.iinfo(np.int32).max, size=self.n_init
             )
-            best, best_loss = None, np.inf
+            neighbors = inputs.get("neighbors")
+            best, best_quality = None, -np.inf
             for i, seed in enumerate(seeds):
                 super()._fit(X, warm, inputs, random_state=None if i == 0 else int(seed))
-                loss = float(np.mean(self.loss_curve_[-_SETTLED_EPOCHS:]))
-                if loss < best_loss:
-                    best, best_loss = self._fitted_state(), loss
+                quality = self._run_quality(X, neighbors)
+                if quality > best_quality:
+                    best, best_quality = self._fitted_state(), quality
             self.__dict__.update(best)
         module = self.module_
         with torch.no_grad():
@@ -427,6 +454,25 @@ class GMVAEClusterer(
             start += len(proba)
         self.weights_ = total / X.shape[0]
         return self
+
+    def _run_quality(self, X, neighbors):
+        """How ``n_init`` ranks a finished run (higher is better).
+
+        Without the neighbour term, minus the training loss over the last
+        epochs, where the cosine schedule has settled it: the lowest loss
+        wins, as ``KMeans`` keeps the lowest inertia. With it, the
+        modularity of the run's clusters on the graph of nearest training
+        rows that the term was trained on: on digits and MNIST the loss did
+        not tell runs that cut one digit in two (and merged two others)
+        from the right ones, while the modularity ranked them as their
+        accuracy does.
+        """
+        if neighbors is None:
+            return -float(np.mean(self.loss_curve_[-_SETTLED_EPOCHS:]))
+        labels = np.concatenate(
+            [proba.argmax(axis=1) for proba in self._block_outputs(X, _cluster_proba)]
+        )
+        return graph_modularity(labels, neighbors)
 
     # ---------------------------------------------------------------- inference
 

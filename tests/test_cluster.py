@@ -10,9 +10,11 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from skvae import GMVAEClusterer
+from skvae._cluster import graph_modularity
 
 FAST = dict(max_iter=5, hidden_layer_sizes=(16,), n_components=2, random_state=0)
 
@@ -201,6 +203,7 @@ def test_pandas_output(blobs):
 
 
 def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
+    """Without the neighbour term the loss picks the run."""
     from skorch.callbacks import Callback
 
     X, _ = blobs
@@ -210,13 +213,42 @@ def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
         def on_train_end(self, net, **kwargs):
             finals.append(np.mean(net.history[-5:, "train_loss"]))
 
-    several = GMVAEClusterer(3, n_init=3, callbacks=[Record()], **FAST).fit(X)
+    params = {**FAST, "neighbor_weight": 0.0}
+    several = GMVAEClusterer(3, n_init=3, callbacks=[Record()], **params).fit(X)
     assert len(finals) == 3 and len(set(finals)) == 3  # three different runs
     assert np.mean(several.net_.history[-5:, "train_loss"]) == pytest.approx(min(finals))
     # the first run is the n_init=1 fit, so more runs never end worse
-    single = GMVAEClusterer(3, **FAST).fit(X)
+    single = GMVAEClusterer(3, **params).fit(X)
     assert np.mean(single.net_.history[-5:, "train_loss"]) == pytest.approx(finals[0])
     # the kept run's attributes belong together
     np.testing.assert_array_equal(several.labels_, several.predict(X))
-    again = GMVAEClusterer(3, n_init=3, **FAST).fit(X)
+    again = GMVAEClusterer(3, n_init=3, **params).fit(X)
     np.testing.assert_array_equal(several.predict_proba(X), again.predict_proba(X))
+
+
+def test_graph_modularity_known_values():
+    # two pairs of rows, each row's neighbour the other of its pair
+    neighbors = np.array([[1], [0], [3], [2]])
+    assert graph_modularity(np.array([0, 0, 1, 1]), neighbors) == pytest.approx(0.5)
+    assert graph_modularity(np.array([0, 1, 0, 1]), neighbors) == pytest.approx(-0.5)
+    assert graph_modularity(np.zeros(4, dtype=int), neighbors) == pytest.approx(0.0)
+
+
+def test_n_init_with_the_neighbour_term_keeps_the_most_modular_run(blobs, monkeypatch):
+    """With the neighbour term, the run whose clusters cut the fewest
+    neighbour pairs (the highest modularity) is kept, whatever its loss."""
+    X, _ = blobs
+    seen = []
+    measure = GMVAEClusterer._run_quality
+
+    def record(self, X, neighbors):
+        seen.append(measure(self, X, neighbors))
+        return seen[-1]
+
+    monkeypatch.setattr(GMVAEClusterer, "_run_quality", record)
+    params = {**FAST, "max_iter": 3, "neighbor_weight": 50.0, "n_neighbors": 5}
+    several = GMVAEClusterer(3, n_init=4, **params).fit(X)
+    assert len(seen) == 4 and len(set(seen)) == 4  # runs that differ
+    assert np.argmax(seen) != 0  # not the first run, so the choice shows
+    nearest = NearestNeighbors(n_neighbors=6).fit(X).kneighbors(X, return_distance=False)
+    assert graph_modularity(several.labels_, nearest[:, 1:]) == pytest.approx(max(seen))
