@@ -32,6 +32,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from bench_reduce import parse_params  # same NAME=VALUE overrides
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
@@ -42,6 +43,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 
 from skvae import GMVAEClusterer
+
+# torch's thread count at start (OMP_NUM_THREADS), kept for every fit
+TORCH_THREADS = torch.get_num_threads()
 
 
 def load(name):
@@ -108,6 +112,9 @@ def main():
             for name, make in methods(data, seed, gmvae_params).items():
                 if args.only and not any(o.lower() in name.lower() for o in args.only):
                     continue
+                # a UMAP fit raises torch's thread count (numba's threading
+                # layer), which changes the GMVAE's float sums and its time
+                torch.set_num_threads(TORCH_THREADS)
                 t0 = time.perf_counter()
                 est = make()
                 if hasattr(est, "fit_predict"):

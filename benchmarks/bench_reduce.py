@@ -37,6 +37,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness
@@ -46,6 +47,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from skvae import VAETransformer
+
+# torch's thread count at start (OMP_NUM_THREADS), kept for every fit
+TORCH_THREADS = torch.get_num_threads()
 
 
 def load(name):
@@ -97,6 +101,9 @@ def parse_params(pairs):
 
 
 def evaluate(X, y, make_reducer, seed):
+    # a UMAP fit raises torch's thread count (numba's threading layer),
+    # which changes the VAE's float sums and its time
+    torch.set_num_threads(TORCH_THREADS)
     t0 = time.perf_counter()
     knn = make_pipeline(MinMaxScaler(), make_reducer(), KNeighborsClassifier())
     acc = cross_val_score(knn, X, y, cv=5).mean()

@@ -124,7 +124,7 @@ class GMVAEClusterer(
         pushing each row's assignment towards uniform. Scores are the true
         ELBO either way.
 
-    neighbor_weight : float, default=50.0
+    neighbor_weight : float, default=75.0
         Weight of a neighbour-consistency term: ``-log sum_y q(y | x)
         q(y | x')`` for a neighbour ``x'`` of ``x``, drawn at random each
         time among its ``n_neighbors`` nearest training rows (Euclidean on
@@ -141,15 +141,17 @@ class GMVAEClusterer(
         Number of nearest training rows among which a row's neighbour is
         drawn.
 
-    n_init : int, default=1
-        Number of trainings from different seeds, of which one is kept:
+    n_init : int, default=2
+        Number of trainings from different seeds, of ``max_iter`` epochs
+        each, of which one is kept:
         with the neighbour term (``neighbor_weight > 0``), the one whose
         clusters have the highest modularity on the graph of each training
         row's ``n_neighbors`` nearest rows (the most neighbour pairs within
         a cluster, beyond what the cluster sizes give by chance); without
         it, the one with the lowest training loss over its last epochs (as
-        ``KMeans`` keeps the lowest inertia). Costs ``n_init`` fits. Not
-        used by warm starts.
+        ``KMeans`` keeps the lowest inertia). Costs ``n_init`` fits: runs
+        can end in different local optima, so the default is two runs of
+        200 epochs rather than one of 400. Not used by warm starts.
 
     {shared_parameters}
 
@@ -229,9 +231,9 @@ class GMVAEClusterer(
         hard=False,
         categorical_weight=125.0,
         categorical_term="aggregate",
-        neighbor_weight=50.0,
+        neighbor_weight=75.0,
         n_neighbors=10,
-        n_init=1,
+        n_init=2,
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -241,9 +243,9 @@ class GMVAEClusterer(
         activation="relu",
         beta=1.0,
         kl_warmup=0.25,
-        likelihood="gaussian",
+        likelihood="student_t",
         variance="shared",
-        max_iter=400,
+        max_iter=200,
         batch_size=128,
         learning_rate_init=3e-3,
         learning_rate="cosine",

@@ -124,13 +124,13 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
                 y = torch.where(known[:, None], observed, y)
             qz = self.encode_z(h, y)
             z = qz.rsample()
-            log_px = self.decode(z).log_prob(x)
+            log_px = self.log_px(z, x)
             gauss = kl_divergence(qz, self.cluster_prior(y))
         else:
             ys = self._one_hots(h)
             qz = self.encode_z(h, ys)  # batch shape (K, n)
             z = qz.rsample()
-            log_px_k = self.decode(z).log_prob(x)
+            log_px_k = self.log_px(z, x)
             gauss_k = kl_divergence(qz, self.cluster_prior(ys))
             weights = torch.softmax(logits, dim=-1)
             if known is not None:
@@ -180,7 +180,7 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
         for start in range(0, eps.shape[0], chunk):
             e = eps[start : start + chunk]
             z = loc + scale * e[:, None, None, :]  # (draws, K, n, k)
-            log_px = log_px + self.decode(z).log_prob(x).sum(0)
+            log_px = log_px + self.log_px(z, x).sum(0)
         log_px = log_px / eps.shape[0]  # (K, n)
         # a cluster of probability 0 adds 0, even where its bound is -inf
         terms = torch.where(probs.T > 0, probs.T * (log_px - gauss), 0.0)
