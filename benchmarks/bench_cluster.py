@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 import torch
-from bench_reduce import parse_params  # same NAME=VALUE overrides
+from bench_reduce import TORCH_THREADS, parse_params  # same overrides and threads
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
@@ -43,9 +43,6 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 
 from skvae import GMVAEClusterer
-
-# torch's thread count at start (OMP_NUM_THREADS), kept for every fit
-TORCH_THREADS = torch.get_num_threads()
 
 
 def load(name):

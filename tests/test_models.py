@@ -332,7 +332,6 @@ def test_student_t_log_prob_is_the_closed_form_and_tends_to_the_gaussian():
     torch.testing.assert_close(t_head.log_prob(raw, x), closed)
     with pytest.raises(ValueError, match="df_init must be above 1"):
         StudentTLikelihood(mean, var, var_floor=1e-2, df_init=1.0)
-    assert torch.all(t_head.df[:2] < 3.0) and torch.all(t_head.df[3:] > 3.0)
     # with very many degrees of freedom it is the Gaussian with the same
     # variance (in float64: lgamma of 1e8 leaves float32 no digits)
     gauss = GaussianLikelihood(mean, var, var_floor=1e-2, shared=False).double()

@@ -204,9 +204,7 @@ class StudentTLikelihood(GaussianLikelihood):
         return 1.0 + torch.exp(FAST * self.scaled_log_df)
 
     def forward(self, raw):
-        loc = self.mean(raw)
-        df = self.df.expand(self.n_features)
-        return Independent(StudentT(df, loc, self.variance.sqrt()), 1)
+        return Independent(StudentT(self.df, self.mean(raw), self.variance.sqrt()), 1)
 
     def log_prob(self, raw, x):
         """``log p(x | raw)`` summed over features: ``self(raw).log_prob(x)`` in closed form.
