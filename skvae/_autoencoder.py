@@ -7,17 +7,17 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
+from ._base import BaseVAE, DenoisingMixin, _DeterministicCodeTransformer, fill_doc
 from ._data import covariance_moments
 from ._priors import PRIORS, DiffusionPrior, prior_config
-from .models.autoencoder import CORRUPTIONS, AutoencoderLoss, AutoencoderModule
+from .models.autoencoder import AutoencoderLoss, AutoencoderModule
 
 # Share of the epochs over which the sparsity penalty's weight rises from 0.
 _SPARSITY_WARMUP = 0.25
 
 
 @fill_doc
-class AutoencoderTransformer(_DeterministicCodeTransformer):
+class AutoencoderTransformer(DenoisingMixin, _DeterministicCodeTransformer):
     """Dimensionality reduction with a deterministic autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values,
@@ -139,8 +139,7 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
             if k not in ("beta", "kl_warmup")
         },
         "sparsity": [Interval(Real, 0, None, closed="left")],
-        "denoising": [StrOptions(set(CORRUPTIONS)), None],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
+        **DenoisingMixin._denoising_constraints,
         "prior": [StrOptions(set(PRIORS)), DiffusionPrior],
     }
     _structural_params = BaseVAE._structural_params + ("sparsity", "prior")
@@ -217,16 +216,10 @@ class AutoencoderTransformer(_DeterministicCodeTransformer):
     # ------------------------------------------------------------------ fitting
 
     def _module_params(self, X):
-        if self.denoising == "mask" and self.noise_level >= 1:
-            raise ValueError(
-                f"denoising='mask' masks each entry with probability noise_level, which "
-                f"must be below 1, got noise_level={self.noise_level!r}."
-            )
         return {
             **super()._module_params(X),
+            **self._corruption_params(),
             "sparse": self.sparsity > 0,
-            "corruption": self.denoising,
-            "noise_level": self.noise_level,
             "prior": prior_config(self.prior),
         }
 

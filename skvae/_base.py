@@ -78,6 +78,7 @@ from ._priors import prior_config
 from .models import (
     ACTIVATIONS,
     ARCHITECTURES,
+    CORRUPTIONS,
     LIKELIHOODS,
     VARIANCES,
     ELBOLoss,
@@ -1694,6 +1695,28 @@ class NeighbourTermMixin:
     def _prepare_batch(self, data):
         # one random neighbour of every row, from the training rows
         return NeighbourPairs(data["x"]) if "neighbors" in data else None
+
+
+class DenoisingMixin:
+    """Corrupted training inputs, for an estimator with ``denoising`` and ``noise_level``.
+
+    The module's ``forward`` encodes ``corrupt(x)`` in training
+    (:meth:`skvae.models.vae.Autoencoder.corrupt`) and scores the clean row;
+    :meth:`_corruption_params` checks the pair and names them for the module.
+    """
+
+    _denoising_constraints = {
+        "denoising": [StrOptions(set(CORRUPTIONS)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _corruption_params(self):
+        if self.denoising == "mask" and self.noise_level >= 1:
+            raise ValueError(
+                f"denoising='mask' masks each entry with probability noise_level, which "
+                f"must be below 1, got noise_level={self.noise_level!r}."
+            )
+        return {"corruption": self.denoising, "noise_level": self.noise_level}
 
 
 class _DeterministicCodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):

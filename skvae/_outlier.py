@@ -9,7 +9,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, fill_doc
+from ._base import BaseVAE, DenoisingMixin, fill_doc
 from .models import TrimmedELBOLoss
 
 # "auto" threshold: Tukey's fence, this many interquartile ranges below the
@@ -18,7 +18,7 @@ _AUTO_IQRS = 1.5
 
 
 @fill_doc
-class VAEOutlierDetector(OutlierMixin, BaseVAE):
+class VAEOutlierDetector(OutlierMixin, DenoisingMixin, BaseVAE):
     """Outlier detection with a variational autoencoder.
 
     A VAE is trained on (mostly normal) data; a sample is scored by how well
@@ -89,6 +89,21 @@ default="combined"
         usual robust choice, which leaves room for data sets with many
         outliers. 0 trains on every row.
 
+    denoising : {"gaussian", "mask"} or None, default="gaussian"
+        Corruption of the training inputs (a denoising VAE): in training the
+        encoder sees each row with Gaussian noise of ``noise_level`` standard
+        deviations of each feature added, or with each entry replaced by its
+        feature's training mean with probability ``noise_level``, and the
+        likelihood scores the clean row. The encoder overfits the training
+        rows less, so unseen inliers are scored more like the training ones.
+        The scores see the rows as they are. None trains on the rows as they
+        are.
+
+    noise_level : float, default=0.1
+        With ``denoising="gaussian"``, the standard deviation of the noise in
+        units of each feature's training standard deviation; with
+        ``"mask"``, the probability of each entry being masked (below 1).
+
     {shared_parameters}
 
     Attributes
@@ -134,6 +149,7 @@ default="combined"
         "score_method": [StrOptions({"combined", "reconstruction", "elbo", "likelihood"})],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "trim": [Interval(Real, 0, 0.5, closed="left")],
+        **DenoisingMixin._denoising_constraints,
     }
 
     def __init__(
@@ -144,6 +160,8 @@ default="combined"
         score_method="combined",
         n_draws=10,
         trim=0.2,
+        denoising="gaussian",
+        noise_level=0.1,
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -206,9 +224,14 @@ default="combined"
         self.score_method = score_method
         self.n_draws = n_draws
         self.trim = trim
+        self.denoising = denoising
+        self.noise_level = noise_level
 
     _criterion_class = TrimmedELBOLoss
     _mlp_hidden_layer_sizes = (128, 64)
+
+    def _module_params(self, X):
+        return {**super()._module_params(X), **self._corruption_params()}
 
     def _criterion_params(self):
         return {"beta": self.beta, "trim": self.trim}

@@ -7,13 +7,17 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, NeighbourTermMixin, fill_doc
+from ._base import BaseVAE, DenoisingMixin, NeighbourTermMixin, fill_doc
 from ._priors import PRIORS, DiffusionPrior, prior_config
 
 
 @fill_doc
 class VAETransformer(
-    NeighbourTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE
+    NeighbourTermMixin,
+    DenoisingMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseVAE,
 ):
     """Dimensionality reduction with a variational autoencoder (VAE).
 
@@ -70,6 +74,27 @@ class VAETransformer(
         Number of nearest training rows among which a row's neighbour is
         drawn, when ``neighbor_weight > 0``.
 
+    denoising : {"gaussian", "mask"} or None, default="gaussian"
+        Corruption of the training inputs (a denoising VAE, Im et al.
+        2017): in training the encoder sees each row with Gaussian noise of
+        ``noise_level`` standard deviations of each feature added, or with
+        each entry replaced by its feature's training mean with probability
+        ``noise_level``, and the likelihood scores the clean row. The encoder
+        learns to map nearby rows to nearby codes, so it overfits the
+        training rows less: rows it has not seen are encoded more like the
+        training rows around them, and their ELBO is usually higher, though
+        the training rows' ELBO is a little lower. :meth:`transform` and
+        :meth:`score_samples` see the rows as they are; the score stays a
+        bound on ``log p(x)``. None trains on the rows as they are.
+
+    noise_level : float, default=0.1
+        With ``denoising="gaussian"``, the standard deviation of the noise in
+        units of each feature's training standard deviation; with
+        ``"mask"``, the probability of each entry being masked (below 1).
+        Stronger corruption (0.5) helps 2-D pictures of images, with
+        ``neighbor_weight``; on data that a small model fits exactly it
+        lowers the ELBO.
+
     {shared_parameters}
 
     Attributes
@@ -99,6 +124,8 @@ class VAETransformer(
     .. [4] T. Sainburg, L. McInnes and T. Q. Gentner, "Parametric UMAP
        Embeddings for Representation and Semisupervised Learning", Neural
        Computation 33(11), 2021.
+    .. [5] D. J. Im, S. Ahn, R. Memisevic and Y. Bengio, "Denoising
+       Criterion for Variational Auto-Encoding Framework", AAAI 2017.
 
     Examples
     --------
@@ -121,6 +148,7 @@ class VAETransformer(
         "prior": [StrOptions(set(PRIORS)), DiffusionPrior],
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        **DenoisingMixin._denoising_constraints,
     }
     _structural_params = BaseVAE._structural_params + ("prior",)
 
@@ -131,6 +159,8 @@ class VAETransformer(
         prior="gaussian",
         neighbor_weight=0.0,
         n_neighbors=10,
+        denoising="gaussian",
+        noise_level=0.1,
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -192,9 +222,15 @@ class VAETransformer(
         self.prior = prior
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.denoising = denoising
+        self.noise_level = noise_level
 
     def _module_params(self, X):
-        return {**super()._module_params(X), "prior": prior_config(self.prior)}
+        return {
+            **super()._module_params(X),
+            **self._corruption_params(),
+            "prior": prior_config(self.prior),
+        }
 
     def _criterion_params(self):
         return {"beta": self.beta, "neighbor_weight": self.neighbor_weight}

@@ -87,7 +87,9 @@ def test_corruption_of_training_inputs(corruption, level):
     module = ae.module_
     x = torch.as_tensor(ae._to_model_units(X), dtype=torch.float32)
     torch.manual_seed(0)
-    corrupted = module.corrupt(x)
+    assert torch.equal(module.eval().corrupt(x), x)  # evaluation sees the rows as they are
+    corrupted = module.train().corrupt(x)
+    module.eval()
     if corruption == "gaussian":
         noise = (corrupted - x).numpy()
         sd = x.numpy().std(axis=0)

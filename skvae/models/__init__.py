@@ -44,6 +44,7 @@ from .autoencoder import AutoencoderLoss, AutoencoderModule
 from .diffusion import LatentDiffusion, MeanLoss
 from .hierarchical import HierarchicalVAEModule
 from .vae import (
+    CORRUPTIONS,
     Autoencoder,
     ELBOLoss,
     NeighbourPairs,
@@ -59,6 +60,7 @@ from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
+    "CORRUPTIONS",
     "FAST",
     "LIKELIHOODS",
     "MLP",

@@ -13,10 +13,11 @@ Gaussian of one shared variance this is the squared error, in nats.
   lowered by shrinking the codes while the decoder grows, without a single
   zero more), so it can only be lowered by switching units off: most codes
   are exactly 0 for most rows.
-* Denoising (``corruption`` not None): in training the encoder sees a
-  corrupted row, ``x + noise_level * sd * eps`` (``"gaussian"``) or ``x`` with
-  each entry replaced by its feature's training mean with probability
-  ``noise_level`` (``"mask"``), and the loss scores the clean row.
+* Denoising (``corruption`` not None, :meth:`Autoencoder.corrupt`): in
+  training the encoder sees a corrupted row, ``x + noise_level * sd * eps``
+  (``"gaussian"``) or ``x`` with each entry replaced by its feature's
+  training mean with probability ``noise_level`` (``"mask"``), and the loss
+  scores the clean row.
 """
 
 from typing import NamedTuple
@@ -26,8 +27,6 @@ from torch import nn
 
 from .diffusion import make_code_prior
 from .vae import INPUT_BOUND, Autoencoder
-
-CORRUPTIONS = ("gaussian", "mask")
 
 
 class AutoencoderOutput(NamedTuple):
@@ -47,11 +46,6 @@ class AutoencoderModule(Autoencoder):
     ----------
     sparse : bool, default=False
         Rectified codes, with the penalty :meth:`sparsity_penalty`.
-    corruption : {"gaussian", "mask"} or None, default=None
-        How training inputs are corrupted (denoising); None for none.
-    noise_level : float, default=0.0
-        Standard deviation of the Gaussian noise, in units of each feature's
-        standard deviation, or the share of entries masked.
     prior : dict or None, default=None
         A learned prior over the codes (see
         :func:`skvae.models.diffusion.make_code_prior`), kept as
@@ -64,8 +58,6 @@ class AutoencoderModule(Autoencoder):
         n_components,
         *args,
         sparse=False,
-        corruption=None,
-        noise_level=0.0,
         prior=None,
         **kwargs,
     ):
@@ -78,8 +70,6 @@ class AutoencoderModule(Autoencoder):
         self.linear_encoder = nn.Linear(n_features, n_components, bias=False)
         self.linear_decoder = nn.Linear(n_components, n_features, bias=False)
         self.sparse = sparse
-        self.corruption = corruption
-        self.noise_level = noise_level
         self.code_prior = make_code_prior(prior, n_components)
 
     def encode_mean(self, x):
@@ -98,15 +88,6 @@ class AutoencoderModule(Autoencoder):
         """The code of each row as a (loc, scale) pair; the scale is 0 here."""
         z = self.encode_mean(x)
         return z, torch.zeros_like(z)
-
-    def corrupt(self, x):
-        """``x`` with the training corruption applied (torch's global generator)."""
-        if self.corruption == "gaussian":
-            return x + self.noise_level * self.x_scale * torch.randn_like(x)
-        if self.corruption == "mask":
-            masked = torch.rand_like(x) < self.noise_level
-            return torch.where(masked, self.x_shift.expand_as(x), x)
-        return x
 
     def _code_weight_norms(self):
         """``||d_j||``: the norm of the decoder weights that read each code unit.
@@ -129,7 +110,7 @@ class AutoencoderModule(Autoencoder):
         return (z * self._code_weight_norms()).sum(dim=1).mean()
 
     def forward(self, x):
-        z = self.encode_mean(self.corrupt(x) if self.training else x)
+        z = self.encode_mean(self.corrupt(x))
         return AutoencoderOutput(self.decode(z).log_prob(x), self.sparsity_penalty(z), z)
 
     def reconstruction_log_prob(self, x):

@@ -43,6 +43,9 @@ from .diffusion import make_code_prior
 # so every bound stays a bound.
 INPUT_BOUND = 1e4
 
+# How training inputs can be corrupted before the encoder sees them (denoising).
+CORRUPTIONS = ("gaussian", "mask")
+
 
 def join(a, c):
     """``a`` with the condition ``c`` (n, n_conditions) appended to its last axis.
@@ -82,6 +85,12 @@ class Autoencoder(nn.Module):
     n_conditions : int, default=0
         Width of a condition (a class one-hot) that both the encoder and the
         decoder see; 0 for none.
+    corruption : {"gaussian", "mask"} or None, default=None
+        How :meth:`corrupt` corrupts training inputs (denoising); None for
+        none. A family applies it where its ``forward`` encodes in training.
+    noise_level : float, default=0.0
+        Standard deviation of the Gaussian noise, in units of each feature's
+        standard deviation (``x_scale``), or the share of entries masked.
     """
 
     def __init__(
@@ -96,10 +105,14 @@ class Autoencoder(nn.Module):
         input_mean=None,
         input_var=None,
         n_conditions=0,
+        corruption=None,
+        noise_level=0.0,
     ):
         super().__init__()
         self.n_components = n_components
         self.n_conditions = n_conditions
+        self.corruption = corruption
+        self.noise_level = noise_level
         input_mean = feature_mean if input_mean is None else input_mean
         input_var = feature_var if input_var is None else input_var
         self.register_buffer("x_shift", input_mean.clone())
@@ -118,6 +131,21 @@ class Autoencoder(nn.Module):
         if labels is None or not self.n_conditions:
             return None
         return nn.functional.one_hot(labels, self.n_conditions).to(self.x_shift.dtype)
+
+    def corrupt(self, x):
+        """``x`` as the encoder sees it in training: with the corruption applied.
+
+        Gaussian noise of ``noise_level`` standard deviations of each feature,
+        or each entry replaced by the encoder's input mean (``x_shift``) with
+        probability ``noise_level``, drawn with torch's global generator; in
+        evaluation mode, or without a corruption, ``x`` itself.
+        """
+        if not self.training or self.corruption is None:
+            return x
+        if self.corruption == "gaussian":
+            return x + self.noise_level * self.x_scale * torch.randn_like(x)
+        masked = torch.rand_like(x) < self.noise_level
+        return torch.where(masked, self.x_shift.expand_as(x), x)
 
     def standardise(self, x):
         """``x`` as the encoder sees it: standardised, clipped to ``INPUT_BOUND``."""
@@ -259,11 +287,12 @@ class VAEModule(Autoencoder):
         # the ELBO's terms in closed form, with no distribution object: this
         # runs once per training batch (the tests hold it equal to the
         # distributions' log_prob and kl_divergence)
-        loc, scale = self.encode_params(x)
+        # denoising: the encoder sees a corrupted row, the likelihood the clean one
+        loc, scale = self.encode_params(self.corrupt(x))
         z = loc + scale * torch.randn_like(scale)
         pair = None
         if x_pair is not None:  # a neighbour of each row (see NeighbourPairs)
-            pair = neighbour_embedding_loss(loc, self.encode_params(x_pair)[0])
+            pair = neighbour_embedding_loss(loc, self.encode_params(self.corrupt(x_pair))[0])
         return VAEOutput(
             self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z, pair
         )
