@@ -74,7 +74,9 @@ class AutoencoderTransformer(DenoisingMixin, _DeterministicCodeTransformer):
     noise_level : float, default=0.2
         With ``denoising="gaussian"``, the standard deviation of the noise in
         units of each feature's training standard deviation; with
-        ``"mask"``, the probability of each entry being masked.
+        ``"mask"``, the probability of each entry being masked. Images
+        read by a convolutional encoder use the pixels' pooled mean and
+        standard deviation instead of each pixel's.
 
     prior : {"gaussian", "diffusion"} or DiffusionPrior, default="gaussian"
         Where :meth:`sample` draws codes from: a Gaussian fitted to the

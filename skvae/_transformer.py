@@ -90,7 +90,9 @@ class VAETransformer(
     noise_level : float, default=0.1
         With ``denoising="gaussian"``, the standard deviation of the noise in
         units of each feature's training standard deviation; with
-        ``"mask"``, the probability of each entry being masked (below 1).
+        ``"mask"``, the probability of each entry being masked (below 1). Images
+        read by a convolutional encoder use the pixels' pooled mean and
+        standard deviation instead of each pixel's.
         Stronger corruption (0.5) helps 2-D pictures of images, with
         ``neighbor_weight``; on data that a small model fits exactly it
         lowers the ELBO.
