@@ -923,8 +923,19 @@ def all_cases(tmp):
 
 
 def run(verbose=False, out=sys.stdout):
-    """Judge every case; return the Counter of verdicts and the (case, verdict, note) failures."""
+    """Judge every case; return the Counter of verdicts and the (case, verdict, note) failures.
+
+    Runs torch on one thread, and sets the caller's thread count back after.
+    """
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _run(verbose, out)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(verbose, out):
     counts, by_group, failures = Counter(), {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for case in all_cases(Path(tmp)):

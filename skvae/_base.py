@@ -29,7 +29,6 @@ import copy
 import inspect
 import math
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -75,6 +74,7 @@ from ._net import (
     shared_seeds,
 )
 from ._priors import prior_config
+from ._random import child_seed, seeded_draws
 from .models import (
     ACTIVATIONS,
     ARCHITECTURES,
@@ -141,27 +141,6 @@ def resolve_device(device):
             f"device={device!r} was requested but the MPS backend is not available."
         )
     return str(dev)
-
-
-@contextmanager
-def torch_seed(seed, device):
-    """Seed torch for a block of work without touching the caller's RNG state.
-
-    The global CPU generator (and, when training on CUDA, the CUDA ones) is
-    forked on entry and restored on exit.
-    """
-    on_cuda = torch.device(device).type == "cuda"
-    devices = list(range(torch.cuda.device_count())) if on_cuda else []
-    with torch.random.fork_rng(devices=devices):
-        torch.default_generator.manual_seed(seed)
-        if on_cuda:
-            torch.cuda.manual_seed_all(seed)
-        yield
-
-
-def _seed_from(rng):
-    return int(rng.randint(np.iinfo(np.int32).max))
-
 
 
 def _block_rows(n_features):
@@ -321,10 +300,9 @@ class BaseVAE(BaseEstimator):
         finally:
             self.set_params(**params)
         try:
-            # seeded so that the caller's RNG is untouched; the weights drawn
-            # at initialisation are all replaced
-            with torch_seed(0, device):
-                self.net_ = _with_weights(net, weights, History(history))
+            # the weights drawn at initialisation (from the net's own
+            # generator) are all replaced
+            self.net_ = _with_weights(net, weights, History(history))
         except RuntimeError as exc:
             raise ValueError(
                 "The saved weights do not fit the network built for them: "
@@ -752,10 +730,14 @@ class BaseVAE(BaseEstimator):
         """The per-row inputs that the module's inference methods take."""
         return {}
 
-    def _make_net(self, X, device, incremental=False):
-        """The skorch net to train; ``incremental``: one epoch per call, for ``partial_fit``."""
+    def _make_net(self, X, device, incremental=False, seed=0):
+        """The skorch net to train; ``incremental``: one epoch per call, for ``partial_fit``.
+
+        ``seed`` seeds the net's initial weights and its first call's draws.
+        """
         net = VAENet(
             module=self._module_class,
+            seed=seed,
             criterion=self._criterion_class,
             optimizer=torch.optim.Adam,
             **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
@@ -920,13 +902,15 @@ class BaseVAE(BaseEstimator):
         same chunks give the same model, and no two calls share their draws.
         """
         if not hasattr(self, "_partial_seed_"):
-            self._partial_seed_ = _seed_from(check_random_state(self.random_state))
+            self._partial_seed_ = child_seed(check_random_state(self.random_state))
         call = len(self.net_.history) if hasattr(self, "net_") else 0
         seed = np.random.SeedSequence([self._partial_seed_, call]).generate_state(1)[0]
         return np.random.RandomState(int(seed))
 
-    def _incremental_net(self, X, device):
+    def _incremental_net(self, X, device, seed):
         """The net a ``partial_fit`` call trains: the fitted incremental one, or a new one.
+
+        ``seed`` seeds this call's draws (and a new net's weights).
 
         After ``fit`` (whose net runs ``max_iter`` epochs with a schedule), a
         new incremental net starts from its weights, with a fresh optimiser.
@@ -935,6 +919,7 @@ class BaseVAE(BaseEstimator):
         """
         net = getattr(self, "net_", None)
         if net is not None and getattr(net, "incremental", False):
+            net.seed = seed
             net.batch_size = self.batch_size
             if net.precision != self.precision:
                 net.set_precision(self.precision)
@@ -942,7 +927,7 @@ class BaseVAE(BaseEstimator):
             for group in net.optimizer_.param_groups:
                 group["lr"] = self.learning_rate_init
             return net
-        new = self._make_net(X, device, incremental=True)
+        new = self._make_net(X, device, incremental=True, seed=seed)
         if net is None:
             return new
         return _with_weights(new, net.module_.state_dict(), copy.deepcopy(net.history))
@@ -960,8 +945,8 @@ class BaseVAE(BaseEstimator):
             rng = self._partial_rng()
         else:
             rng = check_random_state(self.random_state if random_state is None else random_state)
-        train_seed, inference_seed = _seed_from(rng), _seed_from(rng)
-        prior_seed = _seed_from(rng)
+        train_seed, inference_seed = child_seed(rng), child_seed(rng)
+        prior_seed = child_seed(rng)
         # a data-parallel fit (see VAENet._start_training): one model
         # from the same data and seeds in every process
         agree_across_processes(
@@ -985,25 +970,25 @@ class BaseVAE(BaseEstimator):
             data = {"x": torch.as_tensor(x, dtype=torch.float32, device=home)}
             for key, value in inputs.items():
                 data[key] = torch.as_tensor(value, device=home)
-        with torch_seed(train_seed, device):
-            if partial:
-                net = self._incremental_net(X, device)
-            else:
-                net = self._make_net(X, device)
-            if warm is True:
-                # A new net with today's hyperparameters (step size, beta,
-                # schedule over max_iter epochs, fresh optimizer as in
-                # scikit-learn's MLP) starts from the fitted weights; the
-                # epochs add to the fitted history.
-                net = _with_weights(
-                    net, self.net_.module_.state_dict(), copy.deepcopy(self.net_.history)
-                )
-            net.prepare_batch = self._prepare_batch(data)
-            try:
-                net.partial_fit(data)
-            finally:
-                # the hook may hold the training data: never keep it
-                net.prepare_batch = None
+        # every draw of the fit comes from the net's generators, seeded by train_seed
+        if partial:
+            net = self._incremental_net(X, device, train_seed)
+        else:
+            net = self._make_net(X, device, seed=train_seed)
+        if warm is True:
+            # A new net with today's hyperparameters (step size, beta,
+            # schedule over max_iter epochs, fresh optimizer as in
+            # scikit-learn's MLP) starts from the fitted weights; the
+            # epochs add to the fitted history.
+            net = _with_weights(
+                net, self.net_.module_.state_dict(), copy.deepcopy(self.net_.history)
+            )
+        net.prepare_batch = self._prepare_batch(data)
+        try:
+            net.partial_fit(data)
+        finally:
+            # the hook may hold the training data: never keep it
+            net.prepare_batch = None
 
         history = net.history
         self.net_ = net
@@ -1063,6 +1048,7 @@ class BaseVAE(BaseEstimator):
         )
         net = VAENet(
             module=prior,
+            seed=seed,
             criterion=MeanLoss,
             optimizer=torch.optim.Adam,
             **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
@@ -1073,8 +1059,7 @@ class BaseVAE(BaseEstimator):
             device=device,
             verbose=0,
         )
-        with torch_seed(seed, device):
-            net.partial_fit(data)
+        net.partial_fit(data)
         self.prior_loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
 
     def _prior_data(self, X, rows, prior):
@@ -1117,7 +1102,7 @@ class BaseVAE(BaseEstimator):
         module = self._inference_module()
         device, dtype = self.net_.device, self._inference_dtype
         out = []
-        with torch_seed(_seed_from(rng), device), torch.inference_mode():
+        with seeded_draws(child_seed(rng), device), torch.inference_mode():
             for start in range(0, n_samples, self._prior_block):
                 m = min(self._prior_block, n_samples - start)
                 cb = None
@@ -1333,8 +1318,7 @@ class BaseVAE(BaseEstimator):
         """
         if not noise:
             return self._decode_mean(z, **rows).astype(np.float64)
-        seed = _seed_from(rng)
-        with torch_seed(seed, self.net_.device):
+        with seeded_draws(child_seed(rng), self.net_.device):
             draws = self._map_blocks(
                 z, lambda m, zb, **r: m.decode(zb, **r).sample(), dtype=np.float64, **rows
             )
@@ -1482,8 +1466,10 @@ default=<activation>
     random_state : int, RandomState instance or None, default=<random_state>
         Seeds the weights, the shuffling, the training noise and the
         Monte-Carlo draws of the scores. An int gives identical results on
-        the CPU from run to run. The caller's global torch and numpy random
-        states are left untouched.
+        the CPU from run to run, and in threads that fit or sample at once:
+        every call draws from ``torch.Generator`` objects of its own. The
+        caller's global torch and numpy random states are left untouched
+        (with None, the seeds are drawn from numpy's global state).
 
     verbose : int, default=<verbose>
         1 shows one progress bar per fit on stderr (the batches of all epochs,

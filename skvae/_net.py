@@ -22,6 +22,9 @@ from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
 from ._data import StreamedData
+from ._random import draws_from, seeded_draws
+from ._random import generator as seeded_generator
+from .models import set_generator
 
 
 def _n_rows(data):
@@ -87,18 +90,20 @@ class TensorBatches:
     any extra per-row inputs of the module (passed to its ``forward`` as
     keyword arguments, the skorch convention). ``prepare``, when given, turns
     each batch dict into the module's keyword arguments (an estimator's hook,
-    e.g. drawing a neighbour of every row). Shuffling, and any draws of
-    ``prepare``, use torch's global generator, which the estimators seed
-    (inside a forked RNG state) before training.
+    e.g. drawing a neighbour of every row), drawing from ``noise``. The rows
+    are shuffled with ``generator``.
     """
 
-    def __init__(self, data, batch_size, shuffle, prepare=None, device=None, generator=None):
+    def __init__(
+        self, data, batch_size, shuffle, prepare=None, device=None, generator=None, noise=None
+    ):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.prepare = prepare
         self.device = device
         self.generator = generator
+        self.noise = noise
 
     def __len__(self):
         return math.ceil(_n_rows(self.data) / self.batch_size)
@@ -129,15 +134,18 @@ class TensorBatches:
                         )
                         for key, value in batch.items()
                     }
-                yield (self.prepare(batch) if self.prepare else batch), None
+                yield (self.prepare(batch, self.noise) if self.prepare else batch), None
 
 
 class _Streamed:
     """Mini-batches of :class:`~skvae._data.StreamedData`, as skorch iterates them."""
 
-    def __init__(self, data, batch_size, shuffle, device, prepare=None, generator=None):
+    def __init__(
+        self, data, batch_size, shuffle, device, prepare=None, generator=None, noise=None
+    ):
         self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
         self.device, self.prepare, self.generator = device, prepare, generator
+        self.noise = noise
 
     def __len__(self):
         return math.ceil(len(self.data) / self.batch_size)
@@ -145,7 +153,7 @@ class _Streamed:
     def __iter__(self):
         batches = self.data.batches(self.batch_size, self.shuffle, self.device, self.generator)
         for batch in batches:
-            yield (self.prepare(batch) if self.prepare else batch), None
+            yield (self.prepare(batch, self.noise) if self.prepare else batch), None
 
 
 class _RankShare:
@@ -263,6 +271,21 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def draws_unseen(module):
+    """Whether ``module`` may draw in training beyond its ``DrawsNoise`` parts.
+
+    A part of the user's (a class from neither torch nor skvae) or a dropout
+    layer: its draws in training are routed to the net's generator by
+    :func:`skvae._random.draws_from`, which costs a little on every operation,
+    so only such modules pay it.
+    """
+    return any(
+        isinstance(part, torch.nn.modules.dropout._DropoutNd)
+        or not type(part).__module__.startswith(("torch.", "skvae."))
+        for part in module.modules()
+    )
+
+
 def keeps_on_host(nbytes, device):
     """Whether training data of ``nbytes`` stay in host memory rather than on ``device``.
 
@@ -329,11 +352,21 @@ class VAENet(NeuralNet):
     read from an out-of-core array. The criterion receives the module output
     and the batch. ``prepare_batch`` (None, or a callable set by the
     estimator for the duration of a fit and not pickled with the net)
-    prepares each batch. In a ``torch.distributed`` group the fit is
-    data-parallel (see ``_start_training``).
+    prepares each batch: it is called as ``prepare_batch(batch, generator)``
+    with the training noise's generator. In a ``torch.distributed`` group the
+    fit is data-parallel (see ``_start_training``).
+
+    Every draw of a fit comes from generators of the net's own, seeded from
+    ``seed`` (see :mod:`skvae._random`): the initial weights, the shuffles
+    and the training noise of the module's :class:`~skvae.models.DrawsNoise`
+    parts. torch's global generator is neither read nor reseeded.
 
     Parameters
     ----------
+    seed : int, default=0
+        Seeds the initial weights (:meth:`initialize`) and each
+        ``partial_fit`` call's shuffles and training noise; the estimators
+        set it from ``random_state`` before every call.
     validation_fraction : float or None, default=None
         Share of the rows held out (at random) to compute ``valid_loss`` each
         epoch; None trains on every row.
@@ -352,16 +385,19 @@ class VAENet(NeuralNet):
     incremental = False  # a net of partial_fit (one epoch per call)
 
     def __init__(
-        self, *args, validation_fraction=None, precision="float32", compile_training=False,
-        **kwargs,
+        self, *args, seed=0, validation_fraction=None, precision="float32",
+        compile_training=False, **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.seed = seed
         self.validation_fraction = validation_fraction
         self.precision = precision
         self.compile_training = compile_training
 
     def initialize(self):
-        super().initialize()
+        # the weights drawn when the module (a user's too) is built
+        with seeded_draws(self.seed, "cpu", stream=0):
+            super().initialize()
         self.set_precision(self.precision)
         return self
 
@@ -458,7 +494,8 @@ class VAENet(NeuralNet):
             self.notify("on_train_begin", X=X, y=y)
             try:
                 routing = fit_params.pop("_routing_method", "partial_fit")
-                self.fit_loop(X, y, _routing_method=routing, **fit_params)
+                with self._routed_draws():
+                    self.fit_loop(X, y, _routing_method=routing, **fit_params)
             except KeyboardInterrupt:
                 # skorch's EarlyStopping stops training with a KeyboardInterrupt
                 # of its own: that one ends the fit as planned, a user's does not
@@ -470,10 +507,10 @@ class VAENet(NeuralNet):
             self._stop_training()
         return self
 
-    # No data parallelism, and the global generator shuffles, outside a fit
-    # in a process group.
+    # No data parallelism, and no generators, outside a fit.
     process_group_ = None
     shuffle_generator_ = None
+    noise_generator_ = None
 
     def _start_training(self):
         """Seed the shuffles, and wrap the module for data parallelism or compilation.
@@ -487,20 +524,28 @@ class VAENet(NeuralNet):
         (launched by ``torchrun``, for example) of more than one
         process trains one model: each process takes its share of every
         global batch, and DDP averages the gradients. The processes shuffle
-        alike (a generator seeded from the shared global one) but draw the
-        model's noise from generators of their own (seeded with the rank).
+        alike (``seed`` is the same in every process) but draw the model's
+        noise from generators of their own (seeded with the rank).
         """
         group = process_group()
         rank, world = group or (0, 1)
         # One process shuffles and draws noise as process 0 of a group does,
         # so that the two train the same model where there is no noise.
-        seed = int(torch.randint(2**62, ()))  # the same in every process
-        self.shuffle_generator_ = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed + 1 + rank)
+        self.shuffle_generator_ = seeded_generator(self.seed, "cpu", stream=1)
+        self.noise_generator_ = seeded_generator(self.seed, self.device, stream=2 + rank)
+        set_generator(self.module_, self.noise_generator_)
         if group is not None:
             self._wrap_data_parallel(rank, world)
         if self.compile_training:
             self.module_ = torch.compile(self.module_)
+
+    def _routed_draws(self):
+        """Route the draws of a user's parts of the module to the training noise's generator."""
+        module = getattr(self.module_, "_orig_mod", self.module_)
+        module = getattr(module, "module", module) if self.process_group_ else module
+        if draws_unseen(module):
+            return draws_from(self.noise_generator_)
+        return contextlib.nullcontext()
 
     def _wrap_data_parallel(self, rank, world):
         self.process_group_ = (rank, world)
@@ -527,13 +572,14 @@ class VAENet(NeuralNet):
         would keep it from loading on a machine without a GPU).
         """
         self.__dict__.pop("shuffle_generator_", None)
+        self.__dict__.pop("noise_generator_", None)
         self.__dict__.pop("global_loss_", None)
         if self.compile_training and hasattr(self.module_, "_orig_mod"):
             self.module_ = self.module_._orig_mod
-        if self.process_group_ is None:
-            return
-        self.module_ = self.module_.module
-        del self.process_group_, self.share_
+        if self.process_group_ is not None:
+            self.module_ = self.module_.module
+            del self.process_group_, self.share_
+        set_generator(self.module_, None)
 
     def _set_training(self, training=True):
         # skorch calls this before every batch, and walking the module tree
@@ -570,14 +616,16 @@ class VAENet(NeuralNet):
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
-        generator = self.shuffle_generator_
+        generator, noise = self.shuffle_generator_, self.noise_generator_
         if isinstance(dataset, StreamedData):
             batches = _Streamed(
-                dataset, self.batch_size, training, self.device, self.prepare_batch, generator
+                dataset, self.batch_size, training, self.device, self.prepare_batch,
+                generator, noise,
             )
         else:
             batches = TensorBatches(
-                dataset, self.batch_size, training, self.prepare_batch, self.device, generator
+                dataset, self.batch_size, training, self.prepare_batch, self.device,
+                generator, noise,
             )
         if self.process_group_ is None:
             return batches

@@ -7,8 +7,9 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _DeterministicCodeTransformer, _seed_from, fill_doc, torch_seed
+from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
 from ._priors import VQ_PRIORS, AutoregressivePrior, prior_config
+from ._random import child_seed, seeded_draws
 from .models.vq import VQLoss, VQVAEModule, perplexity_of_counts
 
 
@@ -307,7 +308,7 @@ default="autoregressive"
         if prior is None:
             indices = rng.randint(0, self._fitted_param("n_codes"), (n_samples, n_slots))
         else:
-            with torch_seed(_seed_from(rng), self.net_.device), torch.inference_mode():
+            with seeded_draws(child_seed(rng), self.net_.device), torch.inference_mode():
                 indices = np.concatenate(
                     [
                         prior.sample(min(self._prior_block, n_samples - start)).cpu().numpy()

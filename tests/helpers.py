@@ -15,6 +15,16 @@ def cheap(cls):
     return {}
 
 
+def takes_y(est):
+    """Whether ``est.fit`` (and its scores) need ``y``, from its scikit-learn tags."""
+    return est.__sklearn_tags__().target_tags.required
+
+
+def fit_estimator(est, X, y=None):
+    """``est`` fitted on ``X``, with ``y`` where the estimator needs it."""
+    return est.fit(X, y) if takes_y(est) else est.fit(X)
+
+
 def data_parallel_worker(rank, world, init_file, out_file, name, params):
     """One process of a data-parallel fit (tests/test_distributed.py), on gloo.
 

@@ -40,6 +40,7 @@ from ._networks import (
     UserDecoder,
     UserEncoder,
 )
+from ._noise import DrawsNoise, set_generator
 from .autoencoder import AutoencoderLoss, AutoencoderModule
 from .diffusion import LatentDiffusion, MeanLoss
 from .hierarchical import HierarchicalVAEModule
@@ -71,6 +72,7 @@ __all__ = [
     "BernoulliLikelihood",
     "ConvDecoder",
     "ConvEncoder",
+    "DrawsNoise",
     "ELBOLoss",
     "GaussianLikelihood",
     "HierarchicalVAEModule",
@@ -97,4 +99,5 @@ __all__ = [
     "iw_bound_from_draws",
     "make_likelihood",
     "neighbour_embedding_loss",
+    "set_generator",
 ]

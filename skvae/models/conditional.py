@@ -79,7 +79,7 @@ variance, input_mean, input_var
     def forward(self, x, labels):
         # closed forms where they exist (see VAEModule.forward)
         loc, scale = self.encode_params(x, labels)
-        z = loc + scale * torch.randn_like(scale)
+        z = loc + scale * self.normal_like(scale)
         log_px = self.log_px(z, x, self.condition(labels))
         if self.class_prior:
             kl = kl_divergence(diagonal_normal(loc, scale), self.class_prior_of(labels)(loc))

@@ -15,11 +15,14 @@ import math
 import torch
 from torch import nn
 
+from .._random import forked_draws
+from ._noise import DrawsNoise
+
 # Frequencies of the sinusoidal embedding of the step t (Vaswani et al. 2017).
 _N_FREQUENCIES = 32
 
 
-class LatentDiffusion(nn.Module):
+class LatentDiffusion(DrawsNoise, nn.Module):
     """DDPM over codes of ``n_components`` dimensions, optionally class-conditional.
 
     Parameters
@@ -95,10 +98,10 @@ class LatentDiffusion(nn.Module):
         ``N(x, scale^2)`` each time, so the prior learns the aggregate
         posterior rather than its means).
         """
-        z0 = x if scale is None else x + scale * torch.randn_like(x)
+        z0 = x if scale is None else x + scale * self.normal_like(x)
         z0 = (z0 - self.code_loc) / self.code_scale
-        t = torch.randint(0, self.n_timesteps, (z0.shape[0],), device=z0.device)
-        eps = torch.randn_like(z0)
+        t = self.randint(0, self.n_timesteps, (z0.shape[0],), z0.device)
+        eps = self.normal_like(z0)
         ab = self.alphas_cumprod[t][:, None]
         zt = ab.sqrt() * z0 + (1.0 - ab).sqrt() * eps
         return ((self.predict_noise(zt, t, c) - eps) ** 2).sum(dim=1)
@@ -107,11 +110,15 @@ class LatentDiffusion(nn.Module):
     def sample(self, n_samples, c=None):
         """Codes drawn by the reverse process (Ho et al. 2020, algorithm 2), (n, k).
 
-        Uses torch's global generator (the estimators seed it); runs in the
-        dtype and on the device of the module's buffers.
+        Draws from ``generator`` (None: torch's default, or the generator
+        that the estimators route draws to); runs in the dtype and on the
+        device of the module's buffers.
         """
         like = self.code_loc
-        z = torch.randn(n_samples, self.n_components, dtype=like.dtype, device=like.device)
+        z = torch.randn(
+            n_samples, self.n_components, dtype=like.dtype, device=like.device,
+            generator=self.generator,
+        )
         betas = self.betas
         alphas_cumprod = self.alphas_cumprod
         for step in reversed(range(self.n_timesteps)):
@@ -120,7 +127,7 @@ class LatentDiffusion(nn.Module):
             eps = self.predict_noise(z, t, c)
             z = (z - beta / (1.0 - ab).sqrt() * eps) / (1.0 - beta).sqrt()
             if step > 0:
-                z = z + beta.sqrt() * torch.randn_like(z)
+                z = z + beta.sqrt() * self.normal_like(z)
         return self.code_loc + self.code_scale * z
 
 
@@ -139,10 +146,10 @@ def make_code_prior(config, n_components, n_conditions=0):
     """
     if config is None:
         return None
-    # initialised from a copy of torch's random state, which is then put back:
+    # initialised from a copy of the random state, which is then put back:
     # adding the prior leaves the draws of the autoencoder's training as they
     # were, so the same seed fits the same autoencoder with or without it
-    with torch.random.fork_rng(devices=[]):
+    with forked_draws():
         return _latent_diffusion(config, n_components, n_conditions)
 
 

@@ -80,7 +80,7 @@ class HierarchicalVAEModule(Autoencoder):
                 q = gaussian_head(self.posteriors[i - 1](codes[-1]))
             loc, scale = q.base_dist.loc, q.base_dist.scale
             if sample:
-                z = q.rsample()
+                z = self.rsample(q)
             elif eps is None:
                 z = loc
             else:

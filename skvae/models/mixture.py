@@ -119,17 +119,17 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
             nll = nn.functional.cross_entropy(logits, labels.clamp(min=0), reduction="none")
             cat = torch.where(known, nll, cat)
         if self.inference == "gumbel":
-            y = nn.functional.gumbel_softmax(logits, tau=self.temperature, hard=self.hard)
+            y = self.gumbel_softmax(logits, tau=self.temperature, hard=self.hard)
             if known is not None:
                 y = torch.where(known[:, None], observed, y)
             qz = self.encode_z(h, y)
-            z = qz.rsample()
+            z = self.rsample(qz)
             log_px = self.log_px(z, x)
             gauss = kl_divergence(qz, self.cluster_prior(y))
         else:
             ys = self._one_hots(h)
             qz = self.encode_z(h, ys)  # batch shape (K, n)
-            z = qz.rsample()
+            z = self.rsample(qz)
             log_px_k = self.log_px(z, x)
             gauss_k = kl_divergence(qz, self.cluster_prior(ys))
             weights = torch.softmax(logits, dim=-1)

@@ -33,6 +33,7 @@ from ._distributions import (
     make_likelihood,
     standard_normal_kl,
 )
+from ._noise import DrawsNoise
 from .diffusion import make_code_prior
 
 # The encoder and decoder see their inputs clipped to this many standard
@@ -58,7 +59,7 @@ def join(a, c):
     return torch.cat([a, c.expand(a.shape[:-1] + c.shape[-1:])], dim=-1)
 
 
-class Autoencoder(nn.Module):
+class Autoencoder(DrawsNoise, nn.Module):
     """Input scaling, encoder body, decoder and likelihood: what every family shares.
 
     A family subclass adds its posterior heads on :meth:`features` (of width
@@ -137,14 +138,14 @@ class Autoencoder(nn.Module):
 
         Gaussian noise of ``noise_level`` standard deviations of each feature,
         or each entry replaced by the encoder's input mean (``x_shift``) with
-        probability ``noise_level``, drawn with torch's global generator; in
+        probability ``noise_level``, drawn from the module's ``generator``; in
         evaluation mode, or without a corruption, ``x`` itself.
         """
         if not self.training or self.corruption is None:
             return x
         if self.corruption == "gaussian":
-            return x + self.noise_level * self.x_scale * torch.randn_like(x)
-        masked = torch.rand_like(x) < self.noise_level
+            return x + self.noise_level * self.x_scale * self.normal_like(x)
+        masked = self.uniform_like(x) < self.noise_level
         return torch.where(masked, self.x_shift.expand_as(x), x)
 
     def standardise(self, x):
@@ -213,18 +214,20 @@ class NeighbourPairs:
     """Batch preparation: replace each batch's ``neighbors`` by ``x_pair``.
 
     ``neighbors`` (a per-row input, (n, k) indices into ``pool``, the training
-    rows) becomes one of each row's neighbours, drawn at random with torch's
-    global generator (which the estimators seed) every time a batch is made.
+    rows) becomes one of each row's neighbours, drawn at random from
+    ``generator`` (the net's training noise) every time a batch is made.
     """
 
     def __init__(self, pool):
         self.pool = pool
 
-    def __call__(self, batch):
+    def __call__(self, batch, generator=None):
         batch = dict(batch)
         neighbors = batch.pop("neighbors")
         n = neighbors.shape[0]
-        pick = torch.randint(neighbors.shape[1], (n,), device=neighbors.device)
+        pick = torch.randint(
+            neighbors.shape[1], (n,), device=neighbors.device, generator=generator
+        )
         rows = neighbors[torch.arange(n, device=neighbors.device), pick]
         # the pool stays in host memory when the training data do (see
         # skvae._net.keeps_on_host): the pairs follow the batch to its device
@@ -233,22 +236,23 @@ class NeighbourPairs:
         return batch
 
 
-def neighbour_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES):
+def neighbour_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES, generator=None):
     """UMAP's cross-entropy on codes, per row (McInnes et al. 2018; Sainburg et al. 2021).
 
     With the Cauchy kernel ``w(d) = 1 / (1 + d^2)`` of UMAP's layout
     (``a = b = 1``), a row's code ``loc`` is pulled towards the code of its
     neighbour ``loc_pair`` (``-log w``) and pushed from the codes of
     ``n_negative`` other rows of the batch (``-log(1 - w)``, averaged), drawn
-    with torch's global generator as cyclic shifts of the batch, so that no
-    row is its own negative.
+    from ``generator`` as cyclic shifts of the batch, so that no row is its
+    own negative.
     """
     attract = torch.log1p(((loc - loc_pair) ** 2).sum(-1))
     n = loc.shape[0]
     if n < 2:
         return attract
     repel = 0.0
-    for shift in torch.randint(1, n, (n_negative,)).tolist():
+    shifts = torch.randint(1, n, (n_negative,), device=loc.device, generator=generator)
+    for shift in shifts.tolist():
         d2 = ((loc - loc.roll(shift, dims=0)) ** 2).sum(-1)
         # -log(1 - w) = log(1 + 1 / d^2); coincident codes give a finite push
         repel = repel + torch.log1p(1.0 / d2.clamp(min=1e-4))
@@ -289,10 +293,11 @@ class VAEModule(Autoencoder):
         # distributions' log_prob and kl_divergence)
         # denoising: the encoder sees a corrupted row, the likelihood the clean one
         loc, scale = self.encode_params(self.corrupt(x))
-        z = loc + scale * torch.randn_like(scale)
+        z = loc + scale * self.normal_like(scale)
         pair = None
         if x_pair is not None:  # a neighbour of each row (see NeighbourPairs)
-            pair = neighbour_embedding_loss(loc, self.encode_params(self.corrupt(x_pair))[0])
+            pair_loc = self.encode_params(self.corrupt(x_pair))[0]
+            pair = neighbour_embedding_loss(loc, pair_loc, generator=self.generator)
         return VAEOutput(
             self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z, pair
         )

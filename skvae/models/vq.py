@@ -22,6 +22,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .._random import forked_draws
+from ._noise import DrawsNoise
 from .vae import Autoencoder
 
 # EMA codebook: a code is dead when it is chosen less than this many times
@@ -38,7 +40,7 @@ class VQOutput(NamedTuple):
     indices: torch.Tensor  # (n, n_slots) the chosen codes
 
 
-class VectorQuantizer(nn.Module):
+class VectorQuantizer(DrawsNoise, nn.Module):
     """A codebook of ``n_codes`` vectors of ``code_dim`` values, updated by EMA.
 
     Parameters
@@ -79,12 +81,12 @@ class VectorQuantizer(nn.Module):
         """One EMA step towards the mean of the vectors ``z`` (m, code_dim) assigned to each code.
 
         The first call starts the codebook at random rows of ``z``; codes that
-        fall out of use are restarted at random rows of ``z``. Uses torch's
-        global generator.
+        fall out of use are restarted at random rows of ``z``, drawn from
+        ``generator``.
         """
         z = z.detach().float()
         if not self.initialised:
-            self.codebook.copy_(z[torch.randint(0, len(z), (self.n_codes,), device=z.device)])
+            self.codebook.copy_(z[self.randint(0, len(z), (self.n_codes,), z.device)])
             self.ema_sum.copy_(self.codebook)
             self.ema_count.fill_(1.0)
             self.initialised.fill_(True)
@@ -97,7 +99,7 @@ class VectorQuantizer(nn.Module):
         dead = self.ema_count < _DEAD_COUNT
         n_dead = int(dead.sum())
         if n_dead:
-            fresh = z[torch.randint(0, len(z), (n_dead,), device=z.device)]
+            fresh = z[self.randint(0, len(z), (n_dead,), z.device)]
             self.codebook[dead] = fresh
             self.ema_sum[dead] = fresh
             self.ema_count[dead] = 1.0
@@ -130,8 +132,8 @@ class VQVAEModule(Autoencoder):
         self.quantizer = VectorQuantizer(n_codes, self.code_dim, decay)
         self.code_prior = None
         if prior is not None:
-            # initialised under a forked RNG, as the diffusion prior is
-            with torch.random.fork_rng(devices=[]):
+            # initialised from forked draws, as the diffusion prior is
+            with forked_draws():
                 self.code_prior = SlotPrior(n_slots, n_codes, prior["hidden_layer_sizes"])
 
     def encode_continuous(self, x):
@@ -198,7 +200,7 @@ class MaskedLinear(nn.Linear):
         return nn.functional.linear(x, self.weight * self.mask, self.bias)
 
 
-class SlotPrior(nn.Module):
+class SlotPrior(DrawsNoise, nn.Module):
     """An autoregressive prior over the code indices of the slots.
 
     ``p(k) = prod_s p(k_s | k_<s)``, every factor from one pass of a masked
@@ -257,12 +259,14 @@ class SlotPrior(nn.Module):
 
     @torch.no_grad()
     def sample(self, n_samples):
-        """Code indices (n, n_slots) drawn slot by slot (torch's global generator)."""
+        """Code indices (n, n_slots) drawn slot by slot (from ``generator``)."""
         device = self.net[-1].weight.device
         indices = torch.zeros(n_samples, self.n_slots, dtype=torch.long, device=device)
         for slot in range(self.n_slots):
             probs = torch.softmax(self.logits(indices)[:, slot], dim=-1)
-            indices[:, slot] = torch.multinomial(probs.float(), 1).squeeze(1)
+            indices[:, slot] = torch.multinomial(
+                probs.float(), 1, generator=self.generator
+            ).squeeze(1)
         return indices
 
 
