@@ -57,11 +57,12 @@ from skvae import (
     ConditionalVAE,
     DiffusionPrior,
     GMVAEClusterer,
-    HierarchicalVAETransformer,
     VAEOutlierDetector,
     VAETransformer,
     VQVAETransformer,
+    all_estimators,
 )
+from skvae import get_model_tags as tags
 from skvae.cli import main as cli_main
 
 CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
@@ -73,21 +74,11 @@ CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
 )
 ERROR, RESULT, EITHER = "error", "result", "either"
 SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), n_components=2, random_state=0, device="cpu")
-# a VQ-VAE's learned prior, trained in a moment; one slot fits any n_components
-CHEAP_PRIOR = {
-    VQVAETransformer: dict(
-        n_slots=1, prior=AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)
-    )
-}
-ESTIMATORS = [
-    VAETransformer,
-    AutoencoderTransformer,
-    VQVAETransformer,
-    HierarchicalVAETransformer,
-    GMVAEClusterer,
-    ConditionalVAE,
-    VAEOutlierDetector,
-]
+# a learned prior over discrete codes (the VQ-VAE's), trained in a moment; one
+# slot fits any n_components
+CHEAP_DISCRETE = dict(n_slots=1, prior=AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10))
+# every estimator of the registry: a new one is tested without an edit here
+ESTIMATORS = [cls for _, cls in all_estimators()]
 CLEAR_TYPES = (ValueError, TypeError, FileNotFoundError)
 
 
@@ -141,16 +132,22 @@ def _short(value):
 # ------------------------------------------------------------------ data and models
 
 
+def takes_y(cls):
+    """Whether ``cls.fit`` needs ``y`` (scikit-learn's tag)."""
+    return cls().__sklearn_tags__().target_tags.required
+
+
 def _data():
     X, y = load_wine(return_X_y=True)
     return StandardScaler().fit_transform(X), y
 
 
 def _fit(cls, X, y, **params):
-    params = {**SMALL, **CHEAP_PRIOR.get(cls, {}), **params}
-    if cls is ConditionalVAE:
+    cheap = CHEAP_DISCRETE if tags(cls).codes == "discrete" else {}
+    params = {**SMALL, **cheap, **params}
+    if takes_y(cls):
         return cls(**params).fit(X, y)
-    if cls is GMVAEClusterer:
+    if tags(cls).labels == "clusters":
         return cls(**{"n_clusters": 3, **params}).fit(X)
     return cls(**params).fit(X)
 
@@ -279,12 +276,12 @@ def inference_cases(models, X, y):
 def extreme_row_cases(models, X, y):
     rows = _extreme_rows(X)
     for cls, est in models.items():
-        train = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+        train = est.score_samples(X, y) if takes_y(cls) else est.score_samples(X)
         lowest = train.min()
         for i in range(len(rows)):
             row = rows[i : i + 1]
             name = f"{cls.__name__}, extreme row {i}"
-            if cls is ConditionalVAE:
+            if takes_y(cls):
 
                 def score(row=row, est=est):
                     return est.score_samples(row, y[:1])
@@ -316,7 +313,7 @@ def extreme_row_cases(models, X, y):
                     RESULT,
                     lambda p: list(p) == [-1],
                 )
-            if hasattr(est, "transform") and cls is not ConditionalVAE:
+            if hasattr(est, "transform") and not takes_y(cls):
                 yield Case(
                     "absurd but finite rows",
                     f"{name}: transform",
@@ -404,7 +401,7 @@ def precision_cases(X, y):
             def run(cls=cls, change=change):
                 a = cls(**SMALL).fit(X)
                 b = cls(**SMALL).fit(change(X))
-                if cls is VAETransformer:
+                if tags(cls).codes is not None:
                     return a.transform(X), b.transform(change(X))
                 return a.predict(X), b.predict(change(X))
 
@@ -601,7 +598,7 @@ def fit_data_cases(X, y):
                 est = _fit(cls, data, y)
                 return (
                     est.transform(data, y)
-                    if cls is ConditionalVAE
+                    if takes_y(cls)
                     else (
                         est.transform(data)
                         if hasattr(est, "transform")
@@ -649,12 +646,12 @@ def lifecycle_cases(models, X, y):
 
         def ctrl_c(cls=cls):
             est = _fit(cls, X, y)
-            before = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+            before = est.score_samples(X, y) if takes_y(cls) else est.score_samples(X)
             est.set_params(callbacks=[_Interrupt()], max_iter=10)
             try:
-                est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+                est.fit(X, y) if takes_y(cls) else est.fit(X)
             except KeyboardInterrupt:
-                after = est.score_samples(X, y) if cls is ConditionalVAE else est.score_samples(X)
+                after = est.score_samples(X, y) if takes_y(cls) else est.score_samples(X)
                 return np.array_equal(before, after) and est.n_iter_ == SMALL["max_iter"]
             return False
 
@@ -669,7 +666,7 @@ def lifecycle_cases(models, X, y):
         def diverge(cls=cls):
             est = _fit(cls, X, y)
             est.set_params(learning_rate_init=1e6, learning_rate="constant")
-            return est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+            return est.fit(X, y) if takes_y(cls) else est.fit(X)
 
         yield Case("interrupted and warm fits", f"{cls.__name__}: a diverging fit", diverge, ERROR)
         for param, value in [
@@ -682,16 +679,16 @@ def lifecycle_cases(models, X, y):
                 est = _fit(cls, X, y, warm_start=True)
                 before = (
                     est.score_samples(X[:5], y[:5])
-                    if cls is ConditionalVAE
+                    if takes_y(cls)
                     else est.score_samples(X[:5])
                 )
                 est.set_params(**{param: value})
                 try:
-                    est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
+                    est.fit(X, y) if takes_y(cls) else est.fit(X)
                 except ValueError:
                     after = (
                         est.score_samples(X[:5], y[:5])
-                        if cls is ConditionalVAE
+                        if takes_y(cls)
                         else est.score_samples(X[:5])
                     )
                     if not np.array_equal(before, after):

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseVAE, DenoisingMixin, _DeterministicCodeTransformer, fill_doc
 from ._data import covariance_moments
 from ._priors import PRIORS, DiffusionPrior, prior_config
+from ._registry import ModelTags
 from .models.autoencoder import AutoencoderLoss, AutoencoderModule
 
 # Share of the epochs over which the sparsity penalty's weight rises from 0.
@@ -147,6 +148,12 @@ class AutoencoderTransformer(DenoisingMixin, _DeterministicCodeTransformer):
     _structural_params = BaseVAE._structural_params + ("sparsity", "prior")
     _module_class = AutoencoderModule
     _criterion_class = AutoencoderLoss
+
+    def __skvae_tags__(self):
+        return ModelTags(
+            codes="deterministic", latent_statistics=False, learned_prior=True,
+            cli_name="autoencoder",
+        )
 
     def __init__(
         self,

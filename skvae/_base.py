@@ -75,6 +75,7 @@ from ._net import (
 )
 from ._priors import prior_config
 from ._random import child_seed, seeded_draws
+from ._registry import ModelTags, register
 from .models import (
     ACTIVATIONS,
     ARCHITECTURES,
@@ -254,6 +255,15 @@ class BaseVAE(BaseEstimator):
         self.buffer_size = buffer_size
         self.precision = precision
         self.compile = compile
+
+    def __init_subclass__(cls, **kwargs):
+        # every public estimator class is registered (see skvae._registry)
+        super().__init_subclass__(**kwargs)
+        register(cls)
+
+    def __skvae_tags__(self):
+        """What this estimator can do: its :class:`~skvae._registry.ModelTags`."""
+        return ModelTags()
 
     def __setstate__(self, state):
         # skorch loads a net pickled on a GPU onto the CPU when this machine
@@ -1030,7 +1040,7 @@ class BaseVAE(BaseEstimator):
         what ``_prior_data`` gives (the codes of ``X``); its losses are kept
         in ``prior_loss_curve_``.
         """
-        if "prior" not in self._parameter_constraints:
+        if not self.__skvae_tags__().learned_prior:
             return
         prior = getattr(self.net_.module_, "code_prior", None)
         self.prior_loss_curve_ = None

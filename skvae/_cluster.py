@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, NeighbourTermMixin, fill_doc
+from ._registry import ModelTags
 from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.
@@ -219,6 +220,9 @@ class GMVAEClusterer(
     _module_class = GMVAEModule
     _criterion_class = GMVAELoss
     _structural_params = BaseVAE._structural_params + ("n_clusters",)
+
+    def __skvae_tags__(self):
+        return ModelTags(samples="X_y", labels="clusters")
 
     def __init__(
         self,

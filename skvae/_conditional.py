@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE, fill_doc
 from ._priors import PRIORS, DiffusionPrior, prior_config
+from ._registry import ModelTags
 from .models.conditional import ConditionalELBOLoss, ConditionalVAEModule
 
 
@@ -134,6 +135,9 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
     _structural_params = BaseVAE._structural_params + ("prior",)
     _module_class = ConditionalVAEModule
     _criterion_class = ConditionalELBOLoss
+
+    def __skvae_tags__(self):
+        return ModelTags(samples="X_y", labels="classes", learned_prior=True)
 
     def __init__(
         self,

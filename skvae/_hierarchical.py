@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, _positive_ints, fill_doc
+from ._registry import ModelTags
 from ._transformer import VAETransformer
 from .models.hierarchical import HierarchicalVAEModule
 
@@ -81,6 +82,9 @@ class HierarchicalVAETransformer(VAETransformer):
     # not a parameter here: the neighbour-embedding term is the one-layer
     # VAETransformer's (its module returns no pairs' term)
     neighbor_weight = 0.0
+
+    def __skvae_tags__(self):
+        return ModelTags()
 
     def __init__(
         self,

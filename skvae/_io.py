@@ -30,18 +30,11 @@ FORMAT = "skvae-model"
 FORMAT_VERSION = 1
 
 # The classes a model file may name, and nothing else: load() never imports
-# or calls anything a file asks for beyond these.
-_SKVAE_CLASSES = (
-    "VAETransformer",
-    "AutoencoderTransformer",
-    "GMVAEClusterer",
-    "ConditionalVAE",
-    "VAEOutlierDetector",
-    "VQVAETransformer",
-    "HierarchicalVAETransformer",
-    "DiffusionPrior",
-    "AutoregressivePrior",
-)
+# or calls anything a file asks for beyond these. The estimators are those of
+# the registry (skvae._registry): skvae's own, and model families defined
+# outside skvae that this process has already imported. A file names them;
+# it can never make load() import one.
+_SETTINGS_CLASSES = ("DiffusionPrior", "AutoregressivePrior")
 _SKLEARN_CLASSES = {
     "Pipeline": "sklearn.pipeline",
     "StandardScaler": "sklearn.preprocessing",
@@ -54,15 +47,29 @@ _CODE_PARAMS = ("encoder", "decoder")
 
 
 def _class_named(name):
-    if name in _SKVAE_CLASSES:
+    from ._registry import registered_class
+
+    if name in _SETTINGS_CLASSES:
         return getattr(import_module("skvae"), name)
     if name in _SKLEARN_CLASSES:
         return getattr(import_module(_SKLEARN_CLASSES[name]), name)
-    return None
+    return registered_class(name)
+
+
+def _stored_name(cls):
+    """The name a file stores for ``cls``: skvae's classes by name, others in full."""
+    from ._registry import registered_name
+
+    if cls.__name__ in _SETTINGS_CLASSES or cls.__name__ in _SKLEARN_CLASSES:
+        return cls.__name__
+    return registered_name(cls) or cls.__name__
 
 
 def _allowed_names():
-    return ", ".join(list(_SKVAE_CLASSES) + list(_SKLEARN_CLASSES))
+    from ._registry import registered_classes
+
+    estimators = [name for name, _ in registered_classes(include_external=True)]
+    return ", ".join(estimators + list(_SETTINGS_CLASSES) + list(_SKLEARN_CLASSES))
 
 
 def _version():
@@ -139,7 +146,7 @@ class _Writer:
     def estimator(self, est, key):
         from ._base import BaseVAE
 
-        name = type(est).__name__
+        name = _stored_name(type(est))
         if _class_named(name) is not type(est):
             raise TypeError(
                 f"skvae.save stores {_allowed_names()} (and Pipelines of them); "
@@ -205,9 +212,9 @@ def save(estimator, file):
     Parameters
     ----------
     estimator : skvae estimator or Pipeline
-        A :class:`~skvae.VAETransformer`, :class:`~skvae.GMVAEClusterer`,
-        :class:`~skvae.ConditionalVAE` or :class:`~skvae.VAEOutlierDetector`,
-        or a :class:`~sklearn.pipeline.Pipeline` of them and scikit-learn's
+        Any estimator of :func:`skvae.all_estimators` (a model family of
+        your own too, once it is defined), or a
+        :class:`~sklearn.pipeline.Pipeline` of them and scikit-learn's
         ``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler`` or
         ``RobustScaler``.
     file : str or os.PathLike

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, DenoisingMixin, fill_doc
+from ._registry import ModelTags
 from .models import TrimmedELBOLoss
 
 # "auto" threshold: Tukey's fence, this many interquartile ranges below the
@@ -153,6 +154,9 @@ default="combined"
         "trim": [Interval(Real, 0, 0.5, closed="left")],
         **DenoisingMixin._denoising_constraints,
     }
+
+    def __skvae_tags__(self):
+        return ModelTags(codes=None, samples=None, outlier_scores=True)
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, DenoisingMixin, NeighbourTermMixin, fill_doc
 from ._priors import PRIORS, DiffusionPrior, prior_config
+from ._registry import ModelTags
 
 
 @fill_doc
@@ -153,6 +154,9 @@ class VAETransformer(
         **DenoisingMixin._denoising_constraints,
     }
     _structural_params = BaseVAE._structural_params + ("prior",)
+
+    def __skvae_tags__(self):
+        return ModelTags(learned_prior=True, cli_name="vae")
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
 from ._priors import VQ_PRIORS, AutoregressivePrior, prior_config
 from ._random import child_seed, seeded_draws
+from ._registry import ModelTags
 from .models.vq import VQLoss, VQVAEModule, perplexity_of_counts
 
 
@@ -128,6 +129,11 @@ default="autoregressive"
     _structural_params = BaseVAE._structural_params + ("n_slots", "n_codes", "prior")
     _module_class = VQVAEModule
     _criterion_class = VQLoss
+
+    def __skvae_tags__(self):
+        return ModelTags(
+            codes="discrete", latent_statistics=False, learned_prior=True, cli_name="vqvae"
+        )
 
     def __init__(
         self,

@@ -288,26 +288,34 @@ def _write(frame, args, what):
         frame.to_csv(sys.stdout, index=False)
 
 
+def _reducers():
+    """The transformers ``reduce --estimator`` offers, by their registry tags' ``cli_name``."""
+    from ._registry import get_model_tags, registered_classes
+
+    found = {}
+    for _, cls in registered_classes():
+        name = get_model_tags(cls).cli_name
+        if name is not None:
+            found[name] = cls
+    return found
+
+
 def _reduce(args):
-    from . import AutoencoderTransformer, VAETransformer, VQVAETransformer
     from .plotting import LatentSpaceDisplay
 
+    reducers = _reducers()
+    cls = reducers[args.estimator]
     n = args.n_components
-    if args.estimator == "autoencoder":
-        reducer = AutoencoderTransformer(n_components=n)
-        what = f"a {n}-D autoencoder"
-    elif args.estimator == "vqvae":
-        # as many slots as divide the code, up to the estimator's default of 8
-        n_slots = max(d for d in range(1, 9) if n % d == 0)
-        reducer = VQVAETransformer(n_components=n, n_slots=n_slots)
-        what = f"a VQ-VAE with {n_slots} slots of {n // n_slots} values"
-    else:
-        reducer = VAETransformer(n_components=args.n_components)
-        what = f"a {args.n_components}-D VAE"
-    # a saved model of either kind reduces
-    model, X = _fit_pipeline(
-        reducer, args, what, accepts=(VAETransformer, AutoencoderTransformer, VQVAETransformer)
-    )
+    reducer = cls(n_components=n)
+    what = f"a {n}-D {cls.__name__}"
+    slots = reducer.get_params().get("n_slots")
+    if slots is not None:
+        # as many slots as divide the code, up to the estimator's default
+        n_slots = max(d for d in range(1, slots + 1) if n % d == 0)
+        reducer.set_params(n_slots=n_slots)
+        what = f"a {cls.__name__} with {n_slots} slots of {n // n_slots} values"
+    # a saved model of any of these kinds reduces
+    model, X = _fit_pipeline(reducer, args, what, accepts=tuple(reducers.values()))
     with _as_cli_error():
         codes = model.transform(X)
     _write(codes, args, "codes")
@@ -477,20 +485,20 @@ def build_parser():
     reduce = sub.add_parser(
         "reduce",
         help="reduce the columns of a CSV to a few latent codes",
-        description="Fit a VAETransformer, or an AutoencoderTransformer with "
-        "--estimator autoencoder, (after standard scaling) on the numeric "
+        description="Fit a VAETransformer, or another transformer named by "
+        "--estimator, (after standard scaling) on the numeric "
         "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
         "write the latent codes as CSV.",
     )
     _add_common(reduce, "codes")
     reduce.add_argument("-n", "--n-components", type=_positive_int, default=2)
+    reducers = _reducers()
     reduce.add_argument(
         "--estimator",
-        choices=("vae", "autoencoder", "vqvae"),
+        choices=tuple(reducers),
         default="vae",
-        help="vae (default): a VAETransformer; autoencoder: a deterministic "
-        "AutoencoderTransformer; vqvae: a VQVAETransformer, whose codes are "
-        "codebook vectors (up to 8 slots)",
+        help="the transformer to fit (default: vae): "
+        + "; ".join(f"{name}: {cls.__name__}" for name, cls in reducers.items()),
     )
     reduce.set_defaults(run=_reduce)
 

@@ -1,22 +1,35 @@
 """Helpers shared by the test modules (``tests`` is on ``pythonpath``)."""
 
 
+def tags(est):
+    """The skvae capability tags of an estimator, its class or a Pipeline ending in one."""
+    from skvae import get_model_tags
+
+    return get_model_tags(est)
+
+
 def cheap(cls):
     """Parameters that keep a test's fit of ``cls`` cheap beyond its epochs.
 
-    A VQ-VAE trains its prior for thousands of steps after the fit by
-    default: tests of the contract take one that trains in a moment, and one
-    slot, so that any ``n_components`` is a multiple of ``n_slots``.
+    A model with discrete codes (the VQ-VAE) trains its prior for thousands
+    of steps after the fit by default: tests of the contract take one that
+    trains in a moment, and one slot, so that any ``n_components`` is a
+    multiple of ``n_slots``.
     """
-    from skvae import AutoregressivePrior, VQVAETransformer
+    from skvae import AutoregressivePrior
 
-    if cls is VQVAETransformer:
+    if tags(cls).codes == "discrete":
         return {"n_slots": 1, "prior": AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)}
     return {}
 
 
 def takes_y(est):
-    """Whether ``est.fit`` (and its scores) need ``y``, from its scikit-learn tags."""
+    """Whether ``est.fit`` (and its scores) need ``y``, from its scikit-learn tags.
+
+    ``est`` is an estimator or an estimator class.
+    """
+    if isinstance(est, type):
+        est = est()
     return est.__sklearn_tags__().target_tags.required
 
 

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from helpers import cheap
+from helpers import cheap, tags, takes_y
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -15,13 +15,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from skvae import (
-    AutoencoderTransformer,
     ConditionalVAE,
-    GMVAEClusterer,
-    HierarchicalVAETransformer,
-    VAEOutlierDetector,
     VAETransformer,
-    VQVAETransformer,
+    all_estimators,
 )
 
 CONV = dict(
@@ -43,22 +39,15 @@ def images():
 
 def _fit(cls, X, y, **params):
     params = {**cheap(cls), **params}
-    if cls is ConditionalVAE:
+    if takes_y(cls):
         return cls(**params).fit(X, y)
-    if cls is GMVAEClusterer:
+    if tags(cls).labels == "clusters":
         return cls(n_clusters=4, **params).fit(X)
     return cls(**params).fit(X)
 
 
-ESTIMATORS = [
-    VAETransformer,
-    AutoencoderTransformer,
-    VQVAETransformer,
-    HierarchicalVAETransformer,
-    GMVAEClusterer,
-    ConditionalVAE,
-    VAEOutlierDetector,
-]
+# every estimator of the registry: a new one is tested without an edit here
+ESTIMATORS = [cls for _, cls in all_estimators()]
 
 
 def _outputs(est, X, y):
@@ -180,7 +169,7 @@ def test_user_modules_work_with_every_estimator(images, cls, as_class):
     if not as_class:
         assert all(p.grad is None for p in encoder.parameters())
     refit = clone(est)
-    refit = refit.fit(X, y) if cls is ConditionalVAE else refit.fit(X)
+    refit = refit.fit(X, y) if takes_y(cls) else refit.fit(X)
     for name, value in out.items():
         np.testing.assert_array_equal(value, _outputs(refit, X, y)[name], err_msg=name)
 

@@ -120,7 +120,7 @@ def test_reduce_with_an_autoencoder(capsys):
     assert main(["reduce", "--estimator", "autoencoder", "-n", "3", "--max-iter", "2"]) == 0
     captured = capsys.readouterr()
     assert pd.read_csv(io.StringIO(captured.out)).shape == (1797, 3)
-    assert "3-D autoencoder" in captured.err
+    assert "3-D AutoencoderTransformer" in captured.err
 
 
 def test_reduce_with_a_vqvae_writes_codebook_vectors(tmp_path, capsys, monkeypatch):

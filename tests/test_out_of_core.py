@@ -4,7 +4,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers import cheap
+from helpers import cheap, tags
 from sklearn.base import clone
 
 import skvae._base as base_module
@@ -33,7 +33,7 @@ def _data(n=240, d=6, seed=0):
 
 def _estimator(cls):
     params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
-    if cls is GMVAEClusterer:
+    if tags(cls).labels == "clusters":
         params.update(n_clusters=3, neighbor_weight=0.0)
     return cls(**params)
 
@@ -241,7 +241,7 @@ def test_neighbour_terms_read_a_memmap_whole_and_train_as_in_memory(cls, tmp_pat
     X, _ = _data()
     params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
     params["neighbor_weight"] = 1.0
-    if cls is GMVAEClusterer:
+    if tags(cls).labels == "clusters":
         params["n_clusters"] = 3
     in_memory = cls(**params).fit(X)
     streamed = cls(**params).fit(_memmap(tmp_path, X))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import cheap
+from helpers import cheap, tags
 
 from skvae import (
     AutoregressivePrior,
@@ -32,7 +32,7 @@ def _partial_fit(est, X, y):
 
 def _estimator(cls, **params):
     extra = cheap(cls)
-    if cls is VQVAETransformer:
+    if tags(cls).codes == "discrete":
         extra["prior"] = "uniform"  # a learned prior is fitted by fit only
     return cls(random_state=0, hidden_layer_sizes=(16,), **{**extra, **params})
 

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import tags, takes_y
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -15,7 +16,6 @@ from skvae import (
     GMVAEClusterer,
     VAEOutlierDetector,
     VAETransformer,
-    VQVAETransformer,
     all_estimators,
 )
 from skvae.plotting import (
@@ -358,11 +358,11 @@ def test_every_display_that_applies_draws_for_every_estimator(name, cls, wine):
     X, y = wine
     X = X[:, :12]  # 12 features: also 3 x 4 images
     params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
-    if cls is VQVAETransformer:
+    if tags(cls).codes == "discrete":
         params["n_components"] = 2
     est = cls(**params)
-    est.fit(X, y) if cls is ConditionalVAE else est.fit(X)
-    labels = {"y": y} if cls is ConditionalVAE else {}
+    est.fit(X, y) if takes_y(cls) else est.fit(X)
+    labels = {"y": y} if takes_y(cls) else {}
     drawn = [TrainingDisplay.from_estimator(est), LatentSpaceDisplay.from_estimator(est, X, y)]
     if hasattr(est, "inverse_transform"):
         one_class = {"y": y[0]} if labels else {}
