@@ -76,6 +76,7 @@ from ._net import (
 from ._priors import prior_config
 from ._random import child_seed, seeded_draws
 from ._registry import ModelTags, register
+from ._validation import check_count
 from .models import (
     ACTIVATIONS,
     ARCHITECTURES,
@@ -152,9 +153,10 @@ def _block_rows(n_features):
 def _positive_ints(values, name, what):
     """``values`` (an int or a sequence) as a tuple of positive ints, or a clear error."""
     values = (values,) if isinstance(values, Integral) else tuple(values)
-    if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in values):
-        raise ValueError(f"{name} must hold positive integers ({what}), got {values!r}.")
-    return tuple(int(v) for v in values)
+    try:
+        return tuple(check_count(v, name, what) for v in values)
+    except ValueError:
+        raise ValueError(f"{name} must hold positive integers ({what}), got {values!r}.") from None
 
 
 class BaseVAE(BaseEstimator):
@@ -1285,11 +1287,7 @@ class BaseVAE(BaseEstimator):
         return torch.cat(log_px), torch.cat(log_ratio), kl
 
     def _check_n_draws(self, n_draws):
-        if not isinstance(n_draws, Integral) or isinstance(n_draws, bool) or n_draws < 1:
-            raise ValueError(
-                f"n_draws must be a positive integer (the number of Monte-Carlo "
-                f"draws per sample), got {n_draws!r}."
-            )
+        check_count(n_draws, "n_draws", "the number of Monte-Carlo draws per sample")
 
     def _score_samples(self, X, n_draws, importance_weighted, **rows):
         """Per-row ELBO or importance-weighted bound (given the per-row ``rows``)."""
@@ -1306,10 +1304,7 @@ class BaseVAE(BaseEstimator):
 
     @staticmethod
     def _check_n_samples(n_samples):
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
+        check_count(n_samples, "n_samples", "the number of samples to draw")
 
     def _sample(self, n_samples, random_state, noise):
         self._check_n_samples(n_samples)

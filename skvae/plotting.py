@@ -20,9 +20,10 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 from sklearn.decomposition import PCA
-from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_count
 
 __all__ = [
     "InterpolationDisplay",
@@ -171,8 +172,8 @@ def _decoder(estimator, display, y):
 
 
 def _check_count(value, name, minimum):
-    """``value`` as an int of at least ``minimum``, or scikit-learn's clear error."""
-    return check_scalar(value, name, numbers.Integral, min_val=minimum)
+    """``value`` as an int of at least ``minimum``, or skvae's one clear error."""
+    return check_count(value, name, f"a count of at least {minimum}", minimum)
 
 
 def _check_dims(dims, k):

@@ -136,10 +136,11 @@ def test_latent_space_errors(wine, wine_vae):
     for dims in [(0, 4), (1, 1), (0, 1.5)]:
         with pytest.raises(ValueError, match="dims must be two different latent dimensions"):
             LatentSpaceDisplay.from_estimator(wine_vae, X, dims=dims)
-    with pytest.raises(ValueError, match="n_points == 1, must be >= 2"):
+    with pytest.raises(ValueError, match="n_points must be an integer of at least 2"):
         ManifoldDisplay.from_estimator(wine_vae, n_points=1)
-    with pytest.raises(TypeError, match="n_samples must be an instance of"):
-        SampleGridDisplay.from_estimator(wine_vae, n_samples=2.5)
+    for bad in (2.5, True):
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            SampleGridDisplay.from_estimator(wine_vae, n_samples=bad)
     with pytest.raises(ValueError, match="rows must be row indices of X"):
         ReconstructionDisplay.from_estimator(wine_vae, X, rows=[0, 178])
     with pytest.raises(ValueError, match="row must be a row index of X"):

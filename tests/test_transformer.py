@@ -267,8 +267,13 @@ def test_bad_method_arguments(small_X):
     vae = VAETransformer(**FAST).fit(small_X)
     with pytest.raises(ValueError, match="n_draws must be a positive integer"):
         vae.score_samples(small_X, n_draws=0)
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
-        vae.sample(0)
+    # one check of counts everywhere: True is not a count, a numpy integer is
+    for bad in (0, True, 2.0):
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            vae.sample(bad)
+        with pytest.raises(ValueError, match="n_draws must be a positive integer"):
+            vae.score_samples(small_X, n_draws=bad)
+    assert vae.sample(np.int64(3)).shape == (3, small_X.shape[1])
     with pytest.raises(ValueError, match="n_components=2"):
         vae.inverse_transform(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="8 features"):
