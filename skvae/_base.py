@@ -14,8 +14,9 @@ no single model: a subclass adds the scikit-learn contract of its task
 * ``_fit_inputs(X, y, reset)``: validated ``X`` and the model's extra per-row
   training inputs (a dict of arrays, passed to the module's ``forward`` as
   keyword arguments, e.g. class labels);
-* ``_prepare_batch(data)``: a callable applied to every training batch (e.g.
-  drawing a neighbour of every row), or None;
+* ``_prepare_batch(data)``: a callable applied to every training batch as
+  ``callable(batch, generator)`` (e.g. drawing a neighbour of every row from
+  the training noise's generator), or None;
 * ``_statistics_inputs(inputs)``: the per-row inputs that the module's
   inference methods take, for the fitted diagnostics;
 * ``_extra_callbacks()``: the family's skorch callbacks.
@@ -734,7 +735,8 @@ class BaseVAE(BaseEstimator):
 
         ``data`` is the dict of training tensors (``"x"`` and the per-row
         inputs) on the training device; the callable gets each batch as a
-        dict of the same keys and returns the module's keyword arguments.
+        dict of the same keys, and the generator of the training noise to
+        draw from, and returns the module's keyword arguments.
         """
         return None
 
