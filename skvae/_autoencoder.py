@@ -7,10 +7,14 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, DenoisingMixin, _DeterministicCodeTransformer, fill_doc
+from ._base import BaseVAE
 from ._data import covariance_moments
+from ._deterministic import _DeterministicCodeTransformer
+from ._docs import fill_doc
+from ._learned_prior import LearnedPriorMixin
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from ._registry import ModelTags
+from ._terms import DenoisingMixin
 from .models.autoencoder import AutoencoderLoss, AutoencoderModule
 
 # Share of the epochs over which the sparsity penalty's weight rises from 0.
@@ -18,7 +22,7 @@ _SPARSITY_WARMUP = 0.25
 
 
 @fill_doc
-class AutoencoderTransformer(DenoisingMixin, _DeterministicCodeTransformer):
+class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCodeTransformer):
     """Dimensionality reduction with a deterministic autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values,

@@ -16,8 +16,10 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import BaseVAE, NeighbourTermMixin, fill_doc
+from ._base import BaseVAE
+from ._docs import fill_doc
 from ._registry import ModelTags
+from ._terms import NeighbourTermMixin
 from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.

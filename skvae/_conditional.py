@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+import torch
 from scipy.special import logsumexp
 from sklearn.base import (
     ClassifierMixin,
@@ -16,14 +17,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import BaseVAE, fill_doc
+from ._base import BaseVAE
+from ._docs import fill_doc
+from ._learned_prior import LearnedPriorMixin
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from ._registry import ModelTags
 from .models.conditional import ConditionalELBOLoss, ConditionalVAEModule
 
 
 @fill_doc
-class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseVAE):
+class ConditionalVAE(
+    LearnedPriorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseVAE
+):
     """Class-conditional variational autoencoder (CVAE).
 
     A VAE whose encoder ``q(z | x, y)`` and decoder ``p(x | z, y)`` both see
@@ -314,6 +319,11 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
     def _statistics_inputs(self, inputs):
         return {"labels": inputs["labels"]}
 
+    def _prior_inputs(self, rows, prior, device):
+        # a learned prior of the codes given the class: its one-hot condition
+        labels = torch.as_tensor(rows["labels"], device=device)
+        return {"c": torch.nn.functional.one_hot(labels, prior.n_conditions).float()}
+
     def _fit(self, X, warm, inputs, random_state=None):
         super()._fit(X, warm, inputs, random_state)
         module = self.module_
@@ -537,7 +547,7 @@ class ConditionalVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classifi
         if len(labels) == 0:
             raise ValueError("y is empty; give at least one class to draw.")
         if self.module_.code_prior is not None:
-            z = self._draw_codes(len(labels), rng, c=np.eye(len(self.classes_))[labels])
+            z = self._draw_codes(len(labels), rng, context=np.eye(len(self.classes_))[labels])
         else:
             z = self.class_latent_means_[labels] + np.sqrt(
                 self.class_latent_variances_[labels]

@@ -7,14 +7,16 @@ import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _positive_ints, fill_doc
+from ._base import BaseVAE
+from ._docs import fill_doc
 from ._registry import ModelTags
-from ._transformer import VAETransformer
+from ._transformer import _VAECodeTransformer
+from ._units import _positive_ints
 from .models.hierarchical import HierarchicalVAEModule
 
 
 @fill_doc
-class HierarchicalVAETransformer(VAETransformer):
+class HierarchicalVAETransformer(_VAECodeTransformer):
     """Dimensionality reduction with a hierarchical VAE of several stochastic layers.
 
     The latent code has layers ``z_1`` (the bottom, read by the decoder) to
@@ -79,9 +81,6 @@ class HierarchicalVAETransformer(VAETransformer):
     }
     _structural_params = BaseVAE._structural_params
     _module_class = HierarchicalVAEModule
-    # not a parameter here: the neighbour-embedding term is the one-layer
-    # VAETransformer's (its module returns no pairs' term)
-    neighbor_weight = 0.0
 
     def __skvae_tags__(self):
         return ModelTags()
@@ -118,8 +117,7 @@ class HierarchicalVAETransformer(VAETransformer):
         precision="float32",
         compile=False,
     ):
-        BaseVAE.__init__(
-            self,
+        super().__init__(
             n_components=n_components,
             architecture=architecture,
             image_shape=image_shape,
@@ -161,7 +159,7 @@ class HierarchicalVAETransformer(VAETransformer):
         return sizes
 
     def _module_params(self, X):
-        return {**BaseVAE._module_params(self, X), "layer_sizes": self._layer_sizes()}
+        return {**super()._module_params(X), "layer_sizes": self._layer_sizes()}
 
     def _n_latent(self):
         return sum(self._layer_sizes())

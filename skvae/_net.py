@@ -562,7 +562,7 @@ class VAENet(NeuralNet):
             # a learned prior's weights (trained after the model) take no
             # part in this loss; the search for such weights costs a pass
             # over the graph per step, so only where there are some
-            find_unused_parameters=getattr(self.module_, "code_prior", None) is not None,
+            find_unused_parameters=bool(getattr(self.module_, "unused_in_forward", False)),
         )
 
     def _stop_training(self):

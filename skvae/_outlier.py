@@ -9,9 +9,11 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, DenoisingMixin, fill_doc
+from ._base import BaseVAE
+from ._docs import fill_doc
 from ._registry import ModelTags
-from .models import TrimmedELBOLoss
+from ._terms import DenoisingMixin
+from .models import TrimmedELBOLoss, VAEModule
 
 # "auto" threshold: Tukey's fence, this many interquartile ranges below the
 # first quartile of the training scores.
@@ -233,6 +235,7 @@ default="combined"
         self.denoising = denoising
         self.noise_level = noise_level
 
+    _module_class = VAEModule
     _criterion_class = TrimmedELBOLoss
     _mlp_hidden_layer_sizes = (128, 64)
 

@@ -7,19 +7,132 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, DenoisingMixin, NeighbourTermMixin, fill_doc
+from ._base import BaseVAE
+from ._docs import fill_doc
+from ._learned_prior import LearnedPriorMixin
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from ._registry import ModelTags
+from ._terms import DenoisingMixin, NeighbourTermMixin
+from .models import ELBOLoss, VAEModule
+
+
+class _VAECodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+    """What the transformers with a Gaussian posterior share: codes, bounds, scores.
+
+    :class:`VAETransformer` and :class:`~skvae.HierarchicalVAETransformer`:
+    ``transform`` gives the posterior means, ``inverse_transform`` the
+    decoder means, ``score_samples`` the ELBO or the importance-weighted
+    bound. The subclass names its module (``_module_class``) and ``sample``.
+    """
+
+    _criterion_class = ELBOLoss
+
+    def transform(self, X):
+        """Encode ``X`` as its posterior means ``E[z | x]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Latent codes, in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False, likelihood_support=False)
+        return self._encode_mean(X)
+
+    def inverse_transform(self, X):
+        """Decode latent codes to the decoder means ``E[x | z]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, such as the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Reconstructions in feature space.
+        """
+        check_is_fitted(self)
+        Z = self._validate_codes(X)
+        return self._decode_mean(Z)
+
+    def score_samples(self, X, *, n_draws=10, importance_weighted=False):
+        """Lower bound on ``log p(x)`` of each sample, in nats.
+
+        The ELBO ``E_q[log p(x | z)] - KL(q(z | x) || p(z))``, its expectation
+        estimated with ``n_draws`` posterior draws, moment-matched (mean 0,
+        covariance I) so the estimate is exact where ``log p(x | z)`` is
+        quadratic in ``z`` and steady elsewhere. With
+        ``importance_weighted=True`` the tighter importance-weighted bound
+        ``log mean_l p(x, z_l) / q(z_l | x)`` is returned instead, which
+        approaches ``log p(x)`` as ``n_draws`` grows (try 100-1000).
+
+        The draws are seeded from ``random_state`` and shared by every row, so
+        a sample's score does not change from call to call nor with the other
+        rows it is scored with.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        n_draws : int, default=10
+            Monte-Carlo draws per sample.
+        importance_weighted : bool, default=False
+            Return the importance-weighted bound instead of the ELBO.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Log-likelihood bound of each sample (higher is more likely).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._score_samples(X, n_draws, importance_weighted)
+
+    def score(self, X, y=None, *, n_draws=10, importance_weighted=False):
+        """Average log-likelihood bound of ``X``, in nats per sample.
+
+        Higher is better, so model selection tools such as
+        :class:`~sklearn.model_selection.GridSearchCV` can use it directly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+        n_draws : int, default=10
+            Monte-Carlo draws per sample.
+        importance_weighted : bool, default=False
+            Use the importance-weighted bound instead of the ELBO.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        scores = self.score_samples(
+            X, n_draws=n_draws, importance_weighted=importance_weighted
+        )
+        return float(np.mean(scores))
+
+    @property
+    def _n_features_out(self):
+        return self._fitted_param("n_components")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
 
 @fill_doc
-class VAETransformer(
-    NeighbourTermMixin,
-    DenoisingMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    BaseVAE,
-):
+class VAETransformer(LearnedPriorMixin, NeighbourTermMixin, DenoisingMixin, _VAECodeTransformer):
     """Dimensionality reduction with a variational autoencoder (VAE).
 
     An encoder network maps each sample to a Gaussian posterior
@@ -154,6 +267,7 @@ class VAETransformer(
         **DenoisingMixin._denoising_constraints,
     }
     _structural_params = BaseVAE._structural_params + ("prior",)
+    _module_class = VAEModule
 
     def __skvae_tags__(self):
         return ModelTags(learned_prior=True, cli_name="vae")
@@ -247,40 +361,6 @@ class VAETransformer(
     def _fit(self, X, warm, inputs, random_state=None):
         return super()._fit(X, warm, self._with_neighbours(X, inputs), random_state)
 
-    def transform(self, X):
-        """Encode ``X`` as its posterior means ``E[z | x]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            Latent codes, in the dtype of ``X`` (float32 or float64).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False, likelihood_support=False)
-        return self._encode_mean(X)
-
-    def inverse_transform(self, X):
-        """Decode latent codes to the decoder means ``E[x | z]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Latent codes, such as the output of :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Reconstructions in feature space.
-        """
-        check_is_fitted(self)
-        Z = self._validate_codes(X)
-        return self._decode_mean(Z)
-
     def sample(self, n_samples=1, random_state=None, *, noise=True):
         """Draw new samples from the fitted generative model.
 
@@ -306,72 +386,3 @@ class VAETransformer(
         """
         check_is_fitted(self)
         return self._sample(n_samples, random_state, noise)
-
-    def score_samples(self, X, *, n_draws=10, importance_weighted=False):
-        """Lower bound on ``log p(x)`` of each sample, in nats.
-
-        The ELBO ``E_q[log p(x | z)] - KL(q(z | x) || p(z))``, its expectation
-        estimated with ``n_draws`` posterior draws, moment-matched (mean 0,
-        covariance I) so the estimate is exact where ``log p(x | z)`` is
-        quadratic in ``z`` and steady elsewhere. With
-        ``importance_weighted=True`` the tighter importance-weighted bound
-        ``log mean_l p(x, z_l) / q(z_l | x)`` is returned instead, which
-        approaches ``log p(x)`` as ``n_draws`` grows (try 100-1000).
-
-        The draws are seeded from ``random_state`` and shared by every row, so
-        a sample's score does not change from call to call nor with the other
-        rows it is scored with.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        n_draws : int, default=10
-            Monte-Carlo draws per sample.
-        importance_weighted : bool, default=False
-            Return the importance-weighted bound instead of the ELBO.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Log-likelihood bound of each sample (higher is more likely).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return self._score_samples(X, n_draws, importance_weighted)
-
-    def score(self, X, y=None, *, n_draws=10, importance_weighted=False):
-        """Average log-likelihood bound of ``X``, in nats per sample.
-
-        Higher is better, so model selection tools such as
-        :class:`~sklearn.model_selection.GridSearchCV` can use it directly.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-        n_draws : int, default=10
-            Monte-Carlo draws per sample.
-        importance_weighted : bool, default=False
-            Use the importance-weighted bound instead of the ELBO.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples`.
-        """
-        scores = self.score_samples(
-            X, n_draws=n_draws, importance_weighted=importance_weighted
-        )
-        return float(np.mean(scores))
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_param("n_components")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -7,7 +7,10 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _DeterministicCodeTransformer, fill_doc
+from ._base import BaseVAE
+from ._deterministic import _DeterministicCodeTransformer
+from ._docs import fill_doc
+from ._learned_prior import LearnedPriorMixin
 from ._priors import VQ_PRIORS, AutoregressivePrior, prior_config
 from ._random import child_seed, seeded_draws
 from ._registry import ModelTags
@@ -15,7 +18,7 @@ from .models.vq import VQLoss, VQVAEModule, perplexity_of_counts
 
 
 @fill_doc
-class VQVAETransformer(_DeterministicCodeTransformer):
+class VQVAETransformer(LearnedPriorMixin, _DeterministicCodeTransformer):
     """Discrete codes with a vector-quantised VAE (VQ-VAE).
 
     The encoder's output of ``n_components`` values is split into
@@ -308,7 +311,7 @@ default="autoregressive"
         check_is_fitted(self)
         return self._sample(n_samples, random_state, noise)
 
-    def _draw_codes(self, n_samples, rng, c=None):
+    def _draw_codes(self, n_samples, rng, context=None):
         prior = self.module_.code_prior
         n_slots = self._fitted_param("n_slots")
         if prior is None:

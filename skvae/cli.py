@@ -126,7 +126,7 @@ def _check_writable(option, out):
 
 def _check_before_training(args):
     """What can fail after a long fit is checked before it: the outputs, the device."""
-    from ._base import resolve_device
+    from ._units import resolve_device
 
     for option, value in (
         ("--output", args.output), ("--save-model", args.save_model), ("--plot", args.plot)

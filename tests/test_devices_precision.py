@@ -7,8 +7,8 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from skorch.callbacks import Callback, GradientNormClipping
 
-import skvae._base as base_module
 import skvae._net as net_module
+import skvae._training as training_module
 from skvae import GMVAEClusterer, VAETransformer
 from skvae._net import TensorBatches, keeps_on_host, moves_batches
 
@@ -131,7 +131,7 @@ def test_cuda_fit_from_host_memory_matches_device_memory(cls, monkeypatch):
     X, X_test = _digits()
     est = cls(max_iter=5, random_state=0, device="cuda")
     on_device = clone(est).fit(X)
-    monkeypatch.setattr(base_module, "keeps_on_host", lambda nbytes, device: True)
+    monkeypatch.setattr(training_module, "keeps_on_host", lambda nbytes, device: True)
     from_host = clone(est).fit(X)
     np.testing.assert_allclose(from_host.loss_curve_, on_device.loss_curve_, rtol=1e-3)
 

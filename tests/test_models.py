@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal, kl_divergence
 
-from skvae._base import moment_match
+from skvae._inference import moment_match
 from skvae.models import (
     FAST,
     ELBOLoss,
@@ -288,7 +288,7 @@ def test_user_modules_are_copied_not_trained():
     encoder = nn.Sequential(nn.Linear(6, 5), nn.Tanh())
     before = [p.detach().clone() for p in encoder.parameters()]
     body = Networks(6, encoder=encoder).build_encoder()
-    assert body.n_outputs == 5 and not body.takes_conditions
+    assert body.n_outputs == 5 and not body.takes_context
     with torch.no_grad():
         for p in body.parameters():
             p.add_(1.0)

@@ -7,8 +7,8 @@ import pytest
 from helpers import cheap, tags
 from sklearn.base import clone
 
-import skvae._base as base_module
 import skvae._data as data_module
+import skvae._training as training_module
 from skvae import ConditionalVAE, GMVAEClusterer, VAETransformer, all_estimators
 from skvae._data import StreamedData, column_moments, covariance_moments, take_rows
 
@@ -192,7 +192,7 @@ def test_code_diagnostics_on_a_sample_of_many_rows(monkeypatch, tmp_path):
     # beyond _STATISTICS_ROWS rows, kl_per_dim_ and n_active_units_ come from
     # a seeded random sample: the same rows in memory and from a memmap, and
     # near the statistics of every row
-    monkeypatch.setattr(base_module, "_STATISTICS_ROWS", 300)
+    monkeypatch.setattr(training_module, "_STATISTICS_ROWS", 300)
     X, _ = _data(n=1200)
     est = VAETransformer(max_iter=3, random_state=0).fit(X)
     assert est.kl_per_dim_.shape == (est.n_components,)

@@ -426,14 +426,14 @@ def test_neighbour_term_keeps_classes_apart_in_2d(digits, seed):
 
 
 def test_neighbour_term_off_by_default_and_reproducible(small_X, monkeypatch):
-    import skvae._base
+    import skvae._terms
 
     class NoSearch:
         def __init__(self, *args, **kwargs):
             raise AssertionError("no neighbour search without the term")
 
     with monkeypatch.context() as m:
-        m.setattr(skvae._base, "NearestNeighbors", NoSearch)
+        m.setattr(skvae._terms, "NearestNeighbors", NoSearch)
         VAETransformer(**FAST).fit(small_X)
     a = VAETransformer(neighbor_weight=5.0, n_neighbors=3, **FAST).fit(small_X)
     b = VAETransformer(neighbor_weight=5.0, n_neighbors=3, **FAST).fit(small_X)

@@ -1,21 +1,26 @@
 """Torch modules and losses of skvae's model families.
 
-Each family is a module of its own: :mod:`skvae.models.vae` (the VAE, and
-:class:`Autoencoder`, what every family builds on), :mod:`skvae.models.autoencoder`
+:class:`Autoencoder` is what every family builds on (input scaling, encoder
+body, decoder, likelihood; ``_autoencoder.py``, with ``_networks.py``,
+``_distributions.py`` and ``_noise.py`` the shared core). Each family is a
+module of its own: :mod:`skvae.models.vae` (the VAE), :mod:`skvae.models.autoencoder`
 (the deterministic autoencoder), :mod:`skvae.models.vq` (the VQ-VAE),
 :mod:`skvae.models.hierarchical` (several stochastic layers),
 :mod:`skvae.models.conditional` and :mod:`skvae.models.mixture`;
 :mod:`skvae.models.diffusion` is the learned prior over codes that the VAE
-and the autoencoder can carry. The estimators
-only name a family's module class and loss; the shared estimator core
-(``skvae._base``) never imports a family other than the plain VAE it
-defaults to (and the diffusion prior's loss, to train a learned prior).
+and the autoencoder can carry. Features that several families share are
+mixins: :class:`Denoising`, :class:`HoldsCodePrior`, and the neighbor pairs
+of :mod:`skvae.models.neighbors`. The estimators only name a family's
+module class and loss; the shared estimator core (``skvae._base`` and its
+parts) imports no family.
 
 :class:`Networks` builds the encoder body and decoder of every family from
 the ``architecture`` hyperparameters, or wraps a user's own modules (see
 :class:`UserEncoder` and :class:`UserDecoder` for the contract).
 """
 
+from ._autoencoder import INPUT_BOUND, Autoencoder
+from ._denoising import CORRUPTIONS, Denoising
 from ._distributions import (
     FAST,
     LIKELIHOODS,
@@ -26,7 +31,9 @@ from ._distributions import (
     StudentTLikelihood,
     component_prior,
     diagonal_normal,
+    elbo_from_draws,
     gaussian_head,
+    iw_bound_from_draws,
     make_likelihood,
 )
 from ._networks import (
@@ -42,26 +49,18 @@ from ._networks import (
 )
 from ._noise import DrawsNoise, set_generator
 from .autoencoder import AutoencoderLoss, AutoencoderModule
-from .diffusion import LatentDiffusion, MeanLoss
+from .diffusion import HoldsCodePrior, LatentDiffusion, MeanLoss
 from .hierarchical import HierarchicalVAEModule
-from .vae import (
-    CORRUPTIONS,
-    Autoencoder,
-    ELBOLoss,
-    NeighbourPairs,
-    TrimmedELBOLoss,
-    VAEModule,
-    VAEOutput,
-    elbo_from_draws,
-    iw_bound_from_draws,
-    neighbour_embedding_loss,
-)
+from .neighbors import NeighbourPairs, neighbour_embedding_loss
+from .outlier import TrimmedELBOLoss
+from .vae import ELBOLoss, VAEModule, VAEOutput
 from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
 
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
     "CORRUPTIONS",
+    "INPUT_BOUND",
     "FAST",
     "LIKELIHOODS",
     "MLP",
@@ -72,10 +71,12 @@ __all__ = [
     "BernoulliLikelihood",
     "ConvDecoder",
     "ConvEncoder",
+    "Denoising",
     "DrawsNoise",
     "ELBOLoss",
     "GaussianLikelihood",
     "HierarchicalVAEModule",
+    "HoldsCodePrior",
     "LatentDiffusion",
     "LearnedComponentPriors",
     "MLPDecoder",

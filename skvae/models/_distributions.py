@@ -268,3 +268,14 @@ def make_likelihood(likelihood, feature_mean, feature_var, var_floor, variance="
             feature_mean, feature_var, var_floor, shared=variance == "shared"
         )
     raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
+
+
+def elbo_from_draws(log_px, kl):
+    """Monte-Carlo ELBO per row from ``log_px`` of shape (n_draws, n)."""
+    return log_px.mean(0) - kl
+
+
+def iw_bound_from_draws(log_px, log_ratio):
+    """Importance-weighted bound per row (Burda et al. 2016)."""
+    n_draws = log_px.shape[0]
+    return torch.logsumexp(log_px + log_ratio, dim=0) - math.log(n_draws)

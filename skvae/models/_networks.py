@@ -1,6 +1,6 @@
 """Encoder and decoder networks: the architecture of a model, apart from its maths.
 
-A model family (``vae.py``, ``conditional.py``, ``mixture.py``) never builds
+A model family never builds
 layers itself: it asks a :class:`Networks` recipe for an encoder *body* (rows
 in, one feature vector per row out; the family puts its posterior heads on
 top) and a decoder (codes in, one raw value per feature out; the likelihood
@@ -252,7 +252,7 @@ class UserDecoder(nn.Module):
     """A user's decoder, checked against the contract.
 
     The contract: ``forward(z)`` takes a float tensor of shape
-    ``(m, n_inputs)`` (codes, with a conditional model's one-hot class appended)
+    ``(m, n_inputs)`` (codes, with a family's side input appended)
     and returns a float tensor of ``m`` rows of one raw value per feature:
     shape ``(m, n_features)`` or ``(m, *image_shape)``. The likelihood reads
     the values as standardised means (Gaussian) or logits (Bernoulli).
@@ -346,12 +346,12 @@ class Networks:
             self.architecture == "conv" or self.encoder is not None
         )
 
-    def build_encoder(self, n_conditions=0):
-        """The encoder body; ``takes_conditions`` says whether conditions join its input.
+    def build_encoder(self, n_context=0):
+        """The encoder body; ``takes_context`` says whether a side input joins its input.
 
-        A built-in MLP reads a condition (a class one-hot) with the row; an
-        image or a user's encoder cannot, so there the condition joins the
-        body's output, before the heads.
+        A built-in MLP reads a family's side input of width ``n_context`` (a
+        class one-hot) with the row; an image or a user's encoder cannot, so
+        there the side input joins the body's output, before the heads.
         """
         if self.encoder is not None:
             shape = self.image_shape or (self.n_features,)
@@ -362,9 +362,9 @@ class Networks:
             )
             takes = False
         else:
-            body = MLP(self.n_features + n_conditions, self.hidden_layer_sizes, self.activation)
+            body = MLP(self.n_features + n_context, self.hidden_layer_sizes, self.activation)
             takes = True
-        body.takes_conditions = takes
+        body.takes_context = takes
         return body
 
     def build_decoder(self, n_inputs):

@@ -13,7 +13,7 @@ Gaussian of one shared variance this is the squared error, in nats.
   lowered by shrinking the codes while the decoder grows, without a single
   zero more), so it can only be lowered by switching units off: most codes
   are exactly 0 for most rows.
-* Denoising (``corruption`` not None, :meth:`Autoencoder.corrupt`): in
+* Denoising (``corruption`` not None, :meth:`Denoising.corrupt`): in
   training the encoder sees a corrupted row, ``x + noise_level * sd * eps``
   (``"gaussian"``) or ``x`` with each entry replaced by its feature's
   training mean with probability ``noise_level`` (``"mask"``), and the loss
@@ -25,8 +25,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .diffusion import make_code_prior
-from .vae import INPUT_BOUND, Autoencoder
+from ._autoencoder import INPUT_BOUND, Autoencoder
+from ._denoising import Denoising
+from .diffusion import HoldsCodePrior, make_code_prior
 
 
 class AutoencoderOutput(NamedTuple):
@@ -37,10 +38,10 @@ class AutoencoderOutput(NamedTuple):
     z: torch.Tensor  # (n, n_components), the codes
 
 
-class AutoencoderModule(Autoencoder):
+class AutoencoderModule(HoldsCodePrior, Denoising, Autoencoder):
     """A deterministic code ``z = f(x)``, decoded by the family's likelihood.
 
-    Takes the parameters of :class:`Autoencoder`, and:
+    Takes the parameters of :class:`Autoencoder` and of :class:`Denoising`, and:
 
     Parameters
     ----------

@@ -52,7 +52,7 @@ variance, input_mean, input_var
     """
 
     def __init__(self, *args, n_classes, latent_prior="standard", **kwargs):
-        super().__init__(*args, n_conditions=n_classes, **kwargs)
+        super().__init__(*args, n_context=n_classes, **kwargs)
         self.n_classes = n_classes
         self.class_prior = latent_prior == "class"
         if self.class_prior:
@@ -60,6 +60,12 @@ variance, input_mean, input_var
             # likelihood's variance so it moves as fast (see LearnedComponentPriors)
             self.scaled_prior_loc = nn.Parameter(torch.zeros(n_classes, self.n_components))
             self.scaled_prior_log_var = nn.Parameter(torch.zeros(n_classes, self.n_components))
+
+    def condition(self, labels):
+        """The one-hot condition of class indices ``labels`` (None without labels)."""
+        if labels is None:
+            return None
+        return nn.functional.one_hot(labels, self.n_classes).to(self.x_shift.dtype)
 
     def encode_params(self, x, labels):
         """The mean and standard deviation of ``q(z | x, y)``, each (n, n_components)."""

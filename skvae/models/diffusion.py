@@ -138,6 +138,20 @@ class MeanLoss(nn.Module):
         return output.mean()
 
 
+class HoldsCodePrior:
+    """Mixin of a family module that keeps a learned prior as ``code_prior`` (or None).
+
+    The prior is trained apart, after the model (see
+    :class:`skvae._learned_prior.LearnedPriorMixin`), so its weights take no
+    part in ``forward``; data-parallel training is told so.
+    """
+
+    @property
+    def unused_in_forward(self):
+        """Whether some weights take no part in ``forward``: the learned prior's."""
+        return getattr(self, "code_prior", None) is not None
+
+
 def make_code_prior(config, n_components, n_conditions=0):
     """The ``code_prior`` submodule a ``prior`` config asks for (None for a fixed prior).
 

@@ -23,9 +23,10 @@ import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
+from ._autoencoder import Autoencoder
 from ._distributions import diagonal_normal, gaussian_head
 from ._networks import ACTIVATIONS
-from .vae import Autoencoder, VAEOutput
+from .vae import VAEOutput
 
 
 def _mlp(n_in, width, n_out, activation):

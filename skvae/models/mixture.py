@@ -14,9 +14,9 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.distributions import kl_divergence
 
+from ._autoencoder import Autoencoder
 from ._distributions import FAST, LearnedComponentPriors, component_prior, gaussian_head
 from ._networks import ACTIVATIONS
-from .vae import Autoencoder
 
 
 class GMVAEOutput(NamedTuple):

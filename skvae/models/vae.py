@@ -1,197 +1,23 @@
 """The VAE family: a Gaussian posterior, a standard normal prior, any likelihood.
 
-:class:`Autoencoder` is what every model family shares (input scaling, an
-encoder body, a decoder and a likelihood); :class:`VAEModule` is the plain VAE
-(Kingma & Welling 2014) and :class:`ELBOLoss` its training loss.
-:class:`NeighbourPairs` gives each training batch a random neighbour of every
-row, for the neighbour terms (:func:`neighbour_embedding_loss` here, the
-GMVAE's cluster consistency).
-
-The methods that the estimators' inference calls, and that another family
-provides in its own way, take the model's extra per-row inputs as keyword
-arguments (``**inputs``; a conditional VAE's ``labels``), so the estimators'
-shared core never names them:
-
-* ``encode_mean(x, **inputs)``: posterior means, (n, n_components);
-* ``decode(z, **inputs)`` / ``decode_mean(z, **inputs)``: ``p(x | z)`` and its
-  mean, for codes with any leading axes;
-* ``latent_statistics(x, **inputs)``: per-dimension KL and posterior means;
-* ``log_weights(x, eps, **inputs)``: the per-draw terms of the bounds.
+:class:`VAEModule` is the plain VAE (Kingma & Welling 2014) and
+:class:`ELBOLoss` its training loss. The module can denoise (see
+:class:`~skvae.models.Denoising`), take neighbor pairs (see
+:mod:`skvae.models.neighbors`) and carry a learned prior over its codes (see
+:mod:`skvae.models.diffusion`).
 """
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.distributions import kl_divergence
 
-from ._distributions import (
-    diagonal_normal,
-    full_precision,
-    gaussian_params,
-    make_likelihood,
-    standard_normal_kl,
-)
-from ._noise import DrawsNoise
-from .diffusion import make_code_prior
-
-# The encoder and decoder see their inputs clipped to this many standard
-# deviations (codes: prior units). Training data never come near it; a finite
-# but absurd row (1e25 in one feature) is then encoded like a very extreme row
-# instead of overflowing into NaN, and its likelihood still scores the true
-# value (-inf if it overflows). Clipping what the encoder sees changes q only,
-# so every bound stays a bound.
-INPUT_BOUND = 1e4
-
-# How training inputs can be corrupted before the encoder sees them (denoising).
-CORRUPTIONS = ("gaussian", "mask")
-
-
-def join(a, c):
-    """``a`` with the condition ``c`` (n, n_conditions) appended to its last axis.
-
-    ``c`` is broadcast over ``a``'s leading axes (draws, clusters); None leaves
-    ``a`` as it is.
-    """
-    if c is None:
-        return a
-    return torch.cat([a, c.expand(a.shape[:-1] + c.shape[-1:])], dim=-1)
-
-
-class Autoencoder(DrawsNoise, nn.Module):
-    """Input scaling, encoder body, decoder and likelihood: what every family shares.
-
-    A family subclass adds its posterior heads on :meth:`features` (of width
-    ``self.width``), its prior, and ``forward`` (the terms its loss weighs).
-
-    Parameters
-    ----------
-    networks : skvae.models.Networks
-        Builds the encoder body and the decoder.
-    n_components : int
-        Size of the latent code ``z``.
-    likelihood : {"gaussian", "student_t", "bernoulli"}
-        Family of ``p(x | z)``.
-    feature_mean, feature_var : Tensor of shape (n_features,)
-        Training statistics that start the likelihood.
-    var_floor : float
-        Smallest variance (squared scale) of a Gaussian or Student-t likelihood.
-    variance : {"shared", "feature"}, default="shared"
-        Whether a Gaussian or Student-t likelihood learns one variance (and
-        degrees of freedom) or one per feature.
-    input_mean, input_var : Tensor of shape (n_features,), default=None
-        What the encoder's input is standardised with (``feature_mean`` and
-        ``feature_var`` when None; images pass one value for every pixel).
-    n_conditions : int, default=0
-        Width of a condition (a class one-hot) that both the encoder and the
-        decoder see; 0 for none.
-    corruption : {"gaussian", "mask"} or None, default=None
-        How :meth:`corrupt` corrupts training inputs (denoising); None for
-        none. A family applies it where its ``forward`` encodes in training.
-    noise_level : float, default=0.0
-        Standard deviation of the Gaussian noise, in units of each feature's
-        standard deviation (``x_scale``), or the share of entries masked.
-    """
-
-    def __init__(
-        self,
-        networks,
-        n_components,
-        likelihood,
-        feature_mean,
-        feature_var,
-        var_floor,
-        variance="shared",
-        input_mean=None,
-        input_var=None,
-        n_conditions=0,
-        corruption=None,
-        noise_level=0.0,
-    ):
-        super().__init__()
-        self.n_components = n_components
-        self.n_conditions = n_conditions
-        self.corruption = corruption
-        self.noise_level = noise_level
-        input_mean = feature_mean if input_mean is None else input_mean
-        input_var = feature_var if input_var is None else input_var
-        self.register_buffer("x_shift", input_mean.clone())
-        self.register_buffer("x_scale", torch.sqrt(torch.clamp(input_var, min=var_floor)))
-        self.encoder = networks.build_encoder(n_conditions)
-        self.width = self.encoder.n_outputs + (
-            0 if self.encoder.takes_conditions else n_conditions
-        )
-        self.decoder = networks.build_decoder(n_components + n_conditions)
-        self.likelihood = make_likelihood(
-            likelihood, feature_mean, feature_var, var_floor, variance
-        )
-
-    def condition(self, labels):
-        """The one-hot condition of class indices ``labels`` (None without either)."""
-        if labels is None or not self.n_conditions:
-            return None
-        return nn.functional.one_hot(labels, self.n_conditions).to(self.x_shift.dtype)
-
-    def corrupt(self, x):
-        """``x`` as the encoder sees it in training: with the corruption applied.
-
-        Gaussian noise of ``noise_level`` standard deviations of each feature,
-        or each entry replaced by the encoder's input mean (``x_shift``) with
-        probability ``noise_level``, drawn from the module's ``generator``; in
-        evaluation mode, or without a corruption, ``x`` itself.
-        """
-        if not self.training or self.corruption is None:
-            return x
-        if self.corruption == "gaussian":
-            return x + self.noise_level * self.x_scale * self.normal_like(x)
-        masked = self.uniform_like(x) < self.noise_level
-        return torch.where(masked, self.x_shift.expand_as(x), x)
-
-    def standardise(self, x):
-        """``x`` as the encoder sees it: standardised, clipped to ``INPUT_BOUND``."""
-        return ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
-
-    def features(self, x, c=None):
-        """Encoder features of ``x`` (and the condition ``c``), shape (n, width)."""
-        return self.features_of_standardised(self.standardise(x), c)
-
-    def features_of_standardised(self, x, c=None):
-        """Encoder features of rows already through :meth:`standardise`."""
-        if self.encoder.takes_conditions:
-            return self.encoder(join(x, c))
-        return join(self.encoder(x), c)
-
-    def raw(self, z, c=None):
-        """Decoder output, one raw value per feature, for codes with any leading axes."""
-        z = join(z.clamp(-INPUT_BOUND, INPUT_BOUND), c)
-        lead = z.shape[:-1]
-        out = self.decoder(z.reshape(-1, z.shape[-1]))
-        return full_precision(out).reshape(lead + (self.x_shift.shape[0],))
-
-    def px(self, z, c=None):
-        """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a condition)."""
-        return self.likelihood(self.raw(z, c))
-
-    def log_px(self, z, x, c=None):
-        """``log p(x | z)`` (``log p(x | z, c)``) per row, summed over features.
-
-        The same as ``self.px(z, c).log_prob(x)``, in closed form: the
-        training step's likelihood term.
-        """
-        return self.likelihood.log_prob(self.raw(z, c), x)
-
-    def px_mean(self, z, c=None):
-        """``E[x | z]`` (``E[x | z, c]``)."""
-        return self.likelihood.mean(self.raw(z, c))
-
-    def decode(self, z):
-        """The likelihood ``p(x | z)``; a conditional family takes its inputs here."""
-        return self.px(z)
-
-    def decode_mean(self, z):
-        """``E[x | z]``: the reconstruction a user sees."""
-        return self.px_mean(z)
+from ._autoencoder import Autoencoder
+from ._denoising import Denoising
+from ._distributions import diagonal_normal, gaussian_params, standard_normal_kl
+from .diffusion import HoldsCodePrior, make_code_prior
+from .neighbors import neighbour_embedding_loss
 
 
 class VAEOutput(NamedTuple):
@@ -206,64 +32,12 @@ class VAEOutput(NamedTuple):
     pair: torch.Tensor | None = None
 
 
-# Rows of the batch that push each row's code away in the neighbour term.
-_NEGATIVE_SAMPLES = 5
-
-
-class NeighbourPairs:
-    """Batch preparation: replace each batch's ``neighbors`` by ``x_pair``.
-
-    ``neighbors`` (a per-row input, (n, k) indices into ``pool``, the training
-    rows) becomes one of each row's neighbours, drawn at random from
-    ``generator`` (the net's training noise) every time a batch is made.
-    """
-
-    def __init__(self, pool):
-        self.pool = pool
-
-    def __call__(self, batch, generator=None):
-        batch = dict(batch)
-        neighbors = batch.pop("neighbors")
-        n = neighbors.shape[0]
-        pick = torch.randint(
-            neighbors.shape[1], (n,), device=neighbors.device, generator=generator
-        )
-        rows = neighbors[torch.arange(n, device=neighbors.device), pick]
-        # the pool stays in host memory when the training data do (see
-        # skvae._net.keeps_on_host): the pairs follow the batch to its device
-        pairs = self.pool[rows.to(self.pool.device)]
-        batch["x_pair"] = pairs.to(neighbors.device, non_blocking=True)
-        return batch
-
-
-def neighbour_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES, generator=None):
-    """UMAP's cross-entropy on codes, per row (McInnes et al. 2018; Sainburg et al. 2021).
-
-    With the Cauchy kernel ``w(d) = 1 / (1 + d^2)`` of UMAP's layout
-    (``a = b = 1``), a row's code ``loc`` is pulled towards the code of its
-    neighbour ``loc_pair`` (``-log w``) and pushed from the codes of
-    ``n_negative`` other rows of the batch (``-log(1 - w)``, averaged), drawn
-    from ``generator`` as cyclic shifts of the batch, so that no row is its
-    own negative.
-    """
-    attract = torch.log1p(((loc - loc_pair) ** 2).sum(-1))
-    n = loc.shape[0]
-    if n < 2:
-        return attract
-    repel = 0.0
-    shifts = torch.randint(1, n, (n_negative,), device=loc.device, generator=generator)
-    for shift in shifts.tolist():
-        d2 = ((loc - loc.roll(shift, dims=0)) ** 2).sum(-1)
-        # -log(1 - w) = log(1 + 1 / d^2); coincident codes give a finite push
-        repel = repel + torch.log1p(1.0 / d2.clamp(min=1e-4))
-    return attract + repel / n_negative
-
-
-class VAEModule(Autoencoder):
+class VAEModule(HoldsCodePrior, Denoising, Autoencoder):
     """The VAE: ``q(z | x)`` a diagonal Gaussian, ``p(z) = N(0, I)``, any likelihood.
 
-    Takes the parameters of :class:`Autoencoder`; the posterior head is one
-    linear layer on the encoder features. ``prior`` (a dict, default None)
+    Takes the parameters of :class:`Autoencoder` and of
+    :class:`~skvae.models.Denoising`; the posterior head is one linear layer
+    on the encoder features. ``prior`` (a dict, default None)
     adds a learned prior over the codes for sampling, kept as ``code_prior``
     (see :func:`skvae.models.diffusion.make_code_prior`); the ELBO keeps
     ``N(0, I)``.
@@ -272,7 +46,7 @@ class VAEModule(Autoencoder):
     def __init__(self, networks, n_components, *args, prior=None, **kwargs):
         super().__init__(networks, n_components, *args, **kwargs)
         self.z_params = nn.Linear(self.width, 2 * n_components)
-        self.code_prior = make_code_prior(prior, n_components, self.n_conditions)
+        self.code_prior = make_code_prior(prior, n_components, self.n_context)
 
     def encode_params(self, x):
         """The posterior's mean and standard deviation, each (n, n_components)."""
@@ -390,34 +164,3 @@ class ELBOLoss(nn.Module):
 
     def forward(self, output, x=None, training=False):
         return self.per_row(output, training).mean() + self.neighbour_term(output)
-
-
-class TrimmedELBOLoss(ELBOLoss):
-    """:class:`ELBOLoss` over a trimmed share of each training batch.
-
-    ``trim`` is the share of each training batch's rows with the highest loss
-    that are left out of it once the KL warm-up is over (a trimmed mean,
-    robust to outliers in the training data); validation losses use every row.
-    """
-
-    def __init__(self, beta=1.0, trim=0.0):
-        super().__init__(beta)
-        self.trim = trim
-
-    def forward(self, output, x=None, training=False):
-        per_row = self.per_row(output, training)
-        if training and self.trim and self.kl_factor >= 1.0:
-            keep = max(1, math.ceil((1.0 - self.trim) * per_row.shape[0]))
-            per_row = per_row.topk(keep, largest=False, sorted=False).values
-        return per_row.mean()
-
-
-def elbo_from_draws(log_px, kl):
-    """Monte-Carlo ELBO per row from ``log_px`` of shape (n_draws, n)."""
-    return log_px.mean(0) - kl
-
-
-def iw_bound_from_draws(log_px, log_ratio):
-    """Importance-weighted bound per row (Burda et al. 2016)."""
-    n_draws = log_px.shape[0]
-    return torch.logsumexp(log_px + log_ratio, dim=0) - math.log(n_draws)

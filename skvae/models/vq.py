@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from .._random import forked_draws
+from ._autoencoder import Autoencoder
 from ._noise import DrawsNoise
-from .vae import Autoencoder
+from .diffusion import HoldsCodePrior
 
 # EMA codebook: a code is dead when it is chosen less than this many times
 # per batch on average, and Laplace smoothing of the counts.
@@ -105,7 +106,7 @@ class VectorQuantizer(DrawsNoise, nn.Module):
             self.ema_count[dead] = 1.0
 
 
-class VQVAEModule(Autoencoder):
+class VQVAEModule(HoldsCodePrior, Autoencoder):
     """Encoder, slot-wise vector quantisation, decoder and likelihood.
 
     Takes the parameters of :class:`Autoencoder`, and:

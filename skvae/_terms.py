@@ -1,0 +1,82 @@
+"""Training terms that some families add: neighbor pairs and denoising.
+
+Mixins of the estimators: each owns its hyperparameters' checks and the per-row
+training inputs it adds; the family's torch module and loss consume them (see
+:mod:`skvae.models.neighbors` and :class:`skvae.models.Denoising`).
+"""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._data import is_out_of_core
+from .models import CORRUPTIONS, NeighbourPairs
+
+
+class NeighbourTermMixin:
+    """The data side of a training term on pairs of neighbouring rows.
+
+    For an estimator with ``neighbor_weight`` and ``n_neighbors``: when the
+    weight is above 0, the ``n_neighbors`` nearest training rows of every row
+    are found once per fit (:meth:`_with_neighbours`), and every training
+    batch gets one of them per row, drawn anew each time, as ``x_pair``
+    (:class:`~skvae.models.vae.NeighbourPairs`). The module's ``forward``
+    takes ``x_pair`` and its loss weighs the term.
+    """
+
+    def _in_memory_for_neighbours(self, X):
+        """``X`` itself, or read whole when out of core: pairs come from every row."""
+        if self.neighbor_weight > 0 and is_out_of_core(X):
+            return np.asarray(X)
+        return X
+
+    def _neighbors(self, X):
+        """Indices of each training row's ``n_neighbors`` nearest rows.
+
+        Distances are Euclidean on ``X`` as given, as in ``KNeighborsClassifier``
+        or UMAP: the user's scaling decides what "near" means. (The encoder's
+        standardised space made worse neighbours: 86% of MNIST rows' 5 nearest
+        shared their class there, against 91% on pixels / 255.)
+        """
+        k = min(self.n_neighbors, X.shape[0] - 1)
+        Xf = X.astype(np.float32, copy=False)
+        nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xf)
+        neighbors = nn_index.kneighbors(Xf, return_distance=False)
+        # drop each row itself (the first hit, barring exact duplicates)
+        own = neighbors == np.arange(X.shape[0])[:, None]
+        keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
+        return neighbors[keep].reshape(X.shape[0], k)
+
+    def _with_neighbours(self, X, inputs):
+        """The training inputs, with ``neighbors`` when the term is on."""
+        if self.neighbor_weight > 0 and X.shape[0] > 1:
+            return {**inputs, "neighbors": self._neighbors(X)}
+        return inputs
+
+    def _prepare_batch(self, data):
+        # one random neighbour of every row, from the training rows
+        return NeighbourPairs(data["x"]) if "neighbors" in data else None
+
+
+class DenoisingMixin:
+    """Corrupted training inputs, for an estimator with ``denoising`` and ``noise_level``.
+
+    The module's ``forward`` encodes ``corrupt(x)`` in training
+    (:meth:`skvae.models.vae.Autoencoder.corrupt`) and scores the clean row;
+    :meth:`_corruption_params` checks the pair and names them for the module.
+    """
+
+    _denoising_constraints = {
+        "denoising": [StrOptions(set(CORRUPTIONS)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _corruption_params(self):
+        if self.denoising == "mask" and self.noise_level >= 1:
+            raise ValueError(
+                f"denoising='mask' masks each entry with probability noise_level, which "
+                f"must be below 1, got noise_level={self.noise_level!r}."
+            )
+        return {"corruption": self.denoising, "noise_level": self.noise_level}
