@@ -224,7 +224,7 @@ class GMVAEClusterer(
     _structural_params = BaseVAE._structural_params + ("n_clusters",)
 
     def __skvae_tags__(self):
-        return ModelTags(samples="X_y", labels="clusters")
+        return ModelTags(decodes=False, samples="X_y", labels="clusters")
 
     def __init__(
         self,

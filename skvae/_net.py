@@ -8,11 +8,12 @@ of a shuffle buffer read from an out-of-core array) and the scikit-learn style
 split helper (the split here is one random permutation). The training step
 adds mixed precision and, in a ``torch.distributed`` group, data parallelism
 (each process on its share of every batch, under DistributedDataParallel).
+The batches are made in :mod:`skvae._batches`, the callbacks of a fit are in
+:mod:`skvae._callbacks` and the process-group helpers in :mod:`skvae._parallel`.
 """
 
 import contextlib
 import math
-import sys
 
 import numpy as np
 import torch
@@ -21,24 +22,12 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
+from ._batches import TensorBatches, _n_features, _n_rows, _RankShare, _Streamed, _take
 from ._data import StreamedData
+from ._parallel import process_group
 from ._random import draws_from, seeded_draws
 from ._random import generator as seeded_generator
 from .models import set_generator
-
-
-def _n_rows(data):
-    return len(data) if isinstance(data, StreamedData) else len(data["x"])
-
-
-def _n_features(data):
-    return data.n_features if isinstance(data, StreamedData) else data["x"].shape[1]
-
-
-def _take(data, index):
-    """Rows ``index`` of every per-row tensor of ``data``."""
-    return {key: value[index] for key, value in data.items()}
-
 
 # The net trains on data of unit root-mean-square (see BaseVAE._set_units),
 # where a model that predicts every feature's mean with the data's variance
@@ -48,10 +37,6 @@ def _take(data, index):
 # loss exceeds this many nats per feature comes from a model that has blown
 # up, even when its loss is still finite.
 LOSS_CEILING_PER_FEATURE = 1e3
-
-# Bytes of the training rows gathered at once into shuffled batches (see
-# TensorBatches).
-_GATHER_BYTES = 4 * 2**20
 
 # The events that skorch notifies once per batch.
 _PER_BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -74,199 +59,6 @@ def adam_options(device):
     return {}
 
 
-def moves_batches(home, device):
-    """Whether batches of data held on ``home`` are copied to ``device`` one by one.
-
-    Only data kept in host memory for an accelerator do; data already on the
-    training device (``"cuda"`` and ``"cuda:0"`` alike) are sliced in place.
-    """
-    return device is not None and home.type == "cpu" and torch.device(device).type != "cpu"
-
-
-class TensorBatches:
-    """Mini-batches sliced from in-memory tensors, reshuffled every epoch.
-
-    ``data`` is a dict of tensors with the same number of rows: ``"x"`` and
-    any extra per-row inputs of the module (passed to its ``forward`` as
-    keyword arguments, the skorch convention). ``prepare``, when given, turns
-    each batch dict into the module's keyword arguments (an estimator's hook,
-    e.g. drawing a neighbour of every row), drawing from ``noise``. The rows
-    are shuffled with ``generator``.
-    """
-
-    def __init__(
-        self, data, batch_size, shuffle, prepare=None, device=None, generator=None, noise=None
-    ):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.prepare = prepare
-        self.device = device
-        self.generator = generator
-        self.noise = noise
-
-    def __len__(self):
-        return math.ceil(_n_rows(self.data) / self.batch_size)
-
-    def __iter__(self):
-        data, bs, n = self.data, self.batch_size, _n_rows(self.data)
-        home = data["x"].device
-        order = torch.randperm(n, generator=self.generator).to(home) if self.shuffle else None
-        # Data kept in host memory (see keeps_on_host) go over per batch, as a
-        # DataLoader with pin_memory=True sends them: each gathered batch is
-        # pinned, so that its copy to the GPU overlaps the GPU's work.
-        move = moves_batches(home, self.device)
-        pin = move and torch.device(self.device).type == "cuda"
-        # Shuffled rows are gathered a chunk of batches at a time: one gather
-        # of scattered rows, while they are out of cache anyway, costs less
-        # than one per batch interleaved with the steps; the batches are the same.
-        row_bytes = sum(v[:1].nelement() * v.element_size() for v in data.values())
-        chunk = bs * max(1, _GATHER_BYTES // max(1, bs * row_bytes))
-        for first in range(0, n, chunk):
-            rows = slice(first, first + chunk)
-            part = _take(data, rows if order is None else order[rows])
-            for start in range(0, _n_rows(part), bs):
-                batch = _take(part, slice(start, start + bs))
-                if move:
-                    batch = {
-                        key: (value.pin_memory() if pin else value).to(
-                            self.device, non_blocking=pin
-                        )
-                        for key, value in batch.items()
-                    }
-                yield (self.prepare(batch, self.noise) if self.prepare else batch), None
-
-
-class _Streamed:
-    """Mini-batches of :class:`~skvae._data.StreamedData`, as skorch iterates them."""
-
-    def __init__(
-        self, data, batch_size, shuffle, device, prepare=None, generator=None, noise=None
-    ):
-        self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
-        self.device, self.prepare, self.generator = device, prepare, generator
-        self.noise = noise
-
-    def __len__(self):
-        return math.ceil(len(self.data) / self.batch_size)
-
-    def __iter__(self):
-        batches = self.data.batches(self.batch_size, self.shuffle, self.device, self.generator)
-        for batch in batches:
-            yield (self.prepare(batch, self.noise) if self.prepare else batch), None
-
-
-class _RankShare:
-    """The part of each global mini-batch that one process of a data-parallel fit trains on.
-
-    Every process iterates the same global batches (the same shuffle) and
-    keeps a contiguous share of each, as even as the rows allow. The net's
-    loss is then weighted by ``rows * world / global rows`` (``net.share_``),
-    so that DDP's mean of the processes' gradients is the gradient of the
-    global batch's mean loss, as in one process. A process left without a row
-    (a last batch smaller than the number of processes) takes part with one
-    row at weight 0, so that every process joins the gradient all-reduce.
-    """
-
-    def __init__(self, batches, net, rank, world):
-        self.batches, self.net, self.rank, self.world = batches, net, rank, world
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        for batch, y in self.batches:
-            n = len(batch["x"])
-            start = n * self.rank // self.world
-            stop = n * (self.rank + 1) // self.world
-            if stop > start:
-                self.net.share_ = (stop - start) * self.world / n
-            else:
-                start, stop, self.net.share_ = 0, 1, 0.0
-            yield {key: value[start:stop] for key, value in batch.items()}, y
-
-
-class FitProgress(Callback):
-    """One progress bar for a whole fit: its batches, the last epoch's losses and the ETA.
-
-    skorch's ``ProgressBar`` starts a bar for every epoch; this one counts
-    the batches of every epoch of the fit (``max_epochs`` times the training
-    batches), so its estimate of the time left is the fit's. The losses it
-    shows are those of the last finished epoch, plus ``shift`` (the
-    estimator's change of units, so that they read as ``loss_curve_`` does).
-    Only process 0 of a data-parallel fit shows it. ``file`` defaults to
-    stderr.
-    """
-
-    def __init__(self, shift=0.0, file=None):
-        self.shift = shift
-        self.file = file
-
-    def on_train_begin(self, net, X=None, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = None
-        if (net.process_group_ or (0, 1))[0] != 0:
-            return
-        n = _n_rows(X)
-        n_train = n - (math.floor(net.validation_fraction * n) if net.validation_fraction else 0)
-        per_epoch = math.ceil(n_train / net.batch_size)
-        self.bar_ = tqdm(
-            total=net.max_epochs * per_epoch, unit="batch", file=self.file or sys.stderr,
-            desc="fit", dynamic_ncols=True, leave=True,
-        )
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training and self.bar_ is not None:
-            self.bar_.update(1)
-
-    def on_epoch_end(self, net, **kwargs):
-        if self.bar_ is None:
-            return
-        row = net.history[-1]
-        # partial_fit runs one epoch per call: its epochs have no end to count to
-        shown = {"epoch": f"{row['epoch']}" + ("" if net.incremental else f"/{net.max_epochs}")}
-        for key, name in (("train_loss", "loss"), ("valid_loss", "valid")):
-            if key in row:
-                shown[name] = f"{row[key] + self.shift:.4g}"
-        self.bar_.set_postfix(shown, refresh=False)
-
-    def on_train_end(self, net, **kwargs):
-        if getattr(self, "bar_", None) is not None:
-            self.bar_.close()
-            self.bar_ = None
-
-    def __getstate__(self):
-        # a bar left open by a failed fit is not part of the net's state
-        state = self.__dict__.copy()
-        state.pop("bar_", None)
-        return state
-
-
-class KLWarmup(Callback):
-    """Raise the training weight of the KL term linearly over the first epochs.
-
-    In epoch ``e`` (counted from the start of this ``fit``) of a warm-up of
-    ``n_epochs``, the criterion's ``kl_factor`` is ``min(1, e / n_epochs)``.
-    Early on the decoder learns to use the codes before the prior pulls them
-    together; the last epochs train the true (``beta``-weighted) ELBO.
-    """
-
-    def __init__(self, n_epochs):
-        self.n_epochs = n_epochs
-
-    def on_train_begin(self, net, **kwargs):
-        self.first_epoch_ = len(net.history) + 1
-
-    def on_epoch_begin(self, net, **kwargs):
-        # the net has already opened this epoch's history row
-        epoch = len(net.history) - self.first_epoch_ + 1
-        net.criterion_.kl_factor = min(1.0, epoch / self.n_epochs)
-
-    def on_train_end(self, net, **kwargs):
-        net.criterion_.kl_factor = 1.0
-
-
 PRECISIONS = ("float32", "bfloat16", "float16")
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -284,63 +76,6 @@ def draws_unseen(module):
         or not type(part).__module__.startswith(("torch.", "skvae."))
         for part in module.modules()
     )
-
-
-def keeps_on_host(nbytes, device):
-    """Whether training data of ``nbytes`` stay in host memory rather than on ``device``.
-
-    Data that fit in half of a CUDA device's free memory are moved there once;
-    larger data stay in (pinned) host memory and are copied per batch. On the
-    CPU (and MPS) the data are where they are trained.
-    """
-    device = torch.device(device)
-    if device.type != "cuda":
-        return False
-    free, _ = torch.cuda.mem_get_info(device)
-    return nbytes > free / 2
-
-
-def process_group():
-    """``(rank, world_size)`` of a running ``torch.distributed`` group of 2+ processes, or None."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        return dist.get_rank(), dist.get_world_size()
-    return None
-
-
-def agree_across_processes(values, device, what):
-    """Check that every process of a group holds rank 0's ``values`` (numbers).
-
-    ``what`` names the values in the error. Every process takes part, so
-    that all of them raise together rather than leave the others waiting.
-    """
-    if process_group() is None:
-        return values
-    dist = torch.distributed
-    device = device if torch.device(device).type == "cuda" else "cpu"
-    local = torch.tensor(values, dtype=torch.float64, device=device)
-    first = local.clone()
-    dist.broadcast(first, src=0)
-    differs = torch.tensor([float(not torch.equal(local, first))], device=device)
-    dist.all_reduce(differs, op=dist.ReduceOp.MAX)
-    if differs.item():
-        raise ValueError(
-            f"In a data-parallel fit every process must pass the same data, but the "
-            f"processes disagree on {what}. Load the same X (and y) in every process, "
-            "for example the same memory map; each process trains on its share of "
-            "every mini-batch."
-        )
-    return values
-
-
-def shared_seeds(seeds, device):
-    """Rank 0's seeds in every process of a group (``random_state=None`` differs)."""
-    if process_group() is None:
-        return seeds
-    device = device if torch.device(device).type == "cuda" else "cpu"
-    t = torch.tensor(seeds, dtype=torch.int64, device=device)
-    torch.distributed.broadcast(t, src=0)
-    return tuple(int(v) for v in t.tolist())
 
 
 class VAENet(NeuralNet):

@@ -158,7 +158,7 @@ default="combined"
     }
 
     def __skvae_tags__(self):
-        return ModelTags(codes=None, samples=None, outlier_scores=True)
+        return ModelTags(codes=None, decodes=False, samples=None, outlier_scores=True)
 
     def __init__(
         self,

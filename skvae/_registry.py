@@ -29,6 +29,8 @@ class ModelTags:
     codes : {"stochastic", "deterministic", "discrete"} or None, default="stochastic"
         What ``transform`` gives: a posterior mean, a deterministic code, a
         quantised code; None for an estimator without ``transform``.
+    decodes : bool, default=True
+        Has ``inverse_transform``: codes back to rows (decoder means).
     samples : {"X", "X_y"} or None, default="X"
         What ``sample`` returns: the rows, or the rows and their class or
         cluster; None for an estimator without ``sample``.
@@ -45,6 +47,7 @@ class ModelTags:
     """
 
     codes: str | None = "stochastic"
+    decodes: bool = True
     samples: str | None = "X"
     labels: str | None = None
     outlier_scores: bool = False

@@ -16,16 +16,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
+from ._callbacks import FitProgress, KLWarmup
 from ._data import RowBlocks, StreamedData, column_moments, take_rows
-from ._net import (
-    FitProgress,
-    KLWarmup,
-    VAENet,
-    adam_options,
-    agree_across_processes,
-    keeps_on_host,
-    shared_seeds,
-)
+from ._net import VAENet, adam_options
+from ._parallel import agree_across_processes, keeps_on_host, shared_seeds
 from ._random import child_seed
 from ._units import _block_rows, _positive_ints, resolve_device
 from .models import Networks

@@ -10,7 +10,8 @@ from skorch.callbacks import Callback, GradientNormClipping
 import skvae._net as net_module
 import skvae._training as training_module
 from skvae import GMVAEClusterer, VAETransformer
-from skvae._net import TensorBatches, keeps_on_host, moves_batches
+from skvae._batches import TensorBatches, moves_batches
+from skvae._parallel import keeps_on_host
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -5,9 +5,11 @@ import sys
 import numpy as np
 import pytest
 from helpers import tags, takes_y
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skvae import (
@@ -26,8 +28,8 @@ from skvae.plotting import (
     ReconstructionDisplay,
     SampleGridDisplay,
     TrainingDisplay,
-    _slerp,
 )
+from skvae.plotting._reconstruction import _slerp
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -350,10 +352,26 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, wine_vae):
 # ----------------------------------------------------------- every estimator
 
 
+def _bare(est):
+    return est
+
+
+def _scaled(est):
+    # the pipeline the README recommends
+    return make_pipeline(StandardScaler(), est)
+
+
+def _column_transformed(est):
+    # earlier steps that cannot be inverted: pictures stay in the model's units
+    return make_pipeline(ColumnTransformer([("scale", StandardScaler(), slice(0, 12))]), est)
+
+
+@pytest.mark.parametrize("wrap", [_bare, _scaled, _column_transformed])
 @pytest.mark.parametrize("name, cls", all_estimators())
-def test_every_display_that_applies_draws_for_every_estimator(name, cls, wine):
-    # tabular rows, and images through image_shape; each Display an estimator
-    # offers the methods of draws something
+def test_every_display_that_applies_draws_for_every_estimator(name, cls, wrap, wine):
+    # tabular rows, and images through image_shape; each Display an estimator's
+    # tags say applies draws something, for the estimator and for a Pipeline
+    # ending in it
     from helpers import cheap
 
     X, y = wine
@@ -361,22 +379,53 @@ def test_every_display_that_applies_draws_for_every_estimator(name, cls, wine):
     params = {"max_iter": 2, "random_state": 0, "device": "cpu", **cheap(cls)}
     if tags(cls).codes == "discrete":
         params["n_components"] = 2
-    est = cls(**params)
+    est = wrap(cls(**params))
     est.fit(X, y) if takes_y(cls) else est.fit(X)
+    t = tags(cls)
     labels = {"y": y} if takes_y(cls) else {}
     drawn = [TrainingDisplay.from_estimator(est), LatentSpaceDisplay.from_estimator(est, X, y)]
-    if hasattr(est, "inverse_transform"):
+    if t.codes is not None and t.decodes:
         one_class = {"y": y[0]} if labels else {}
-        if not hasattr(est, "n_slots"):
+        if t.codes != "discrete":
             drawn.append(ManifoldDisplay.from_estimator(est, X, n_points=3, **one_class))
         drawn.append(InterpolationDisplay.from_estimator(
             est, X, n_steps=3, image_shape=(3, 4), **one_class))
         drawn.append(ReconstructionDisplay.from_estimator(est, X, n_rows=2, **labels))
-    if hasattr(est, "sample"):
+    if t.samples is not None:
         drawn.append(SampleGridDisplay.from_estimator(est, n_samples=2, image_shape=(3, 4)))
-    if hasattr(est, "offset_"):
+    if t.outlier_scores:
         drawn.append(OutlierScoreDisplay.from_estimator(est, X, row=0))
     for display in drawn:
         assert display.figure_.get_axes()
         artists = [a for ax in display.figure_.get_axes() for a in ax.get_children()]
         assert artists
+    noted = [d for d in drawn if getattr(d, "units_note_", None)]
+    if wrap is _column_transformed:
+        # every Display that draws rows or features (all but the training
+        # curves and the codes) says they are not X's
+        assert len(noted) == len(drawn) - 2
+    else:
+        # rows come back in X's units; only the detector's feature scores
+        # stay the features it sees, after the earlier steps
+        assert len(noted) == (wrap is _scaled and t.outlier_scores)
+
+
+def test_displays_of_a_pipeline_draw_in_the_units_of_X():
+    # raw wine features (scales from 0.1 to 1,000): the model sees them
+    # standardised, the pictures show them as they are
+    X, y = load_wine(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), VAETransformer(n_components=2, **FAST)).fit(X)
+    scaler, vae = pipe[0], pipe[-1]
+    recon = ReconstructionDisplay.from_estimator(pipe, X, rows=[0, 5])
+    np.testing.assert_allclose(recon.inputs, X[[0, 5]])
+    expected = scaler.inverse_transform(vae.inverse_transform(pipe.transform(X[[0, 5]])))
+    np.testing.assert_allclose(recon.reconstructions, expected, rtol=1e-6)
+    assert recon.units_note_ is None
+    samples = SampleGridDisplay.from_estimator(pipe, n_samples=3, random_state=0)
+    expected = scaler.inverse_transform(vae.sample(3, random_state=0, noise=False))
+    np.testing.assert_allclose(samples.samples[0], expected, rtol=1e-6)
+    latent = LatentSpaceDisplay.from_estimator(pipe, X, y)
+    np.testing.assert_allclose(latent.codes, pipe.transform(X))
+    # a Pipeline that does not end in an skvae estimator is refused clearly
+    with pytest.raises(TypeError, match="skvae estimator"):
+        ReconstructionDisplay.from_estimator(make_pipeline(StandardScaler()).fit(X), X)

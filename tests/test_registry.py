@@ -29,6 +29,7 @@ def test_tags_match_what_the_estimator_offers(name, cls):
     assert isinstance(tags, ModelTags)
     assert (tags.codes is not None) == hasattr(cls, "transform")
     assert (tags.samples is not None) == hasattr(cls, "sample")
+    assert tags.decodes == hasattr(cls, "inverse_transform")
     assert tags.outlier_scores == hasattr(cls, "decision_function")
     assert tags.learned_prior == ("prior" in cls().get_params())
     assert tags.labels in (None, "classes", "clusters")

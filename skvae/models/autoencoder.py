@@ -127,7 +127,7 @@ class AutoencoderLoss(nn.Module):
     """``-log p(x | f(x~)) + sparsity * penalty``, in nats per row.
 
     In training the penalty's weight is ``kl_factor * sparsity``, where
-    ``kl_factor`` (set by :class:`skvae._net.KLWarmup`) rises from near 0 to
+    ``kl_factor`` (set by :class:`skvae._callbacks.KLWarmup`) rises from near 0 to
     1: the decoder learns to use the codes before the penalty switches units
     off (with the full weight from the start, every unit can die at once).
     """

@@ -32,7 +32,7 @@ class NeighbourPairs:
         )
         rows = neighbors[torch.arange(n, device=neighbors.device), pick]
         # the pool stays in host memory when the training data do (see
-        # skvae._net.keeps_on_host): the pairs follow the batch to its device
+        # skvae._parallel.keeps_on_host): the pairs follow the batch to its device
         pairs = self.pool[rows.to(self.pool.device)]
         batch["x_pair"] = pairs.to(neighbors.device, non_blocking=True)
         return batch

@@ -135,7 +135,7 @@ class ELBOLoss(nn.Module):
 
     ``beta`` weighs the KL term (Higgins et al. 2017); ``beta=1`` is the ELBO.
     During training the weight is ``kl_factor * beta``, where ``kl_factor``
-    (set by :class:`skvae._net.KLWarmup`) rises from near 0 to 1; validation
+    (set by :class:`skvae._callbacks.KLWarmup`) rises from near 0 to 1; validation
     losses always use ``beta`` itself, so they stay comparable across epochs.
 
     ``neighbor_weight`` weighs the neighbour-embedding term of the module's

@@ -1,0 +1,89 @@
+"""The skorch callbacks of a fit: the progress line and the KL warm-up."""
+
+import math
+import sys
+
+from skorch.callbacks import Callback
+
+from ._batches import _n_rows
+
+
+class FitProgress(Callback):
+    """One progress bar for a whole fit: its batches, the last epoch's losses and the ETA.
+
+    skorch's ``ProgressBar`` starts a bar for every epoch; this one counts
+    the batches of every epoch of the fit (``max_epochs`` times the training
+    batches), so its estimate of the time left is the fit's. The losses it
+    shows are those of the last finished epoch, plus ``shift`` (the
+    estimator's change of units, so that they read as ``loss_curve_`` does).
+    Only process 0 of a data-parallel fit shows it. ``file`` defaults to
+    stderr.
+    """
+
+    def __init__(self, shift=0.0, file=None):
+        self.shift = shift
+        self.file = file
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = None
+        if (net.process_group_ or (0, 1))[0] != 0:
+            return
+        n = _n_rows(X)
+        n_train = n - (math.floor(net.validation_fraction * n) if net.validation_fraction else 0)
+        per_epoch = math.ceil(n_train / net.batch_size)
+        self.bar_ = tqdm(
+            total=net.max_epochs * per_epoch, unit="batch", file=self.file or sys.stderr,
+            desc="fit", dynamic_ncols=True, leave=True,
+        )
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and self.bar_ is not None:
+            self.bar_.update(1)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.bar_ is None:
+            return
+        row = net.history[-1]
+        # partial_fit runs one epoch per call: its epochs have no end to count to
+        shown = {"epoch": f"{row['epoch']}" + ("" if net.incremental else f"/{net.max_epochs}")}
+        for key, name in (("train_loss", "loss"), ("valid_loss", "valid")):
+            if key in row:
+                shown[name] = f"{row[key] + self.shift:.4g}"
+        self.bar_.set_postfix(shown, refresh=False)
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+    def __getstate__(self):
+        # a bar left open by a failed fit is not part of the net's state
+        state = self.__dict__.copy()
+        state.pop("bar_", None)
+        return state
+
+
+class KLWarmup(Callback):
+    """Raise the training weight of the KL term linearly over the first epochs.
+
+    In epoch ``e`` (counted from the start of this ``fit``) of a warm-up of
+    ``n_epochs``, the criterion's ``kl_factor`` is ``min(1, e / n_epochs)``.
+    Early on the decoder learns to use the codes before the prior pulls them
+    together; the last epochs train the true (``beta``-weighted) ELBO.
+    """
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history) + 1
+
+    def on_epoch_begin(self, net, **kwargs):
+        # the net has already opened this epoch's history row
+        epoch = len(net.history) - self.first_epoch_ + 1
+        net.criterion_.kl_factor = min(1.0, epoch / self.n_epochs)
+
+    def on_train_end(self, net, **kwargs):
+        net.criterion_.kl_factor = 1.0

@@ -1,0 +1,294 @@
+"""What the Displays share: axes, pictures, argument checks, the fitted model."""
+
+
+import numbers
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from .._registry import final_estimator, get_model_tags
+from .._validation import check_count
+
+# Beyond this many distinct values, colours are read as a continuous scale
+# (a colour bar) rather than as classes (a legend).
+_MAX_CLASSES = 20
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, or an ImportError that names the extra to install."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the test extra
+        raise ImportError(
+            "skvae.plotting needs matplotlib, which is not installed. Install it "
+            "with: pip install 'skvae[plot]'"
+        ) from exc
+    return plt
+
+
+def _new_axes(ax, n=1, **subplot_kw):
+    """``ax`` (one Axes or ``n`` of them) and its figure, or new ones."""
+    plt = _pyplot()
+    if ax is None:
+        fig, axes = plt.subplots(1, n, figsize=(5 * n, 4.2), squeeze=False, **subplot_kw)
+        axes = axes.ravel()
+    else:
+        axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+        if len(axes) != n:
+            raise ValueError(f"ax must hold {n} Axes here, got {len(axes)}.")
+        fig = axes[0].figure
+    return (axes[0] if n == 1 else axes), fig
+
+
+def _rows(X):
+    """``X`` as a 2-D float array of rows (images flattened)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+
+
+def _n_rows(X):
+    """The number of rows of ``X`` (an array, a DataFrame or a list of rows)."""
+    shape = getattr(X, "shape", None)
+    return int(shape[0]) if shape is not None and len(shape) else len(X)
+
+
+def _take(X, rows):
+    """Rows ``rows`` of ``X``, a DataFrame staying one (its columns keep their names)."""
+    if hasattr(X, "iloc"):
+        return X.iloc[np.asarray(rows)]
+    return np.asarray(X)[np.asarray(rows)]
+
+
+def _as_pictures(rows, image_shape):
+    """Rows as pictures for ``imshow``: (n, H, W) for one channel, (n, H, W, C) else."""
+    rows = np.asarray(rows, dtype=np.float64)
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (1,) + shape
+    if int(np.prod(shape)) != rows.shape[-1]:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} holds {int(np.prod(shape))} values, but the "
+            f"rows have {rows.shape[-1]} features."
+        )
+    pictures = rows.reshape(rows.shape[:-1] + shape)
+    if shape[0] == 1:
+        return pictures[..., 0, :, :]
+    # channels last, in [0, 1] as imshow reads colour images
+    return np.clip(np.moveaxis(pictures, -3, -1), 0.0, 1.0)
+
+
+def _mosaic(pictures, gap=1):
+    """A grid of pictures (n_rows, n_cols, H, W[, C]) as one array, NaN between them."""
+    n_rows, n_cols, h, w = pictures.shape[:4]
+    extra = pictures.shape[4:]
+    out = np.full(
+        (n_rows * (h + gap) - gap, n_cols * (w + gap) - gap) + extra, np.nan
+    )
+    for i in range(n_rows):
+        for j in range(n_cols):
+            out[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = (
+                pictures[i, j]
+            )
+    return out
+
+
+def _show_mosaic(ax, pictures, cmap):
+    """Draw a mosaic of pictures on ``ax``; returns the AxesImage."""
+    mosaic = _mosaic(pictures)
+    if mosaic.ndim == 3:  # colour: gaps white
+        mosaic = np.where(np.isnan(mosaic), 1.0, mosaic)
+        image = ax.imshow(mosaic, interpolation="nearest")
+    else:
+        image = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return image
+
+
+def _cell_centres(n, size, gap=1):
+    """Centres of ``n`` cells of ``size`` pixels with ``gap`` between them."""
+    return np.arange(n) * (size + gap) + (size - 1) / 2
+
+
+def _is_discrete(values):
+    """Whether ``values`` are labels (a legend) rather than a score (a colour bar).
+
+    Strings and booleans are labels; numbers are when they are whole
+    (``1.0`` counts) and take at most ``_MAX_CLASSES`` values.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "OUSb":
+        return True
+    if values.dtype.kind not in "iuf" or len(values) == 0:
+        return False
+    return type_of_target(values) in ("binary", "multiclass") and (
+        len(np.unique(values)) <= _MAX_CLASSES
+    )
+
+
+def _check_count(value, name, minimum):
+    """``value`` as an int of at least ``minimum``, or skvae's one clear error."""
+    return check_count(value, name, f"a count of at least {minimum}", minimum)
+
+
+def _check_dims(dims, k):
+    """``dims`` as two different latent dimensions of a ``k``-dimensional code."""
+    dims = tuple(dims)
+    if len(dims) != 2 or dims[0] == dims[1] or not all(
+        isinstance(d, numbers.Integral) and 0 <= d < k for d in dims
+    ):
+        raise ValueError(
+            f"dims must be two different latent dimensions in [0, {k}), got {dims!r}."
+        )
+    return dims
+
+
+def _check_rows(rows, n, name, count=None):
+    """``rows`` as an array of row indices of an ``X`` of ``n`` rows (``count`` of them)."""
+    rows = np.asarray(rows)
+    if (
+        rows.ndim != 1 or rows.dtype.kind not in "iu" or len(rows) == 0
+        or (count is not None and len(rows) != count)
+        or np.any((rows < -n) | (rows >= n))
+    ):
+        what = {1: "a row index", 2: "two row indices"}.get(count, "row indices")
+        raise ValueError(f"{name} must be {what} of X ({n} rows), got {rows.tolist()!r}.")
+    return rows
+
+
+def _steps_before(estimator):
+    """The transformers before the final estimator of (nested) Pipelines, in order."""
+    from sklearn.pipeline import Pipeline
+
+    steps = []
+    while isinstance(estimator, Pipeline):
+        steps += [s for _, s in estimator.steps[:-1] if s is not None and s != "passthrough"]
+        estimator = estimator.steps[-1][1]
+    return steps
+
+
+class _Fitted:
+    """A fitted skvae estimator, or a Pipeline ending in one, as the Displays use it.
+
+    ``X`` goes through the pipeline's earlier steps before the model sees it
+    (:meth:`to_model`); the rows the model gives back (reconstructions,
+    decoded codes, samples) come back to ``X``'s units through the earlier
+    steps' ``inverse_transform`` when every one has it (:meth:`to_data`).
+    Otherwise pictures are in the units of the model's own input, and
+    :attr:`units_note` says so. Capabilities come from the model's
+    :class:`~skvae.ModelTags`; ``skvae_only=False`` also takes another
+    library's estimator (then ``tags`` is None).
+    """
+
+    def __init__(self, estimator, display, skvae_only=True):
+        check_is_fitted(estimator)
+        self.display = display
+        self.model = final_estimator(estimator)
+        self.name = type(self.model).__name__
+        try:
+            self.tags = get_model_tags(self.model)
+        except TypeError:
+            if skvae_only:
+                raise TypeError(
+                    f"{display} draws a fitted skvae estimator (or a Pipeline ending in "
+                    f"one), got {self.name}."
+                ) from None
+            self.tags = None
+        self.steps = _steps_before(estimator)
+        self.invertible = all(hasattr(s, "inverse_transform") for s in self.steps)
+        self.units_note = None
+        if not self.invertible:
+            names = ", ".join(type(s).__name__ for s in self.steps)
+            self.units_note = (
+                f"in the units of {self.name}'s input: the pipeline's earlier steps "
+                f"({names}) cannot be inverted"
+            )
+
+    def to_model(self, X):
+        """``X`` as the model sees it: through the pipeline's earlier steps."""
+        for step in self.steps:
+            X = step.transform(X)
+        return X
+
+    def to_data(self, rows):
+        """Rows from the model back in ``X``'s units, where the earlier steps invert."""
+        if not self.invertible:
+            return rows
+        for step in reversed(self.steps):
+            rows = step.inverse_transform(rows)
+        return np.asarray(rows, dtype=np.float64)
+
+    def data_rows(self, X):
+        """Rows of ``X`` in the units the pictures are in (see :attr:`units_note`)."""
+        return _rows(X if self.invertible else self.to_model(X))
+
+    def require(self, what, ok):
+        """A clear TypeError when the model lacks a capability ``what`` (``ok`` False)."""
+        if not ok:
+            raise TypeError(f"{self.display} needs an estimator with {what}; {self.name} has none.")
+
+    @property
+    def conditional(self):
+        """Whether the model encodes and decodes given each row's class."""
+        return self.tags is not None and self.tags.labels == "classes"
+
+    def codes(self, X, y=None):
+        """The codes of ``X`` (given the rows' classes ``y`` for a conditional model).
+
+        ``transform``; for a model without it (an outlier detector), the
+        posterior means of its encoder.
+        """
+        Z = self.to_model(X)
+        if self.tags.codes is None:
+            rows = self.model._validate_X(Z, reset=False, likelihood_support=False)
+            return self.model._encode_mean(rows)
+        if self.conditional and y is not None:
+            return self.model.transform(Z, y)
+        return self.model.transform(Z)
+
+    def decoder(self, y):
+        """``Z -> rows``: decoder means in the pictures' units (of class ``y`` if conditional)."""
+        self.require("inverse_transform", self.tags.decodes)
+        if self.conditional:
+            if y is None:
+                raise ValueError(
+                    f"{self.display} of a {self.name} decodes codes of one class: pass y, "
+                    f"one of {list(self.model.classes_)}."
+                )
+            return lambda Z: self.to_data(self.model.inverse_transform(Z, np.repeat(y, len(Z))))
+        return lambda Z: self.to_data(self.model.inverse_transform(Z))
+
+    def image_shape(self, given, n_features):
+        """The image shape to draw rows of ``n_features`` with: given, the model's, or None."""
+        if given is not None:
+            return tuple(int(s) for s in given)
+        shape = getattr(self.model, "image_shape_", None)
+        if shape is None or int(np.prod(shape)) != n_features:
+            return None
+        return tuple(shape)
+
+    def feature_names(self, names, n_features):
+        """``names`` (checked), or the names of the features drawn, or None."""
+        if names is None:
+            source = self.steps[0] if self.steps and self.invertible else self.model
+            names = getattr(source, "feature_names_in_", None)
+            return names if names is not None and len(names) == n_features else None
+        names = np.asarray(names)
+        if names.shape != (n_features,):
+            raise ValueError(
+                f"feature_names must hold one name per feature ({n_features}), got "
+                f"shape {names.shape}."
+            )
+        return names
+
+
+def _note_units(display, fitted):
+    """Say on the figure (and in ``units_note_``) when pictures are not in X's units."""
+    display.units_note_ = fitted.units_note
+    if fitted.units_note:
+        display.figure_.text(
+            0.5, 0.005, f"Values {fitted.units_note}.", ha="center", va="bottom",
+            fontsize="x-small", color="0.3",
+        )
+    return display
