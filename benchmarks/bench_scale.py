@@ -112,7 +112,7 @@ def estimator(name, **params):
     if name == "VQVAETransformer":
         params.update(prior="uniform", n_components=8, n_slots=8)
     elif name == "GMVAEClusterer":
-        # the neighbour term searches all rows (quadratic): off at scale
+        # the neighbor term searches all rows (quadratic): off at scale
         params.update(neighbor_weight=0.0)
     else:
         params.update(n_components=8)

@@ -31,7 +31,6 @@ import argparse
 import atexit
 import contextlib
 import io
-import itertools
 import os
 import pickle
 import sys
@@ -191,16 +190,22 @@ def _methods(est, d):
     return out
 
 
-_MEMMAPS = itertools.count()
+
+
+def _remove(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _as_memmap(A):
     """``A`` written to a file and opened read-only as a ``np.memmap`` (out-of-core input)."""
-    path = os.path.join(tempfile.gettempdir(), f"skvae-hostile-{os.getpid()}-{next(_MEMMAPS)}")
+    # a name of its own even when this script is loaded twice in one process
+    fd, path = tempfile.mkstemp(prefix="skvae-hostile-")
+    os.close(fd)
     out = np.memmap(path, dtype=A.dtype, mode="w+", shape=A.shape)
     out[:] = A
     out.flush()
-    atexit.register(os.unlink, path)
+    atexit.register(_remove, path)
     return np.memmap(path, dtype=A.dtype, mode="r", shape=A.shape)
 
 
@@ -421,7 +426,7 @@ def precision_cases(X, y):
     )
 
 
-def parameter_cases(X, y):
+def parameter_cases(X, y, estimators):
     common = {
         "n_components": [0, -1, 1.5, "2"],
         "max_iter": [0, 2.5],
@@ -480,7 +485,7 @@ def parameter_cases(X, y):
             "trim": [1.5],
         },
     }
-    for cls in ESTIMATORS:
+    for cls in estimators:
         grid = {**common, **specific.get(cls, {})}
         for param, values in grid.items():
             if param not in cls().get_params():
@@ -568,9 +573,9 @@ def argument_cases(models, X, y):
     )
 
 
-def fit_data_cases(X, y):
+def fit_data_cases(X, y, estimators):
     rng = np.random.RandomState(0)
-    for cls in ESTIMATORS:
+    for cls in estimators:
         name = cls.__name__
         for what, bad in _bad_inputs(X.shape[1], rng).items():
             if what.startswith("one feature"):
@@ -613,6 +618,9 @@ def fit_data_cases(X, y):
             lambda cls=cls: _fit(cls, X, y, likelihood="bernoulli"),
             ERROR,
         )
+
+
+def label_cases(X, y):
     for what, labels in {
         "None labels": np.where(np.arange(len(y)) == 3, None, y),
         "NaN labels": np.where(np.arange(len(y)) == 3, np.nan, y.astype(float)),
@@ -641,8 +649,8 @@ class _Interrupt(Callback):
             raise KeyboardInterrupt
 
 
-def lifecycle_cases(models, X, y):
-    for cls in ESTIMATORS:
+def lifecycle_cases(models, X, y, estimators):
+    for cls in estimators:
 
         def ctrl_c(cls=cls):
             est = _fit(cls, X, y)
@@ -702,7 +710,17 @@ def lifecycle_cases(models, X, y):
                 warm_change,
                 ERROR,
             )
+    for cls in estimators:
+        method = "predict" if hasattr(cls, "predict") else "transform"
+        yield Case(
+            "interrupted and warm fits",
+            f"unfitted {cls.__name__}.{method}",
+            lambda cls=cls, m=method: getattr(cls(), m)(X),
+            ERROR,
+        )
 
+
+def warm_fit_cases(X, y):
     def warm_takes_new_params():
         est = _fit(VAETransformer, X, y, warm_start=True)
         est.set_params(beta=4.0, learning_rate_init=0.05)
@@ -742,14 +760,32 @@ def lifecycle_cases(models, X, y):
         RESULT,
         bool,
     )
-    for cls in ESTIMATORS:
-        method = "predict" if hasattr(cls, "predict") else "transform"
-        yield Case(
-            "interrupted and warm fits",
-            f"unfitted {cls.__name__}.{method}",
-            lambda cls=cls, m=method: getattr(cls(), m)(X),
-            ERROR,
-        )
+
+
+def family_file_cases(models, X, y, tmp):
+    """Every family's model file: the round trip is exact, an edited file is refused."""
+    for cls, est in models.items():
+        path = tmp / f"{cls.__name__}.safetensors"
+        skvae.save(est, path)
+
+        def round_trip(cls=cls, est=est, path=path):
+            loaded = skvae.load(path)
+            args = (X, y) if takes_y(cls) else (X,)
+            return type(loaded) is cls and np.array_equal(
+                loaded.score_samples(*args), est.score_samples(*args)
+            )
+
+        yield Case("model files", f"skvae.load(a saved {cls.__name__})", round_trip, RESULT, bool)
+
+        def edited(path=path):
+            data = bytearray(path.read_bytes())
+            data[-1] ^= 0xFF  # the last byte of the weights
+            data[12:16] = b"\x00\x00\x00\x00"  # and the header's start
+            bad = path.with_suffix(".edited.safetensors")
+            bad.write_bytes(bytes(data))
+            return skvae.load(bad)
+
+        yield Case("model files", f"skvae.load(an edited {cls.__name__} file)", edited, ERROR)
 
 
 def model_file_cases(models, X, y, tmp):
@@ -904,38 +940,47 @@ def _csv_ok(text):
 # ------------------------------------------------------------------ running
 
 
-def all_cases(tmp):
+def all_cases(tmp, estimators=None):
+    """Every case; ``estimators`` (classes) limits them to the cases every family gets."""
     X, y = _data()
-    models = {cls: _fit(cls, X, y) for cls in ESTIMATORS}
+    own = estimators is None
+    estimators = ESTIMATORS if own else list(estimators)
+    models = {cls: _fit(cls, X, y) for cls in estimators}
     yield from inference_cases(models, X, y)
     yield from extreme_row_cases(models, X, y)
     yield from valid_unusual_input_cases(models, X, y)
-    yield from argument_cases(models, X, y)
-    yield from parameter_cases(X, y)
-    yield from fit_data_cases(X, y)
-    yield from precision_cases(X, y)
-    yield from lifecycle_cases(models, X, y)
-    yield from model_file_cases(models, X, y, tmp)
-    yield from cli_cases(tmp)
+    yield from parameter_cases(X, y, estimators)
+    yield from fit_data_cases(X, y, estimators)
+    yield from lifecycle_cases(models, X, y, estimators)
+    yield from family_file_cases(models, X, y, tmp)
+    if own:  # the cases written for skvae's own estimators, the CLI and the files
+        yield from argument_cases(models, X, y)
+        yield from label_cases(X, y)
+        yield from precision_cases(X, y)
+        yield from warm_fit_cases(X, y)
+        yield from model_file_cases(models, X, y, tmp)
+        yield from cli_cases(tmp)
 
 
-def run(verbose=False, out=sys.stdout):
+def run(verbose=False, out=sys.stdout, estimators=None):
     """Judge every case; return the Counter of verdicts and the (case, verdict, note) failures.
 
-    Runs torch on one thread, and sets the caller's thread count back after.
+    ``estimators`` (classes, e.g. a model family defined outside skvae) runs
+    the cases that every family gets on those only. Runs torch on one
+    thread, and sets the caller's thread count back after.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run(verbose, out)
+        return _run(verbose, out, estimators)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run(verbose, out):
+def _run(verbose, out, estimators=None):
     counts, by_group, failures = Counter(), {}, []
     with tempfile.TemporaryDirectory() as tmp:
-        for case in all_cases(Path(tmp)):
+        for case in all_cases(Path(tmp), estimators):
             verdict, note = judge(case)
             counts[verdict] += 1
             by_group.setdefault(case.group, Counter())[verdict] += 1

@@ -12,59 +12,7 @@ and its capability tags. Features that only some families have come as
 mixins: :class:`~skvae._learned_prior.LearnedPriorMixin`,
 :class:`~skvae._terms.NeighborTermMixin`, :class:`~skvae._terms.DenoisingMixin`.
 
-The contract: what a family's estimator defines, and what the core guarantees
-------------------------------------------------------------------------------
-
-Class attributes
-
-* ``_module_class``, ``_criterion_class`` (required): the torch module and
-  its loss, built by :class:`~skvae._net.VAENet` with the keyword arguments of
-  ``_module_params`` and ``_criterion_params``. The loss is called as
-  ``criterion(module_output, x, training=...)``.
-* ``_parameter_constraints``: extend ``BaseVAE._parameter_constraints`` with
-  the family's hyperparameters (scikit-learn's validation runs before fit).
-* ``_structural_params``: extend with the hyperparameters that shape the
-  network; a warm fit refuses to change them, and inference reads them as
-  fitted (``_fitted_param``).
-* ``_mlp_hidden_layer_sizes``, ``_conv_hidden_layer_sizes``: the widths that
-  ``hidden_layer_sizes=None`` resolves to.
-* ``_doc_omit``: shared parameters and attributes that this family's
-  docstring leaves out (see :func:`skvae._docs.fill_doc`).
-
-Methods (defaults here; a family overrides what it needs, calling ``super()``)
-
-* ``__skvae_tags__() -> ModelTags``: the declared capabilities, which the
-  tests, the plotting Displays, the model files and the CLI read.
-* ``_module_params(X) -> dict``: the module's keyword arguments from the
-  validated training data; the default gives the networks recipe,
-  ``n_components``, the likelihood and the training statistics.
-* ``_criterion_params() -> dict``: the loss's keyword arguments
-  (``{"beta": beta}``).
-* ``_extra_callbacks() -> list``: skorch callbacks of the family, run before
-  the user's ``callbacks``.
-* ``_fit_inputs(X, y, reset, **options) -> (X, inputs)``: validated ``X`` (the
-  core's ``_validate_X``) and a dict of per-row training arrays, passed by
-  name to the module's ``forward`` (e.g. class labels).
-* ``_prepare_batch(data)``: None, or a callable ``(batch, generator) ->
-  batch`` applied to every training batch (a dict of tensors), drawing from
-  the net's training generator.
-* ``_statistics_inputs(inputs) -> dict``: the per-row inputs that the module's
-  inference methods take (``encode_mean``, ``decode``, ``latent_statistics``,
-  ``log_weights`` and ``code_distribution``, each with ``**inputs``).
-* ``_after_fit(X, rows, seed)``: what is trained after the autoencoder, with
-  its own seed (the learned prior).
-* ``_check_partial_fit()``: raise an AttributeError saying why, where
-  ``partial_fit`` is not available.
-* ``_n_latent()``, ``_code_width()``, ``_fixed_prior_codes(n, rng)``,
-  ``_draw_codes(n, rng)``: the latent sizes and the prior that ``sample``
-  draws from (``N(0, I)`` of ``n_components`` dimensions by default).
-
-The core guarantees: hyperparameters are validated before ``fit``; ``X`` is
-validated, flattened from images and mapped to the model's units before a
-hook sees it (scores come back in nats of ``X``); every draw comes from a
-generator seeded from ``random_state`` (:mod:`skvae._random`); inference runs
-in evaluation mode, in float64 on the CPU, in blocks of ``batch_size`` rows;
-a fit that fails or is interrupted leaves the previous fitted state.
+The contract between the core and a family is documented on :class:`BaseVAE`.
 """
 
 import warnings
@@ -84,10 +32,79 @@ from .models import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, VARIANCES
 
 
 class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
-    """Shared hyperparameters, fitting and inference of the VAE estimators.
+    """The estimator core of every model family: hyperparameters, fit, inference.
 
-    Not meant to be used directly; the parameters are documented on the public
-    estimators (:class:`skvae.VAETransformer` and the others).
+    Not an estimator by itself: a family's estimator subclasses it (see the
+    user guide's "Adding a model family"); the shared parameters are
+    documented on each public estimator.
+
+    **The contract**: what a family's estimator defines, and what the core guarantees.
+
+    Class attributes
+
+    * ``_module_class``, ``_criterion_class`` (required): the torch module and
+      its loss, built by :class:`~skvae._net.VAENet` with the keyword arguments of
+      ``_module_params`` and ``_criterion_params``. The loss is called as
+      ``criterion(module_output, x, training=...)``.
+    * ``_parameter_constraints``: extend ``BaseVAE._parameter_constraints`` with
+      the family's hyperparameters (scikit-learn's validation runs before fit).
+    * ``_structural_params``: extend with the hyperparameters that shape the
+      network; a warm fit refuses to change them, and inference reads them as
+      fitted (``_fitted_param``).
+    * ``_mlp_hidden_layer_sizes``, ``_conv_hidden_layer_sizes``: the widths that
+      ``hidden_layer_sizes=None`` resolves to.
+    * ``_doc_omit``: shared parameters and attributes that this family's
+      docstring leaves out (see :func:`skvae._docs.fill_doc`).
+
+    Methods (defaults here; a family overrides what it needs, calling ``super()``)
+
+    * ``__skvae_tags__() -> ModelTags``: the declared capabilities, which the
+      tests, the plotting Displays, the model files and the CLI read.
+    * ``_module_params(X) -> dict``: the module's keyword arguments from the
+      validated training data; the default gives the networks recipe,
+      ``n_components``, the likelihood and the training statistics.
+    * ``_criterion_params() -> dict``: the loss's keyword arguments
+      (``{"beta": beta}``).
+    * ``_extra_callbacks() -> list``: skorch callbacks of the family, run before
+      the user's ``callbacks``.
+    * ``_fit_inputs(X, y, reset, **options) -> (X, inputs)``: validated ``X`` (the
+      core's ``_validate_X``) and a dict of per-row training arrays, passed by
+      name to the module's ``forward`` (e.g. class labels).
+    * ``_prepare_batch(data)``: None, or a callable ``(batch, generator) ->
+      batch`` applied to every training batch (a dict of tensors), drawing from
+      the net's training generator.
+    * ``_statistics_inputs(inputs) -> dict``: the per-row inputs that the module's
+      inference methods take (``encode_mean``, ``decode``, ``latent_statistics``,
+      ``log_weights`` and ``code_distribution``, each with ``**inputs``).
+    * ``_after_fit(X, rows, seed)``: what is trained after the autoencoder, with
+      its own seed (the learned prior).
+    * ``_check_partial_fit()``: raise an AttributeError saying why, where
+      ``partial_fit`` is not available.
+    * ``_n_latent()``, ``_code_width()``, ``_fixed_prior_codes(n, rng)``,
+      ``_draw_codes(n, rng)``: the latent sizes and the prior that ``sample``
+      draws from (``N(0, I)`` of ``n_components`` dimensions by default).
+
+    What a family's public methods call (the core's helpers)
+
+    * ``_validate_X(X, reset=False, likelihood_support=True)``: ``X`` checked
+      against the fit and in the model's units (``likelihood_support=False``
+      for encoding, which needs no support check).
+    * ``_validate_codes(Z)``, ``_encode_mean(X, **rows)``,
+      ``_decode_mean(Z, **rows)``: codes checked, posterior means, decoder
+      means (back in ``X``'s units).
+    * ``_score_samples(X, n_draws, importance_weighted, **rows)``: the ELBO
+      or importance-weighted bound of each row, in nats of ``X``.
+    * ``_sample(n_samples, random_state, noise)``: decoded draws of the prior.
+    * ``_map_blocks(X, fn, dtype=None, **rows)``: ``fn(module, block,
+      **block_rows)`` over blocks of rows, stacked as numpy.
+    * ``_fitted_param(name)``: a structural hyperparameter as fitted.
+
+    The core guarantees: hyperparameters are validated before ``fit``; ``X`` is
+    validated, flattened from images and mapped to the model's units before a
+    hook sees it (scores come back in nats of ``X``); every draw comes from a
+    generator seeded from ``random_state`` (:mod:`skvae._random`); inference runs
+    in evaluation mode, in float64 on the CPU, in blocks of ``batch_size`` rows;
+    a fit that fails or is interrupted leaves the previous fitted state.
     """
 
     _parameter_constraints = {

@@ -47,7 +47,7 @@ class TensorBatches:
     any extra per-row inputs of the module (passed to its ``forward`` as
     keyword arguments, the skorch convention). ``prepare``, when given, turns
     each batch dict into the module's keyword arguments (an estimator's hook,
-    e.g. drawing a neighbour of every row), drawing from ``noise``. The rows
+    e.g. drawing a neighbor of every row), drawing from ``noise``. The rows
     are shuffled with ``generator``.
     """
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._base import BaseVAE
 from ._docs import fill_doc
 from ._registry import ModelTags
-from ._terms import NeighbourTermMixin
+from ._terms import NeighborTermMixin
 from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 
 # Epochs at the end of training over which n_init compares the runs' losses.
@@ -27,7 +27,7 @@ _SETTLED_EPOCHS = 5
 
 
 def graph_modularity(labels, neighbors):
-    """Modularity of a clustering on a directed nearest-neighbour graph.
+    """Modularity of a clustering on a directed nearest-neighbor graph.
 
     Leicht and Newman's (2008) modularity of the graph with an edge from
     each row ``i`` to each of ``neighbors[i]``: the share of edges within a
@@ -39,7 +39,7 @@ def graph_modularity(labels, neighbors):
     labels : ndarray of shape (n_samples,)
         Cluster of each row, integers from 0.
     neighbors : ndarray of shape (n_samples, k)
-        Indices of each row's neighbours.
+        Indices of each row's neighbors.
     """
     n_edges = neighbors.size
     heads = labels[neighbors]
@@ -52,7 +52,7 @@ def graph_modularity(labels, neighbors):
 
 @fill_doc
 class GMVAEClusterer(
-    NeighbourTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE
+    NeighborTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE
 ):
     """Clustering with a Gaussian-mixture variational autoencoder (GMVAE).
 
@@ -68,7 +68,7 @@ class GMVAEClusterer(
     invariant to the scale of the loss, so these two weights, relative to
     the reconstruction's, are all the freedom there is.
 
-    Beyond the plain GMVAE, the defaults add a neighbour-consistency term
+    Beyond the plain GMVAE, the defaults add a neighbor-consistency term
     and a batch-level categorical term, which make clusters follow the
     data's manifold and keep every cluster in use; they were chosen with
     ``benchmarks/bench_cluster.py`` (the user guide has the figures). The
@@ -128,28 +128,28 @@ class GMVAEClusterer(
         ELBO either way.
 
     neighbor_weight : float, default=75.0
-        Weight of a neighbour-consistency term: ``-log sum_y q(y | x)
-        q(y | x')`` for a neighbour ``x'`` of ``x``, drawn at random each
+        Weight of a neighbor-consistency term: ``-log sum_y q(y | x)
+        q(y | x')`` for a neighbor ``x'`` of ``x``, drawn at random each
         time among its ``n_neighbors`` nearest training rows (Euclidean on
         ``X`` as given, computed once per fit). It asks rows that
         are close in the data to share a cluster, as graph-based methods
         (UMAP, spectral clustering, SCAN) do, and makes clusters follow the
         data's manifold rather than only the Gaussian blobs of the latent
-        space. 0 turns it off (and skips the neighbour search, which costs
+        space. 0 turns it off (and skips the neighbor search, which costs
         ``O(n_samples^2 n_features)`` on dense data). The search needs all
         the training rows in memory: a memory map or dask array is read
         whole when this is above 0 (see ``buffer_size``).
 
     n_neighbors : int, default=10
-        Number of nearest training rows among which a row's neighbour is
+        Number of nearest training rows among which a row's neighbor is
         drawn.
 
     n_init : int, default=2
         Number of trainings from different seeds, of ``max_iter`` epochs
         each, of which one is kept:
-        with the neighbour term (``neighbor_weight > 0``), the one whose
+        with the neighbor term (``neighbor_weight > 0``), the one whose
         clusters have the highest modularity on the graph of each training
-        row's ``n_neighbors`` nearest rows (the most neighbour pairs within
+        row's ``n_neighbors`` nearest rows (the most neighbor pairs within
         a cluster, beyond what the cluster sizes give by chance); without
         it, the one with the lowest training loss over its last epochs (as
         ``KMeans`` keeps the lowest inertia). Costs ``n_init`` fits: runs
@@ -342,7 +342,7 @@ class GMVAEClusterer(
         return [("temperature", annealing)]
 
     def _fit_inputs(self, X, y, reset):
-        X = self._validate_X(self._in_memory_for_neighbours(X), reset=reset)
+        X = self._validate_X(self._in_memory_for_neighbors(X), reset=reset)
         if y is None:
             return X, {}
         y = column_or_1d(y, warn=True)
@@ -411,7 +411,7 @@ class GMVAEClusterer(
     def partial_fit(self, X, y=None):
         """Train for one epoch on ``X``, continuing from the previous calls.
 
-        As :meth:`VAETransformer.partial_fit`. The neighbour term pairs rows
+        As :meth:`VAETransformer.partial_fit`. The neighbor term pairs rows
         within each chunk; ``labels_`` and ``weights_`` describe the last
         chunk, as ``MiniBatchKMeans.partial_fit`` leaves its ``labels_``.
 
@@ -430,7 +430,7 @@ class GMVAEClusterer(
         return self._fit_or_restore(X, y, partial=True)
 
     def _fit(self, X, warm, inputs):
-        inputs = self._with_neighbours(X, inputs)
+        inputs = self._with_neighbors(X, inputs)
         if warm or self.n_init == 1:
             super()._fit(X, warm, inputs)
         else:
@@ -466,7 +466,7 @@ class GMVAEClusterer(
     def _run_quality(self, X, neighbors):
         """How ``n_init`` ranks a finished run (higher is better).
 
-        Without the neighbour term, minus the training loss over the last
+        Without the neighbor term, minus the training loss over the last
         epochs, where the cosine schedule has settled it: the lowest loss
         wins, as ``KMeans`` keeps the lowest inertia. With it, the
         modularity of the run's clusters on the graph of nearest training

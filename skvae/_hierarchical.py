@@ -10,13 +10,13 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseVAE
 from ._docs import fill_doc
 from ._registry import ModelTags
-from ._transformer import _VAECodeTransformer
+from ._transformer import GaussianCodeTransformer
 from ._units import _positive_ints
 from .models.hierarchical import HierarchicalVAEModule
 
 
 @fill_doc
-class HierarchicalVAETransformer(_VAECodeTransformer):
+class HierarchicalVAETransformer(GaussianCodeTransformer):
     """Dimensionality reduction with a hierarchical VAE of several stochastic layers.
 
     The latent code has layers ``z_1`` (the bottom, read by the decoder) to

@@ -59,7 +59,8 @@ class ModelTags:
 def register(cls):
     """Add a public estimator class to the registry (skvae's names win a clash)."""
     name = cls.__name__
-    if name.startswith("_"):
+    # a private class, or a base that names no model family, is no estimator
+    if name.startswith("_") or getattr(cls, "_module_class", None) is None:
         return cls
     key = name if cls.__module__.startswith("skvae.") else f"{cls.__module__}.{cls.__qualname__}"
     _REGISTRY[key] = cls

@@ -12,21 +12,21 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._data import is_out_of_core
-from .models import CORRUPTIONS, NeighbourPairs
+from .models import CORRUPTIONS, NeighborPairs
 
 
-class NeighbourTermMixin:
-    """The data side of a training term on pairs of neighbouring rows.
+class NeighborTermMixin:
+    """The data side of a training term on pairs of neighboring rows.
 
     For an estimator with ``neighbor_weight`` and ``n_neighbors``: when the
     weight is above 0, the ``n_neighbors`` nearest training rows of every row
-    are found once per fit (:meth:`_with_neighbours`), and every training
+    are found once per fit (:meth:`_with_neighbors`), and every training
     batch gets one of them per row, drawn anew each time, as ``x_pair``
-    (:class:`~skvae.models.vae.NeighbourPairs`). The module's ``forward``
+    (:class:`~skvae.models.vae.NeighborPairs`). The module's ``forward``
     takes ``x_pair`` and its loss weighs the term.
     """
 
-    def _in_memory_for_neighbours(self, X):
+    def _in_memory_for_neighbors(self, X):
         """``X`` itself, or read whole when out of core: pairs come from every row."""
         if self.neighbor_weight > 0 and is_out_of_core(X):
             return np.asarray(X)
@@ -37,7 +37,7 @@ class NeighbourTermMixin:
 
         Distances are Euclidean on ``X`` as given, as in ``KNeighborsClassifier``
         or UMAP: the user's scaling decides what "near" means. (The encoder's
-        standardised space made worse neighbours: 86% of MNIST rows' 5 nearest
+        standardised space made worse neighbors: 86% of MNIST rows' 5 nearest
         shared their class there, against 91% on pixels / 255.)
         """
         k = min(self.n_neighbors, X.shape[0] - 1)
@@ -49,15 +49,15 @@ class NeighbourTermMixin:
         keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
         return neighbors[keep].reshape(X.shape[0], k)
 
-    def _with_neighbours(self, X, inputs):
+    def _with_neighbors(self, X, inputs):
         """The training inputs, with ``neighbors`` when the term is on."""
         if self.neighbor_weight > 0 and X.shape[0] > 1:
             return {**inputs, "neighbors": self._neighbors(X)}
         return inputs
 
     def _prepare_batch(self, data):
-        # one random neighbour of every row, from the training rows
-        return NeighbourPairs(data["x"]) if "neighbors" in data else None
+        # one random neighbor of every row, from the training rows
+        return NeighborPairs(data["x"]) if "neighbors" in data else None
 
 
 class DenoisingMixin:

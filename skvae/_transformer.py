@@ -12,17 +12,23 @@ from ._docs import fill_doc
 from ._learned_prior import LearnedPriorMixin
 from ._priors import PRIORS, DiffusionPrior, prior_config
 from ._registry import ModelTags
-from ._terms import DenoisingMixin, NeighbourTermMixin
+from ._terms import DenoisingMixin, NeighborTermMixin
 from .models import ELBOLoss, VAEModule
 
 
-class _VAECodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+class GaussianCodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
     """What the transformers with a Gaussian posterior share: codes, bounds, scores.
 
-    :class:`VAETransformer` and :class:`~skvae.HierarchicalVAETransformer`:
-    ``transform`` gives the posterior means, ``inverse_transform`` the
-    decoder means, ``score_samples`` the ELBO or the importance-weighted
-    bound. The subclass names its module (``_module_class``) and ``sample``.
+    The base of :class:`~skvae.VAETransformer`,
+    :class:`~skvae.HierarchicalVAETransformer`, and of a new family of the
+    same kind (see the user guide's "Adding a model family"): ``transform``
+    gives the posterior means, ``inverse_transform`` the decoder means,
+    ``score_samples`` the ELBO or the importance-weighted bound, ``score``
+    their mean, and ``sample`` decodes codes drawn from the prior. The loss is
+    :class:`~skvae.models.ELBOLoss` unless the subclass names another; the
+    subclass names its module (``_module_class``). Its module provides the
+    inference methods of :mod:`skvae.models` (``encode_mean``, ``decode``,
+    ``decode_mean``, ``latent_statistics``, ``log_weights``).
     """
 
     _criterion_class = ELBOLoss
@@ -121,6 +127,26 @@ class _VAECodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         )
         return float(np.mean(scores))
 
+    def sample(self, n_samples=1, random_state=None, *, noise=True):
+        """Draw new samples: codes from the prior, decoded.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws; None uses the estimator's ``random_state``.
+        noise : bool, default=True
+            If True, draw from ``p(x | z)``; if False, return its mean.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples.
+        """
+        check_is_fitted(self)
+        return self._sample(n_samples, random_state, noise)
+
     @property
     def _n_features_out(self):
         return self._fitted_param("n_components")
@@ -132,7 +158,7 @@ class _VAECodeTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
 
 
 @fill_doc
-class VAETransformer(LearnedPriorMixin, NeighbourTermMixin, DenoisingMixin, _VAECodeTransformer):
+class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, GaussianCodeTransformer):
     """Dimensionality reduction with a variational autoencoder (VAE).
 
     An encoder network maps each sample to a Gaussian posterior
@@ -168,24 +194,24 @@ class VAETransformer(LearnedPriorMixin, NeighbourTermMixin, DenoisingMixin, _VAE
         keep ``N(0, I)``.
 
     neighbor_weight : float, default=0.0
-        Weight of a neighbour-embedding term added to the training loss:
+        Weight of a neighbor-embedding term added to the training loss:
         UMAP's cross-entropy on the posterior means (McInnes et al. 2018, as
         parametric UMAP trains it), which pulls the code of each row towards
         the code of one of its ``n_neighbors`` nearest training rows (drawn
         anew each time; Euclidean on ``X`` as given, computed once per fit)
         and pushes it from the codes of a few other rows of the batch. It
-        makes low-dimensional codes keep the data's neighbourhoods, so
+        makes low-dimensional codes keep the data's neighborhoods, so
         classes separate in a 2-D picture as they do in UMAP's. The term is
         not part of the ELBO: :meth:`score_samples` stays a bound on
         ``log p(x)``, lower than without the term (the user guide gives
         the cost), and ``loss_curve_`` includes it. 0 (the default) turns it
-        off and skips the neighbour search, which costs
+        off and skips the neighbor search, which costs
         ``O(n_samples^2 n_features)`` on dense data and needs all the
         training rows in memory (a memory map or dask array is read whole).
         10 is a good value for visualisation.
 
     n_neighbors : int, default=10
-        Number of nearest training rows among which a row's neighbour is
+        Number of nearest training rows among which a row's neighbor is
         drawn, when ``neighbor_weight > 0``.
 
     denoising : {"gaussian", "mask"} or None, default="gaussian"
@@ -356,10 +382,10 @@ class VAETransformer(LearnedPriorMixin, NeighbourTermMixin, DenoisingMixin, _VAE
         return {"beta": self.beta, "neighbor_weight": self.neighbor_weight}
 
     def _fit_inputs(self, X, y, reset):
-        return super()._fit_inputs(self._in_memory_for_neighbours(X), y, reset)
+        return super()._fit_inputs(self._in_memory_for_neighbors(X), y, reset)
 
     def _fit(self, X, warm, inputs, random_state=None):
-        return super()._fit(X, warm, self._with_neighbours(X, inputs), random_state)
+        return super()._fit(X, warm, self._with_neighbors(X, inputs), random_state)
 
     def sample(self, n_samples=1, random_state=None, *, noise=True):
         """Draw new samples from the fitted generative model.

@@ -124,7 +124,7 @@ def _partial_labels(y):
 def test_partial_labels_anchor_cluster_indices(blobs, seed):
     """With a few labelled rows per class, each cluster index is the label's:
     accuracy holds without any matching of clusters to classes (without the
-    neighbour term: measured above 0.99 for seeds 0 to 5)."""
+    neighbor term: measured above 0.99 for seeds 0 to 5)."""
     X, y = blobs
     params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=60, random_state=seed)
     gmvae = GMVAEClusterer(3, neighbor_weight=0.0, **params).fit(X, _partial_labels(y))
@@ -133,12 +133,12 @@ def test_partial_labels_anchor_cluster_indices(blobs, seed):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="with the default neighbour term (neighbor_weight=75) the clusters form "
+    reason="with the default neighbor term (neighbor_weight=75) the clusters form "
     "without the labels' names: 2 of 6 seeds anchor them (3 of 6 before the "
     "generators of issue 27); test_partial_labels_anchor_cluster_indices checks "
     "anchoring without the term",
 )
-def test_partial_labels_anchor_cluster_indices_with_the_neighbour_term(blobs):
+def test_partial_labels_anchor_cluster_indices_with_the_neighbor_term(blobs):
     X, y = blobs
     params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=60, random_state=0)
     gmvae = GMVAEClusterer(3, **params).fit(X, _partial_labels(y))
@@ -223,7 +223,7 @@ def test_pandas_output(blobs):
 
 
 def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
-    """Without the neighbour term the loss picks the run."""
+    """Without the neighbor term the loss picks the run."""
     from skorch.callbacks import Callback
 
     X, _ = blobs
@@ -247,16 +247,16 @@ def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
 
 
 def test_graph_modularity_known_values():
-    # two pairs of rows, each row's neighbour the other of its pair
+    # two pairs of rows, each row's neighbor the other of its pair
     neighbors = np.array([[1], [0], [3], [2]])
     assert graph_modularity(np.array([0, 0, 1, 1]), neighbors) == pytest.approx(0.5)
     assert graph_modularity(np.array([0, 1, 0, 1]), neighbors) == pytest.approx(-0.5)
     assert graph_modularity(np.zeros(4, dtype=int), neighbors) == pytest.approx(0.0)
 
 
-def test_n_init_with_the_neighbour_term_keeps_the_most_modular_run(blobs, monkeypatch):
-    """With the neighbour term, the run whose clusters cut the fewest
-    neighbour pairs (the highest modularity) is kept, whatever its loss."""
+def test_n_init_with_the_neighbor_term_keeps_the_most_modular_run(blobs, monkeypatch):
+    """With the neighbor term, the run whose clusters cut the fewest
+    neighbor pairs (the highest modularity) is kept, whatever its loss."""
     X, _ = blobs
     seen = []
     measure = GMVAEClusterer._run_quality

@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from skorch.callbacks import Callback, GradientNormClipping
 
-import skvae._net as net_module
+import skvae._batches as batches_module
 import skvae._training as training_module
 from skvae import GMVAEClusterer, VAETransformer
 from skvae._batches import TensorBatches, moves_batches
@@ -112,7 +112,7 @@ def test_host_batches_moved_per_batch_are_the_same_batches():
 def test_batches_gathered_in_chunks_are_those_of_the_shuffle(gather_bytes, monkeypatch):
     # rows gathered one batch, three batches or everything at a time: each
     # epoch's batches are the rows of one permutation, in its order
-    monkeypatch.setattr(net_module, "_GATHER_BYTES", gather_bytes)
+    monkeypatch.setattr(batches_module, "_GATHER_BYTES", gather_bytes)
     data = {"x": torch.arange(100.0)[:, None].repeat(1, 3), "labels": torch.arange(100)}
     generator = torch.Generator().manual_seed(0)
     batches = TensorBatches(data, 16, shuffle=True, generator=generator)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import skvae
+import skvae.base
 import skvae.models
 import skvae.plotting
 
@@ -16,7 +17,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def _public_objects():
-    for module in (skvae, skvae.plotting, skvae.models):
+    for module in (skvae, skvae.base, skvae.plotting, skvae.models):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):

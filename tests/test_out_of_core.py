@@ -234,8 +234,8 @@ def test_images_from_a_memmap(tmp_path):
 
 
 @pytest.mark.parametrize("cls", [VAETransformer, GMVAEClusterer])
-def test_neighbour_terms_read_a_memmap_whole_and_train_as_in_memory(cls, tmp_path):
-    # the pairs are drawn from every training row, so the neighbour search
+def test_neighbor_terms_read_a_memmap_whole_and_train_as_in_memory(cls, tmp_path):
+    # the pairs are drawn from every training row, so the neighbor search
     # needs them all: a memory map is read into memory for it, and the fit
     # is then the in-memory one
     X, _ = _data()

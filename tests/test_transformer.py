@@ -382,22 +382,22 @@ def test_kl_warmup_raises_the_kl_weight_then_trains_the_full_elbo(small_X):
     assert set(no_warmup.net_.history[:, "kl_factor"]) == {1.0}
 
 
-def test_neighbour_embedding_loss_is_umaps_cross_entropy():
-    from skvae.models import neighbour_embedding_loss
+def test_neighbor_embedding_loss_is_umaps_cross_entropy():
+    from skvae.models import neighbor_embedding_loss
 
     loc = torch.tensor([[0.0, 0.0], [3.0, 4.0]])  # 5 apart
     pair = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
     # two rows: each row's only negative is the other row
-    got = neighbour_embedding_loss(loc, pair)
+    got = neighbor_embedding_loss(loc, pair)
     expected = torch.log1p(torch.tensor([1.0, 0.0])) + math.log1p(1 / 25)
     torch.testing.assert_close(got, expected)
-    # nearer neighbours pull less; farther negatives push less
-    closer = neighbour_embedding_loss(loc, loc + 0.1)
-    assert torch.all(closer < neighbour_embedding_loss(loc, loc + 1.0))
-    assert torch.all(neighbour_embedding_loss(10 * loc, 10 * loc) < closer)
+    # nearer neighbors pull less; farther negatives push less
+    closer = neighbor_embedding_loss(loc, loc + 0.1)
+    assert torch.all(closer < neighbor_embedding_loss(loc, loc + 1.0))
+    assert torch.all(neighbor_embedding_loss(10 * loc, 10 * loc) < closer)
     # one row: nothing to push from
     torch.testing.assert_close(
-        neighbour_embedding_loss(loc[:1], pair[:1]), torch.log1p(torch.tensor([1.0]))
+        neighbor_embedding_loss(loc[:1], pair[:1]), torch.log1p(torch.tensor([1.0]))
     )
 
 
@@ -408,8 +408,8 @@ def _train_code_knn(codes, y):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_neighbour_term_keeps_classes_apart_in_2d(digits, seed):
-    """The neighbour-embedding term makes 2-D codes keep the data's neighbours:
+def test_neighbor_term_keeps_classes_apart_in_2d(digits, seed):
+    """The neighbor-embedding term makes 2-D codes keep the data's neighbors:
     the classes of digits separate better than with the ELBO alone, seed for
     seed (kNN accuracy on the training codes with these short settings, gains
     measured over seeds 0 to 4: 0.058 to 0.132; 0.026 to 0.096 before the
@@ -425,12 +425,12 @@ def test_neighbour_term_keeps_classes_apart_in_2d(digits, seed):
     assert with_term.score(X) > plain.score(X) - 0.05 * abs(plain.score(X))
 
 
-def test_neighbour_term_off_by_default_and_reproducible(small_X, monkeypatch):
+def test_neighbor_term_off_by_default_and_reproducible(small_X, monkeypatch):
     import skvae._terms
 
     class NoSearch:
         def __init__(self, *args, **kwargs):
-            raise AssertionError("no neighbour search without the term")
+            raise AssertionError("no neighbor search without the term")
 
     with monkeypatch.context() as m:
         m.setattr(skvae._terms, "NearestNeighbors", NoSearch)

@@ -51,7 +51,7 @@ from ._noise import DrawsNoise, set_generator
 from .autoencoder import AutoencoderLoss, AutoencoderModule
 from .diffusion import HoldsCodePrior, LatentDiffusion, MeanLoss
 from .hierarchical import HierarchicalVAEModule
-from .neighbors import NeighbourPairs, neighbour_embedding_loss
+from .neighbors import NeighborPairs, neighbor_embedding_loss
 from .outlier import TrimmedELBOLoss
 from .vae import ELBOLoss, VAEModule, VAEOutput
 from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
@@ -83,7 +83,7 @@ __all__ = [
     "MeanLoss",
     "SlotPrior",
     "StudentTLikelihood",
-    "NeighbourPairs",
+    "NeighborPairs",
     "Networks",
     "TrimmedELBOLoss",
     "UserDecoder",
@@ -99,6 +99,6 @@ __all__ = [
     "gaussian_head",
     "iw_bound_from_draws",
     "make_likelihood",
-    "neighbour_embedding_loss",
+    "neighbor_embedding_loss",
     "set_generator",
 ]

@@ -2,8 +2,8 @@
 
 :class:`GMVAEModule` and :class:`GMVAELoss` are the model and its weighted
 objective; :class:`TemperatureAnnealing` lowers the Gumbel-softmax
-temperature during training. The neighbour-consistency term gets its pairs
-from :class:`skvae.models.vae.NeighbourPairs`.
+temperature during training. The neighbor-consistency term gets its pairs
+from :class:`skvae.models.vae.NeighborPairs`.
 """
 
 import math
@@ -105,7 +105,7 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
         logits = self.y_logits(h)
         pair = None
         if x_pair is not None:
-            # neighbour consistency: a row and its neighbour share a cluster
+            # neighbor consistency: a row and its neighbor share a cluster
             log_q = torch.log_softmax(logits, dim=-1)
             log_q_pair = torch.log_softmax(self.cluster_logits(x_pair), dim=-1)
             pair = -torch.logsumexp(log_q + log_q_pair, dim=-1)

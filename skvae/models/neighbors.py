@@ -8,15 +8,15 @@ GMVAE's).
 
 import torch
 
-# Rows of the batch that push each row's code away in the neighbour term.
+# Rows of the batch that push each row's code away in the neighbor term.
 _NEGATIVE_SAMPLES = 5
 
 
-class NeighbourPairs:
+class NeighborPairs:
     """Batch preparation: replace each batch's ``neighbors`` by ``x_pair``.
 
     ``neighbors`` (a per-row input, (n, k) indices into ``pool``, the training
-    rows) becomes one of each row's neighbours, drawn at random from
+    rows) becomes one of each row's neighbors, drawn at random from
     ``generator`` (the net's training noise) every time a batch is made.
     """
 
@@ -38,12 +38,12 @@ class NeighbourPairs:
         return batch
 
 
-def neighbour_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES, generator=None):
+def neighbor_embedding_loss(loc, loc_pair, n_negative=_NEGATIVE_SAMPLES, generator=None):
     """UMAP's cross-entropy on codes, per row (McInnes et al. 2018; Sainburg et al. 2021).
 
     With the Cauchy kernel ``w(d) = 1 / (1 + d^2)`` of UMAP's layout
     (``a = b = 1``), a row's code ``loc`` is pulled towards the code of its
-    neighbour ``loc_pair`` (``-log w``) and pushed from the codes of
+    neighbor ``loc_pair`` (``-log w``) and pushed from the codes of
     ``n_negative`` other rows of the batch (``-log(1 - w)``, averaged), drawn
     from ``generator`` as cyclic shifts of the batch, so that no row is its
     own negative.

@@ -17,7 +17,7 @@ from ._autoencoder import Autoencoder
 from ._denoising import Denoising
 from ._distributions import diagonal_normal, gaussian_params, standard_normal_kl
 from .diffusion import HoldsCodePrior, make_code_prior
-from .neighbors import neighbour_embedding_loss
+from .neighbors import neighbor_embedding_loss
 
 
 class VAEOutput(NamedTuple):
@@ -28,7 +28,7 @@ class VAEOutput(NamedTuple):
     loc: torch.Tensor  # (n, n_components), the posterior's mean
     scale: torch.Tensor  # (n, n_components), the posterior's standard deviation
     z: torch.Tensor  # (n, n_components), the draw
-    # (n,) the neighbour-embedding term of each row, when the batch has pairs
+    # (n,) the neighbor-embedding term of each row, when the batch has pairs
     pair: torch.Tensor | None = None
 
 
@@ -69,9 +69,9 @@ class VAEModule(HoldsCodePrior, Denoising, Autoencoder):
         loc, scale = self.encode_params(self.corrupt(x))
         z = loc + scale * self.normal_like(scale)
         pair = None
-        if x_pair is not None:  # a neighbour of each row (see NeighbourPairs)
+        if x_pair is not None:  # a neighbor of each row (see NeighborPairs)
             pair_loc = self.encode_params(self.corrupt(x_pair))[0]
-            pair = neighbour_embedding_loss(loc, pair_loc, generator=self.generator)
+            pair = neighbor_embedding_loss(loc, pair_loc, generator=self.generator)
         return VAEOutput(
             self.log_px(z, x), standard_normal_kl(loc, scale), loc, scale, z, pair
         )
@@ -138,9 +138,9 @@ class ELBOLoss(nn.Module):
     (set by :class:`skvae._callbacks.KLWarmup`) rises from near 0 to 1; validation
     losses always use ``beta`` itself, so they stay comparable across epochs.
 
-    ``neighbor_weight`` weighs the neighbour-embedding term of the module's
-    output, when its batches come with neighbour pairs (see
-    :func:`neighbour_embedding_loss`); it is not part of the ELBO.
+    ``neighbor_weight`` weighs the neighbor-embedding term of the module's
+    output, when its batches come with neighbor pairs (see
+    :func:`neighbor_embedding_loss`); it is not part of the ELBO.
     """
 
     def __init__(self, beta=1.0, neighbor_weight=0.0):
@@ -154,8 +154,8 @@ class ELBOLoss(nn.Module):
         weight = self.beta * (self.kl_factor if training else 1.0)
         return weight * output.kl - output.log_px
 
-    def neighbour_term(self, output):
-        """The weighted neighbour-embedding term of the batch (0 without pairs)."""
+    def neighbor_term(self, output):
+        """The weighted neighbor-embedding term of the batch (0 without pairs)."""
         # the outputs of families without the term have no ``pair`` field
         pair = getattr(output, "pair", None)
         if pair is None or not self.neighbor_weight:
@@ -163,4 +163,4 @@ class ELBOLoss(nn.Module):
         return self.neighbor_weight * pair.mean()
 
     def forward(self, output, x=None, training=False):
-        return self.per_row(output, training).mean() + self.neighbour_term(output)
+        return self.per_row(output, training).mean() + self.neighbor_term(output)
