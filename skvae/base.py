@@ -1,7 +1,7 @@
 """The public route to a new model family: the estimator core and its parts.
 
 A model family is a torch module and its loss (see :mod:`skvae.models`), a
-thin estimator that names them, and its :class:`ModelTags`. The estimator
+thin estimator that names them, and its :class:`~skvae.ModelTags`. The estimator
 subclasses :class:`BaseVAE` (or :class:`GaussianCodeTransformer`, for a
 transformer with a Gaussian posterior) and is registered when its class is
 created: :func:`skvae.all_estimators` (with ``include_external=True``), the

@@ -26,7 +26,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvae
-from skvae.base import BaseVAE, GaussianCodeTransformer, ModelTags, fill_doc
+from skvae import ModelTags
+from skvae.base import BaseVAE, GaussianCodeTransformer, fill_doc
 from skvae.models import ELBOLoss, VAEModule
 
 # ----------------------------------------------------------- the torch side
