@@ -148,14 +148,48 @@ def _from_our_checks(exc):
     return any(f"{os.sep}{pkg}{os.sep}" in last for pkg in ("skvae", "sklearn"))
 
 
-def _call(fn, *args, **kwargs):
-    """The result of ``fn``, or None when it raised a clear error; anything else fails."""
+def _call(fn, *args, valid=False, **kwargs):
+    """The result of ``fn``, or None when it raised a clear error; anything else fails.
+
+    ``valid``: the input is well formed, so ``fn`` must answer, not raise.
+    """
     try:
         return fn(*args, **kwargs)
     except (ValueError, TypeError) as exc:
+        assert not valid, f"a well-formed input was refused: {exc!r}"
         assert _from_our_checks(exc), f"raw error from deep inside: {exc!r}"
         assert str(exc), "an error without a message"
         return None
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.number, np.bool_)) and not isinstance(value, str)
+
+
+def _well_formed(X, n_features=N_FEATURES, min_rows=1):
+    """Whether ``X`` is a table every method must answer: finite numbers, the right width."""
+    if isinstance(X, pd.DataFrame):
+        if any(dtype.kind not in "biuf" for dtype in X.dtypes):
+            return False
+        A = X.to_numpy()
+    else:
+        A = np.asarray(X, dtype=object)
+        if A.ndim != 2 or not all(_is_number(v) for v in A.ravel()):
+            return False
+    if A.ndim != 2 or A.shape[1] != n_features or A.shape[0] < min_rows:
+        return False
+    dtype = A.dtype if A.dtype.kind in "fb" else np.float64
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(A.astype(np.float64).astype(dtype).astype(np.float64)).all())
+
+
+def _known_labels(y, n, classes):
+    """Whether ``y`` holds one known class per row."""
+    return (
+        y is not None
+        and len(y) == n
+        and all(not isinstance(v, float) and v in set(classes) for v in y)
+    )
 
 
 def _rows(X):
@@ -186,15 +220,16 @@ def _check_proba(proba, n, k):
 @given(X=tables())
 def test_transformer_methods_answer_any_table(fitted, X):
     est = fitted[VAETransformer]
-    codes = _call(est.transform, X)
+    valid = _well_formed(X)
+    codes = _call(est.transform, X, valid=valid)
     if codes is not None:
         _check_finite(codes, (_rows(X), 2))
-        back = _call(est.inverse_transform, codes)
+        back = _call(est.inverse_transform, codes, valid=True)
         _check_finite(back, (_rows(X), N_FEATURES))
-    scores = _call(est.score_samples, X)
+    scores = _call(est.score_samples, X, valid=valid)
     if scores is not None:
         _check_scores(scores, _rows(X))
-    iw = _call(est.score_samples, X, importance_weighted=True)
+    iw = _call(est.score_samples, X, importance_weighted=True, valid=valid)
     if iw is not None:
         _check_scores(iw, _rows(X))
 
@@ -203,14 +238,15 @@ def test_transformer_methods_answer_any_table(fitted, X):
 @given(X=tables())
 def test_clusterer_methods_answer_any_table(fitted, X):
     est = fitted[GMVAEClusterer]
-    proba = _call(est.predict_proba, X)
+    valid = _well_formed(X)
+    proba = _call(est.predict_proba, X, valid=valid)
     if proba is not None:
         _check_proba(proba, _rows(X), 3)
         np.testing.assert_array_equal(est.predict(X), proba.argmax(axis=1))
-    codes = _call(est.transform, X)
+    codes = _call(est.transform, X, valid=valid)
     if codes is not None:
         _check_finite(codes, (_rows(X), 2))
-    scores = _call(est.score_samples, X)
+    scores = _call(est.score_samples, X, valid=valid)
     if scores is not None:
         _check_scores(scores, _rows(X))
 
@@ -220,17 +256,19 @@ def test_clusterer_methods_answer_any_table(fitted, X):
 def test_conditional_methods_answer_any_table_and_labels(fitted, X, data):
     est = fitted[ConditionalVAE]
     y = data.draw(labels(_rows(X)))
-    proba = _call(est.predict_proba, X)
+    valid = _well_formed(X)
+    with_labels = valid and _known_labels(y, _rows(X), est.classes_)
+    proba = _call(est.predict_proba, X, valid=valid)
     if proba is not None:
         _check_proba(proba, _rows(X), 3)
         assert set(est.predict(X)) <= set(est.classes_)
-    codes = _call(est.transform, X, y)
+    codes = _call(est.transform, X, y, valid=with_labels)
     if codes is not None:
         _check_finite(codes, (_rows(X), 2))
-        back = _call(est.inverse_transform, codes, y)
+        back = _call(est.inverse_transform, codes, y, valid=with_labels)
         if back is not None:
             _check_finite(back, (_rows(X), N_FEATURES))
-    scores = _call(est.score_samples, X, y)
+    scores = _call(est.score_samples, X, y, valid=with_labels)
     if scores is not None:
         _check_scores(scores, _rows(X))
 
@@ -239,16 +277,16 @@ def test_conditional_methods_answer_any_table_and_labels(fitted, X, data):
 @given(X=tables())
 def test_outlier_methods_answer_any_table(fitted, X):
     est = fitted[VAEOutlierDetector]
-    flags = _call(est.predict, X)
+    valid = _well_formed(X)
+    flags = _call(est.predict, X, valid=valid)
     if flags is not None:
-        assert flags.shape == (_rows(X),) and set(flags) <= {-1, 1}
         decision = est.decision_function(X)
         assert not np.isnan(decision).any()
-        np.testing.assert_array_equal(flags == -1, decision < 0)
-    scores = _call(est.score_samples, X)
+        np.testing.assert_array_equal(flags, np.where(decision < 0, -1, 1))
+    scores = _call(est.score_samples, X, valid=valid)
     if scores is not None:
         _check_scores(scores, _rows(X))
-    per_feature = _call(est.score_features, X)
+    per_feature = _call(est.score_features, X, valid=valid)
     if per_feature is not None:
         assert per_feature.shape == (_rows(X), N_FEATURES)
         assert not np.isnan(per_feature).any()
@@ -260,7 +298,8 @@ def test_outlier_methods_answer_any_table(fitted, X):
     cls=st.sampled_from([VAETransformer, GMVAEClusterer]),
 )
 def test_sample_answers_any_count(fitted, n, cls):
-    drawn = _call(fitted[cls].sample, n)
+    counts_ok = isinstance(n, int) and not isinstance(n, bool) and n >= 1
+    drawn = _call(fitted[cls].sample, n, valid=counts_ok)
     if drawn is not None:
         drawn = drawn[0] if isinstance(drawn, tuple) else drawn
         _check_finite(drawn, (n, N_FEATURES))
@@ -269,13 +308,25 @@ def test_sample_answers_any_count(fitted, n, cls):
 # ------------------------------------------------------------------ fitting
 
 
+def _two_classes(y, n):
+    """Labels a classifier must accept: one int or str per row, two classes or more."""
+    if y is None or len(y) != n:
+        return False
+    kinds = {type(v) for v in y}
+    return kinds in ({int}, {str}) and len(set(y)) >= 2
+
+
 @SETTINGS
 @given(cls=st.sampled_from(ESTIMATORS), data=st.data())
 def test_fit_on_any_table_gives_a_working_model_or_a_clear_error(cls, data):
     X = data.draw(tables(n_rows=st.integers(0, 20), n_features=st.integers(1, 4)))
     y = data.draw(labels(_rows(X))) if takes_y(cls) else None
     est = _make(cls)
-    if _call(est.fit, X, y) is None:
+    n_features = np.shape(X)[1] if np.ndim(X) == 2 else -1
+    valid = _well_formed(X, n_features, min_rows=2) and (
+        not takes_y(cls) or _two_classes(y, _rows(X))
+    )
+    if _call(est.fit, X, y, valid=valid) is None:
         assert not hasattr(est, "net_"), "a failed fit left a model behind"
         return
     # a fitted model answers on its own training rows
