@@ -221,6 +221,7 @@ def test_conv_without_image_shape_is_one_line_error(capsys):
     assert "holds 49 values per image, but X has 64 features" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_stops_quietly():
     """``skvae reduce | head -2``: the reader closes the pipe early; no traceback."""
     import subprocess

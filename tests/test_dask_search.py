@@ -11,6 +11,7 @@ from skvae import VAETransformer
 distributed = pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_local_cluster_scores_as_with_one_job():
     # Two worker processes, as a cluster of two machines would run the
     # search: each fit is seeded by random_state, so the scores of every

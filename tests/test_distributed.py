@@ -39,6 +39,7 @@ def _one_process(est):
         torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_one_process_model(tmp_path):
     # An autoencoder has no sampling noise: two processes, each on half of
     # every batch of 64 rows with DDP averaging the gradients, take the same
@@ -62,6 +63,7 @@ def test_two_processes_train_the_one_process_model(tmp_path):
     assert parallel.n_iter_ == 5
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_vae_as_well_as_one(tmp_path):
     # Each process draws its own noise for its rows, so the runs differ by
     # Monte-Carlo noise (up to 4% in mid-training): the last epoch's losses
@@ -76,6 +78,7 @@ def test_two_processes_train_a_vae_as_well_as_one(tmp_path):
     assert abs(parallel.score(X) - alone.score(X)) < 0.5
 
 
+@pytest.mark.slow
 def test_the_torchrun_example_runs_on_two_cpu_processes(tmp_path):
     # examples/distributed_fit.py as the user guide launches it
     import subprocess

@@ -55,6 +55,7 @@ def test_every_gallery_example_is_a_sphinx_gallery_script():
         assert "savefig" not in text, f"{path}: the gallery shows figures, it does not save them"
 
 
+@pytest.mark.slow
 def test_the_site_builds_without_warnings(tmp_path):
     # the gallery pages with their code, not run (make -C docs html runs them)
     pytest.importorskip("sphinx")

@@ -23,6 +23,7 @@ from skvae import VAETransformer
 FAST = dict(max_iter=5, hidden_layer_sizes=(16,), random_state=0)
 
 
+@pytest.mark.slow
 def test_ppca_log_likelihood():
     """On data from a probabilistic-PCA model, the VAE's held-out ELBO comes
     within 2% of the exact PPCA log-likelihood that PCA.score computes, with
@@ -416,6 +417,7 @@ def _train_code_knn(codes, y):
     return cross_val_score(KNeighborsClassifier(), codes, y, cv=3).mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_neighbor_term_keeps_classes_apart_in_2d(digits, seed):
     """The neighbor-embedding term makes 2-D codes keep the data's neighbors:
@@ -472,6 +474,7 @@ def test_denoising_encodes_a_corrupted_row_and_scores_the_clean_one(small_X, den
     module.eval()
 
 
+@pytest.mark.slow
 def test_default_denoising_lifts_the_held_out_elbo(digits):
     """The default corruption keeps the encoder from overfitting the training
     rows: on standardised digits (1,200 rows to train, 8 components) the
