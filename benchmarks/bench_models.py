@@ -75,6 +75,7 @@ from skvae import (
     HierarchicalVAETransformer,
     VAETransformer,
     VQVAETransformer,
+    get_model_tags,
 )
 
 
@@ -191,7 +192,7 @@ def diffusion_section(X_tr, X_te, seeds, common, quick):
         for seed in seeds:
             est = cls(n_components=k, prior=prior, random_state=seed, **common).fit(X_tr)
             rng = np.random.RandomState(seed)
-            if cls is VAETransformer:
+            if get_model_tags(cls).codes == "stochastic":  # a prior of N(0, I)
                 z = rng.standard_normal((n, k))
             else:
                 z = rng.multivariate_normal(est.code_mean_, est.code_covariance_, size=n)
