@@ -86,9 +86,10 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
 
     What a family's public methods call (the core's helpers)
 
-    * ``_validate_X(X, reset=False, likelihood_support=True)``: ``X`` checked
-      against the fit and in the model's units (``likelihood_support=False``
-      for encoding, which needs no support check).
+    * ``_validate_X(X, *, reset, likelihood_support=True)``: ``X`` checked
+      (``reset=True`` at fit, ``False`` after: against the fit) and in the
+      model's units (``likelihood_support=False`` for encoding, which needs
+      no support check).
     * ``_validate_codes(Z)``, ``_encode_mean(X, **rows)``,
       ``_decode_mean(Z, **rows)``: codes checked, posterior means, decoder
       means (back in ``X``'s units).

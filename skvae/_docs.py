@@ -257,9 +257,19 @@ def _default_text(default):
 def fill_doc(cls):
     """Substitute the shared parameter and attribute docs into a docstring.
 
-    Every ``<name>`` placeholder of the shared docs becomes the default of
-    ``name`` in ``cls.__init__``.
+    The class docstring says ``{shared_parameters}`` in its Parameters
+    section and ``{shared_attributes}`` in its Attributes section, each on a
+    line of its own; the shared entries are indented like that line. Every
+    ``<name>`` placeholder of the shared docs becomes the default of ``name``
+    in ``cls.__init__``.
     """
+    doc = cls.__doc__
+    missing = [p for p in ("{shared_parameters}", "{shared_attributes}") if p not in (doc or "")]
+    if missing:
+        raise TypeError(
+            f"fill_doc needs a docstring on {cls.__name__} that says {' and '.join(missing)} "
+            "where the shared entries go (in its Parameters and Attributes sections)."
+        )
     params = inspect.signature(cls.__init__).parameters
     omit = getattr(cls, "_doc_omit", ())
     shared = _without_blocks(SHARED_PARAMETERS_DOC, omit)
@@ -272,10 +282,25 @@ def fill_doc(cls):
         missing = shared[shared.index("default=<") + 9 :].split(">", 1)[0]
         raise TypeError(f"{cls.__name__}.__init__ lacks the shared parameter {missing!r}")
     attributes = _without_blocks(SHARED_ATTRIBUTES_DOC, omit)
-    cls.__doc__ = cls.__doc__.replace("{shared_parameters}", shared.lstrip()).replace(
-        "{shared_attributes}", attributes.lstrip()
-    )
+    for placeholder, text in (("{shared_parameters}", shared), ("{shared_attributes}", attributes)):
+        doc = _put(doc, placeholder, text)
+    cls.__doc__ = doc
     return cls
+
+
+def _put(doc, placeholder, text):
+    """``doc`` with ``placeholder``'s line replaced by ``text``, indented like that line.
+
+    ``text`` is written at an indent of 4 spaces.
+    """
+    lines = doc.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() == placeholder:
+            indent = line[: len(line) - len(line.lstrip())]
+            block = [(indent + t[4:]) if t.strip() else "" for t in text.split("\n")]
+            return "\n".join(lines[:i] + block + lines[i + 1 :])
+    # the placeholder inside a line of text: substituted as it is
+    return doc.replace(placeholder, text.lstrip())
 
 
 def _without_blocks(doc, names):

@@ -148,10 +148,23 @@ class _Writer:
 
         name = _stored_name(type(est))
         if _class_named(name) is not type(est):
+            hint = "Use joblib or skops to store other objects."
+            if isinstance(est, BaseVAE):
+                hint = (
+                    "A model family of your own is registered (and saved) when its class "
+                    "names a _module_class and its name does not start with '_'."
+                )
             raise TypeError(
                 f"skvae.save stores {_allowed_names()} (and Pipelines of them); "
-                f"{key} is a {type(est).__module__}.{type(est).__qualname__}. Use joblib "
-                "or skops to store other objects."
+                f"{key} is a {type(est).__module__}.{type(est).__qualname__}. {hint}"
+            )
+        if type(est).__module__ == "__main__":
+            warnings.warn(
+                f"{type(est).__qualname__} is defined in __main__ (a script or a notebook): "
+                "the file can be loaded only where a class of that name is defined in "
+                "__main__ again. Define the family in a module to load it elsewhere.",
+                UserWarning,
+                stacklevel=4,
             )
         state = dict(vars(est))
         out = {"__estimator__": name}
@@ -317,8 +330,16 @@ class _Reader:
         name = data["__estimator__"]
         cls = _class_named(name)
         if cls is None:
+            module = name.rpartition(".")[0]
+            hint = (
+                f" (a model family of your own is loaded once its module, {module}, is "
+                "imported: import it before skvae.load)"
+                if module
+                else ""
+            )
             raise _unreadable(
-                self.path, f"it names a class {name!r}; skvae loads only {_allowed_names()}"
+                self.path,
+                f"it names a class {name!r}; skvae loads only {_allowed_names()}{hint}",
             )
         est = cls.__new__(cls)
         est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})

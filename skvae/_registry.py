@@ -62,9 +62,40 @@ def register(cls):
     # a private class, or a base that names no model family, is no estimator
     if name.startswith("_") or getattr(cls, "_module_class", None) is None:
         return cls
+    _check_tags(cls)
     key = name if cls.__module__.startswith("skvae.") else f"{cls.__module__}.{cls.__qualname__}"
     _REGISTRY[key] = cls
     return cls
+
+
+def _check_tags(cls):
+    """Refuse a class whose tags claim methods it lacks, or deny methods it has.
+
+    The Displays, the tests and the CLI trust the tags; a family that forgot
+    to declare them learns it when its class is defined, not from a raw
+    AttributeError later.
+    """
+    try:
+        tags = cls.__skvae_tags__(object.__new__(cls))
+    except Exception:  # noqa: BLE001 - tags that need a configured instance
+        return
+    methods = {
+        "transform": ("codes", tags.codes is not None),
+        "inverse_transform": ("decodes", tags.decodes),
+        "sample": ("samples", tags.samples is not None),
+        "decision_function": ("outlier_scores", tags.outlier_scores),
+    }
+    wrong = [
+        f"{tag}={getattr(tags, tag)!r} but {cls.__name__} "
+        f"{'has no' if claimed else 'has a'} {method}"
+        for method, (tag, claimed) in methods.items()
+        if claimed != hasattr(cls, method)
+    ]
+    if wrong:
+        raise TypeError(
+            f"{cls.__name__}'s ModelTags do not match its methods: {'; '.join(wrong)}. "
+            "Return the right ModelTags from its __skvae_tags__ (see skvae.ModelTags)."
+        )
 
 
 def registered_name(cls):

@@ -134,8 +134,18 @@ class DataMixin:
         ndim = getattr(X, "ndim", None)
         expected = self._image_shape_param() if reset else getattr(self, "image_shape_", None)
         takes_images = expected is not None or (reset and self.architecture == "conv")
-        if ndim not in (3, 4) or not takes_images:
+        if ndim not in (3, 4):
             return X, None
+        if not takes_images:
+            how = (
+                "image_shape or architecture='conv' (set either to fit on images)"
+                if reset
+                else "a model fitted on images; this one was fitted on rows"
+            )
+            raise ValueError(
+                f"X has shape {tuple(X.shape)}: {ndim}-D input is read as images only "
+                f"with {how}. Or give one row per sample: X.reshape(len(X), -1)."
+            )
         X = X if is_out_of_core(X) else np.asarray(X)
         shape = tuple(X.shape[1:]) if ndim == 4 else (1,) + tuple(X.shape[1:])
         if expected is not None and shape != expected:

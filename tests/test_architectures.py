@@ -121,8 +121,11 @@ def test_bad_image_settings_are_clear_errors(images, params, match):
 
 def test_mlp_refuses_image_arrays_without_a_shape(images):
     X, _ = images
-    with pytest.raises(ValueError, match="dim 3"):
+    with pytest.raises(ValueError, match="3-D input is read as images only with image_shape"):
         VAETransformer(max_iter=1).fit(X.reshape(300, 8, 8))
+    rows = VAETransformer(max_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="this one was fitted on rows"):
+        rows.transform(X.reshape(300, 8, 8))
     # with image_shape, an MLP reads image arrays too
     vae = VAETransformer(image_shape=(8, 8), max_iter=1, random_state=0).fit(X.reshape(300, 8, 8))
     assert vae.transform(X).shape == (300, 2)

@@ -71,3 +71,20 @@ def test_the_site_builds_without_warnings(tmp_path):
                  "generated/skvae.VAETransformer.html",
                  "generated/skvae.plotting.LatentSpaceDisplay.html"):
         assert (out / page).is_file(), page
+
+
+def test_the_new_family_page_runs_as_written(tmp_path, monkeypatch):
+    """The code of "Adding a model family", every block in order, as a reader runs it."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    page = (DOCS / "user_guide" / "new_family.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "new_family_page"}
+    for block in blocks:
+        exec(compile(block, "new_family.md", "exec"), namespace)
+    assert type(namespace["loaded"]).__name__ == "MMDVAETransformer"
+    assert namespace["search"].best_params_["mmd_weight"] in (1.0, 10.0)

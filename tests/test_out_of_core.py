@@ -167,7 +167,7 @@ def test_bad_out_of_core_inputs_get_clear_errors(tmp_path):
     X, _ = _data()
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         VAETransformer().fit(da.from_array(X, chunks=50)[da.from_array(X[:, 0] > 0)])
-    with pytest.raises(ValueError, match="Expected a 2D array"):
+    with pytest.raises(ValueError, match="3-D input is read as images only"):
         VAETransformer().fit(_memmap(tmp_path, X.reshape(-1, 3, 2)))
     with pytest.raises(ValueError, match="likelihood='bernoulli' needs every value in"):
         VAETransformer(likelihood="bernoulli").fit(_memmap(tmp_path, X, "b.dat"))

@@ -183,7 +183,7 @@ def test_manifold_of_tabular_rows_draws_a_profile_per_cell(wine, wine_vae):
 def test_manifold_needs_a_decoder_a_class_or_data(wine):
     X, y = wine
     cvae = ConditionalVAE(n_components=2, **FAST).fit(X, y)
-    with pytest.raises(ValueError, match="pass y, one of"):
+    with pytest.raises(ValueError, match="pass y, one class label, one of"):
         ManifoldDisplay.from_estimator(cvae)
     assert ManifoldDisplay.from_estimator(cvae, y=1, n_points=3).lines_.shape == (3, 3)
     ae = AutoencoderTransformer(n_components=2, **FAST).fit(X)
@@ -429,3 +429,53 @@ def test_displays_of_a_pipeline_draw_in_the_units_of_X():
     # a Pipeline that does not end in an skvae estimator is refused clearly
     with pytest.raises(TypeError, match="skvae estimator"):
         ReconstructionDisplay.from_estimator(make_pipeline(StandardScaler()).fit(X), X)
+
+
+def test_displays_of_awkward_pipelines_fall_back_or_refuse_clearly(wine):
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = wine
+    X = X[:, :6] + 5.0  # positive, for the log
+    # steps with an inverse_transform that fails, or that scikit-learn makes
+    # the identity: pictures stay in the model's units, and say so
+    for first in (SimpleImputer(), FunctionTransformer(np.log)):
+        pipe = make_pipeline(first, VAETransformer(n_components=2, **FAST)).fit(X)
+        display = ReconstructionDisplay.from_estimator(pipe, X, rows=[0, 1])
+        assert type(first).__name__ in display.units_note_
+        np.testing.assert_allclose(display.inputs, first.transform(X[:2]))
+        samples = SampleGridDisplay.from_estimator(pipe, n_samples=2)
+        assert samples.units_note_ == display.units_note_
+    # a conditional model's classes: one per row of X, or one label to decode
+    cvae = make_pipeline(StandardScaler(), ConditionalVAE(n_components=2, **FAST)).fit(X, y)
+    with pytest.raises(ValueError, match="one class per row of X"):
+        ReconstructionDisplay.from_estimator(cvae, X, y[:3], rows=[100, 101])
+    with pytest.raises(ValueError, match="one class label"):
+        ManifoldDisplay.from_estimator(cvae, X, y=y)
+    with pytest.raises(ValueError, match="one class label"):
+        InterpolationDisplay.from_estimator(cvae, X, y=y)
+    vae = make_pipeline(StandardScaler(), VAETransformer(n_components=2, **FAST)).fit(X)
+    with pytest.raises(ValueError, match="drop y"):
+        InterpolationDisplay.from_estimator(vae, X, y=1)
+    # arguments a Display checks itself
+    with pytest.raises(ValueError, match="image_shape"):
+        ReconstructionDisplay.from_estimator(vae, X, image_shape=(-2, -3))
+    with pytest.raises(ValueError, match="image_shape"):
+        ReconstructionDisplay.from_estimator(vae, X, image_shape=(4, 3, 2))
+    with pytest.raises(ValueError, match="at most 100"):
+        ManifoldDisplay.from_estimator(vae, n_points=10**5)
+    with pytest.raises(ValueError, match="at least one class"):
+        SampleGridDisplay.from_estimator(cvae, groups=[])
+    with pytest.raises(TypeError, match="best_estimator_"):
+        search = GridSearchCV(VAETransformer(n_components=2, **FAST), {"beta": [1.0]}, cv=2)
+        LatentSpaceDisplay.from_estimator(search.fit(X), X)
+    # a detector in a pipeline names the features it scores
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(6)])
+    detector = make_pipeline(StandardScaler(), VAEOutlierDetector(n_components=2, **FAST))
+    detector.set_output(transform="pandas").fit(frame)
+    display = OutlierScoreDisplay.from_estimator(detector, frame, row=0)
+    assert list(display.feature_names) == list(frame.columns)
+    with pytest.raises(ValueError, match="bins"):
+        OutlierScoreDisplay.from_estimator(detector, frame, bins=0)

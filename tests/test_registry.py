@@ -70,3 +70,34 @@ def test_a_family_defined_outside_skvae_is_registered_and_saved(tmp_path):
     loaded = skvae.load(tmp_path / "m.safetensors")
     assert type(loaded) is OutsideVAE
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+def test_tags_that_do_not_match_the_methods_are_refused_at_definition():
+    from sklearn.base import OutlierMixin
+
+    from skvae.base import BaseVAE
+    from skvae.models import ELBOLoss, VAEModule
+
+    with pytest.raises(TypeError, match="codes='stochastic' but Undeclared has no transform"):
+
+        class Undeclared(OutlierMixin, BaseVAE):  # default tags: a transformer's
+            _module_class, _criterion_class = VAEModule, ELBOLoss
+
+            def decision_function(self, X):
+                return X
+
+
+def test_files_of_families_defined_in_a_script_or_not_imported(tmp_path, monkeypatch):
+    import skvae._registry as registry
+
+    class ScriptVAE(VAETransformer):
+        __module__ = "__main__"
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    est = ScriptVAE(max_iter=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
+    with pytest.warns(UserWarning, match="defined in __main__"):
+        skvae.save(est, tmp_path / "script.safetensors")
+    # a file whose family is not imported says to import it
+    monkeypatch.delitem(registry._REGISTRY, registry.registered_name(ScriptVAE))
+    with pytest.raises(ValueError, match=r"its module, __main__.*is imported"):
+        skvae.load(tmp_path / "script.safetensors")

@@ -134,6 +134,8 @@ def _check_count(value, name, minimum):
 
 def _check_dims(dims, k):
     """``dims`` as two different latent dimensions of a ``k``-dimensional code."""
+    if isinstance(dims, str):
+        raise ValueError(f"dims must be two different latent dimensions in [0, {k}), got {dims!r}.")
     dims = tuple(dims)
     if len(dims) != 2 or dims[0] == dims[1] or not all(
         isinstance(d, numbers.Integral) and 0 <= d < k for d in dims
@@ -153,7 +155,7 @@ def _check_rows(rows, n, name, count=None):
         or np.any((rows < -n) | (rows >= n))
     ):
         what = {1: "a row index", 2: "two row indices"}.get(count, "row indices")
-        raise ValueError(f"{name} must be {what} of X ({n} rows), got {rows.tolist()!r}.")
+        raise ValueError(f"{name} must be {what} of X ({n} rows), got {_short_list(rows)}.")
     return rows
 
 
@@ -168,23 +170,61 @@ def _steps_before(estimator):
     return steps
 
 
+def _short_list(values, n=8):
+    """``values`` as a plain list for a message, the first ``n`` of them."""
+    values = np.asarray(values).tolist() if not isinstance(values, list) else values
+    return repr(values) if len(values) <= n else f"{values[:n]!r} ... ({len(values)} in all)"
+
+
+def _inverts(step, rows):
+    """``step.inverse_transform(rows)``, or None where the step cannot invert.
+
+    A step cannot invert when it has no ``inverse_transform``, when calling it
+    fails (an imputer without indicators, a model that needs ``y``), or when
+    it is a ``FunctionTransformer`` whose ``func`` has no ``inverse_func``
+    (scikit-learn then returns its input as it is).
+    """
+    from sklearn.preprocessing import FunctionTransformer
+
+    if not hasattr(step, "inverse_transform"):
+        return None
+    if isinstance(step, FunctionTransformer) and step.func is not None:
+        if step.inverse_func is None:
+            return None
+    try:
+        out = np.asarray(step.inverse_transform(rows), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - any failure means: not invertible here
+        return None
+    return out if out.ndim == 2 and len(out) == len(rows) else None
+
+
 class _Fitted:
     """A fitted skvae estimator, or a Pipeline ending in one, as the Displays use it.
 
     ``X`` goes through the pipeline's earlier steps before the model sees it
     (:meth:`to_model`); the rows the model gives back (reconstructions,
     decoded codes, samples) come back to ``X``'s units through the earlier
-    steps' ``inverse_transform`` when every one has it (:meth:`to_data`).
-    Otherwise pictures are in the units of the model's own input, and
-    :attr:`units_note` says so. Capabilities come from the model's
-    :class:`~skvae.ModelTags`; ``skvae_only=False`` also takes another
-    library's estimator (then ``tags`` is None).
+    steps' ``inverse_transform`` when every one inverts (:meth:`to_data`;
+    tried once on a row of zeros). Otherwise pictures are in the units of the
+    model's own input, and :attr:`units_note` says so. Capabilities come from
+    the model's :class:`~skvae.ModelTags`, checked against its methods;
+    ``skvae_only=False`` also takes another library's estimator (then
+    ``tags`` is None).
     """
 
     def __init__(self, estimator, display, skvae_only=True):
-        check_is_fitted(estimator)
         self.display = display
+        if hasattr(estimator, "best_estimator_") and not hasattr(estimator, "steps"):
+            raise TypeError(
+                f"{display} draws a fitted skvae estimator (or a Pipeline ending in one), "
+                f"got a {type(estimator).__name__}: pass its best_estimator_."
+            )
         self.model = final_estimator(estimator)
+        if isinstance(self.model, str) or self.model is None:
+            raise TypeError(
+                f"{display} draws a fitted skvae estimator, but the Pipeline's last step "
+                f"is {self.model!r}."
+            )
         self.name = type(self.model).__name__
         try:
             self.tags = get_model_tags(self.model)
@@ -195,15 +235,20 @@ class _Fitted:
                     f"one), got {self.name}."
                 ) from None
             self.tags = None
+        check_is_fitted(estimator)
         self.steps = _steps_before(estimator)
-        self.invertible = all(hasattr(s, "inverse_transform") for s in self.steps)
-        self.units_note = None
-        if not self.invertible:
-            names = ", ".join(type(s).__name__ for s in self.steps)
-            self.units_note = (
-                f"in the units of {self.name}'s input: the pipeline's earlier steps "
-                f"({names}) cannot be inverted"
-            )
+        self.invertible, self.units_note = True, None
+        if self.steps:
+            rows = np.zeros((1, int(getattr(self.model, "n_features_in_", 1))))
+            for step in reversed(self.steps):
+                rows = _inverts(step, rows)
+                if rows is None:
+                    self.invertible = False
+                    self.units_note = (
+                        f"in the units of {self.name}'s input: the pipeline's "
+                        f"{type(step).__name__} step cannot be inverted"
+                    )
+                    break
 
     def to_model(self, X):
         """``X`` as the model sees it: through the pipeline's earlier steps."""
@@ -223,9 +268,9 @@ class _Fitted:
         """Rows of ``X`` in the units the pictures are in (see :attr:`units_note`)."""
         return _rows(X if self.invertible else self.to_model(X))
 
-    def require(self, what, ok):
-        """A clear TypeError when the model lacks a capability ``what`` (``ok`` False)."""
-        if not ok:
+    def require(self, what, ok, *methods):
+        """A clear TypeError when the model lacks ``what`` (``ok`` False, or a method missing)."""
+        if not ok or not all(hasattr(self.model, m) for m in methods):
             raise TypeError(f"{self.display} needs an estimator with {what}; {self.name} has none.")
 
     @property
@@ -240,7 +285,8 @@ class _Fitted:
         posterior means of its encoder.
         """
         Z = self.to_model(X)
-        if self.tags.codes is None:
+        if self.tags.codes is None or not hasattr(self.model, "transform"):
+            self.require("codes", hasattr(self.model, "_encode_mean"))
             rows = self.model._validate_X(Z, reset=False, likelihood_support=False)
             return self.model._encode_mean(rows)
         if self.conditional and y is not None:
@@ -249,20 +295,39 @@ class _Fitted:
 
     def decoder(self, y):
         """``Z -> rows``: decoder means in the pictures' units (of class ``y`` if conditional)."""
-        self.require("inverse_transform", self.tags.decodes)
+        self.require("inverse_transform", self.tags.decodes, "inverse_transform")
         if self.conditional:
-            if y is None:
+            if y is None or np.ndim(y) != 0:
                 raise ValueError(
                     f"{self.display} of a {self.name} decodes codes of one class: pass y, "
-                    f"one of {list(self.model.classes_)}."
+                    f"one class label, one of {_short_list(self.model.classes_)}."
                 )
             return lambda Z: self.to_data(self.model.inverse_transform(Z, np.repeat(y, len(Z))))
+        if y is not None:
+            raise ValueError(
+                f"y is the class to decode with a ConditionalVAE; {self.name} decodes "
+                "without one: drop y."
+            )
         return lambda Z: self.to_data(self.model.inverse_transform(Z))
+
+    def row_labels(self, y, n):
+        """The classes ``y`` of the ``n`` rows of X, checked (a conditional model's)."""
+        if y is None:
+            raise ValueError(
+                f"{self.display} of a {self.name} encodes each row with its class: pass y, "
+                "one class per row of X."
+            )
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n:
+            raise ValueError(
+                f"y must hold one class per row of X ({n} rows), got shape {y.shape}."
+            )
+        return y
 
     def image_shape(self, given, n_features):
         """The image shape to draw rows of ``n_features`` with: given, the model's, or None."""
         if given is not None:
-            return tuple(int(s) for s in given)
+            return _check_image_shape(given, n_features)
         shape = getattr(self.model, "image_shape_", None)
         if shape is None or int(np.prod(shape)) != n_features:
             return None
@@ -271,8 +336,11 @@ class _Fitted:
     def feature_names(self, names, n_features):
         """``names`` (checked), or the names of the features drawn, or None."""
         if names is None:
-            source = self.steps[0] if self.steps and self.invertible else self.model
-            names = getattr(source, "feature_names_in_", None)
+            if self.steps and not self.invertible:
+                names = self.model_feature_names()
+            else:
+                source = self.steps[0] if self.steps else self.model
+                names = getattr(source, "feature_names_in_", None)
             return names if names is not None and len(names) == n_features else None
         names = np.asarray(names)
         if names.shape != (n_features,):
@@ -281,6 +349,39 @@ class _Fitted:
                 f"shape {names.shape}."
             )
         return names
+
+
+    def model_feature_names(self):
+        """The names of the features the model sees (after the earlier steps), or None."""
+        names = getattr(self.model, "feature_names_in_", None)
+        if names is None and self.steps:
+            try:
+                names = np.asarray(self.steps[-1].get_feature_names_out(), dtype=object)
+            except Exception:  # noqa: BLE001 - a step that cannot name its outputs
+                names = None
+        return names
+
+
+def _check_image_shape(shape, n_features):
+    """``shape`` as (H, W) or (C, H, W) of positive ints holding ``n_features`` values."""
+    try:
+        dims = tuple(int(s) for s in shape)
+        ok = all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
+    except TypeError:
+        dims, ok = (), False
+    if not ok or len(dims) not in (2, 3) or min(dims) < 1 or (
+        len(dims) == 3 and dims[0] not in (1, 3, 4)
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (channels, height, width) with 1, 3 "
+            f"or 4 channels, got {shape!r}."
+        )
+    if int(np.prod(dims)) != n_features:
+        raise ValueError(
+            f"image_shape={dims} holds {int(np.prod(dims))} values, but the rows drawn have "
+            f"{n_features} features."
+        )
+    return dims
 
 
 def _note_units(display, fitted):

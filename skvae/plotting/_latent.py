@@ -16,6 +16,10 @@ from ._common import (
     _show_mosaic,
 )
 
+# Grid points along each axis of a ManifoldDisplay: beyond this the grid of
+# decoded rows (n_points ** 2) is too small to see and large in memory.
+_MAX_GRID = 100
+
 # --------------------------------------------------------------- latent space
 
 
@@ -42,6 +46,9 @@ class LatentSpaceDisplay:
     colorbar_ : matplotlib Colorbar or None
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : None
+        Set by ``from_estimator``, as on the Displays that draw rows: codes and
+        loss curves have no units of ``X``.
     """
 
     def __init__(
@@ -146,10 +153,12 @@ class LatentSpaceDisplay:
             elif fitted.tags.outlier_scores:
                 scores = fitted.model.score_samples(fitted.to_model(X))
                 color, color_label = scores, "score (low: outlying)"
-        return cls.from_codes(
+        display = cls.from_codes(
             codes, color, color_label=color_label, dims=dims,
             estimator_name=fitted.name, ax=ax, cmap=cmap, **scatter_kwargs,
         )
+        display.units_note_ = None
+        return display
 
     @classmethod
     def from_codes(
@@ -234,6 +243,10 @@ class ManifoldDisplay:
         The feature profiles.
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : str or None
+        Set by ``from_estimator``: None when the values drawn are in the units
+        of ``X``; otherwise what units they are in (a Pipeline whose earlier
+        steps cannot be inverted), also written on the figure.
     """
 
     def __init__(self, decoded, grid_x, grid_y, *, image_shape=None, dims=(0, 1)):
@@ -335,6 +348,11 @@ class ManifoldDisplay:
         k = int(fitted.model._n_features_out)  # the width of transform's codes
         dims = _check_dims(dims, k)
         _check_count(n_points, "n_points", 2)
+        if n_points > _MAX_GRID:
+            raise ValueError(
+                f"n_points must be at most {_MAX_GRID} (a grid of n_points ** 2 decoded "
+                f"rows), got {n_points}."
+            )
         lo, hi = quantile_range
         if not 0.0 < lo < hi < 1.0:
             raise ValueError(

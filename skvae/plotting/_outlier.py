@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._common import (
+    _check_count,
     _check_rows,
     _Fitted,
     _new_axes,
@@ -36,6 +37,10 @@ class OutlierScoreDisplay:
     feature_bars_ : matplotlib BarContainer or None
     axes_ : ndarray of matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : str or None
+        Set by ``from_estimator``: None, or, for a Pipeline, a note that the
+        feature scores are of the features the detector sees (after the
+        earlier steps), also written on the figure.
     """
 
     def __init__(
@@ -133,11 +138,12 @@ class OutlierScoreDisplay:
         fitted = _Fitted(estimator, "OutlierScoreDisplay", skvae_only=False)
         model = fitted.model
         fitted.require(
-            "score_samples and offset_",
-            fitted.tags.outlier_scores
-            if fitted.tags is not None
-            else hasattr(model, "score_samples") and hasattr(model, "offset_"),
+            "outlier scores (score_samples and offset_)",
+            fitted.tags is None or fitted.tags.outlier_scores,
+            "score_samples",
+            "offset_",
         )
+        _check_count(bins, "bins", 1)
         Z = fitted.to_model(X)
         scores = model.score_samples(Z)
         is_outlier = None
@@ -158,7 +164,7 @@ class OutlierScoreDisplay:
         if feature_names is not None or not fitted.steps:
             names = fitted.feature_names(feature_names, n_features)
         else:  # the features scored are the model's, after the earlier steps
-            names = getattr(model, "feature_names_in_", None)
+            names = fitted.model_feature_names()
         display = cls(
             scores, model.offset_, is_outlier=is_outlier, feature_scores=feature_scores,
             feature_names=names, row=row,

@@ -52,6 +52,10 @@ class InterpolationDisplay:
         One profile per step (and the inputs, dashed, last).
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : str or None
+        Set by ``from_estimator``: None when the values drawn are in the units
+        of ``X``; otherwise what units they are in (a Pipeline whose earlier
+        steps cannot be inverted), also written on the figure.
     """
 
     def __init__(self, decoded, *, inputs=None, image_shape=None, method="linear"):
@@ -186,6 +190,10 @@ class ReconstructionDisplay:
         Per row: the inputs' bars and the reconstructions' bars.
     axes_ : ndarray of matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : str or None
+        Set by ``from_estimator``: None when the values drawn are in the units
+        of ``X``; otherwise what units they are in (a Pipeline whose earlier
+        steps cannot be inverted), also written on the figure.
     """
 
     def __init__(
@@ -301,12 +309,7 @@ class ReconstructionDisplay:
         selected = _take(X, rows)
         Z = fitted.to_model(selected)
         if fitted.conditional:
-            if y is None:
-                raise ValueError(
-                    f"ReconstructionDisplay of a {fitted.name} reconstructs "
-                    "each row with its class: pass y."
-                )
-            labels = np.asarray(y)[rows]
+            labels = fitted.row_labels(y, n)[rows]
             recon = fitted.model.inverse_transform(fitted.model.transform(Z, labels), labels)
         else:
             recon = fitted.model.inverse_transform(fitted.model.transform(Z))

@@ -36,6 +36,10 @@ class SampleGridDisplay:
         The group means' profiles.
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
+    units_note_ : str or None
+        Set by ``from_estimator``: None when the values drawn are in the units
+        of ``X``; otherwise what units they are in (a Pipeline whose earlier
+        steps cannot be inverted), also written on the figure.
     """
 
     def __init__(self, samples, group_labels, *, image_shape=None):
@@ -105,23 +109,25 @@ class SampleGridDisplay:
         display : SampleGridDisplay
         """
         fitted = _Fitted(estimator, "SampleGridDisplay")
-        fitted.require("sample", fitted.tags.samples is not None)
+        fitted.require("sample", fitted.tags.samples is not None, "sample")
         _check_count(n_samples, "n_samples", 1)
         model = fitted.model
-        if fitted.tags.labels == "classes":
-            groups = list(model.classes_) if groups is None else list(groups)
+        if fitted.tags.labels in ("classes", "clusters"):
+            if fitted.tags.labels == "classes":
+                every, key = list(model.classes_), "y"
+            else:
+                every, key = list(range(model.n_clusters)), "cluster"
+            groups = every if groups is None else list(np.atleast_1d(groups))
+            if not groups:
+                raise ValueError(
+                    f"groups must name at least one {'class' if key == 'y' else 'cluster'} "
+                    "to sample, got none."
+                )
             samples = [
-                model.sample(n_samples, y=g, random_state=random_state, noise=noise)[0]
+                model.sample(n_samples, random_state=random_state, noise=noise, **{key: g})[0]
                 for g in groups
             ]
-            labels = [str(g) for g in groups]
-        elif fitted.tags.labels == "clusters":
-            groups = list(range(model.n_clusters)) if groups is None else list(groups)
-            samples = [
-                model.sample(n_samples, random_state=random_state, cluster=g, noise=noise)[0]
-                for g in groups
-            ]
-            labels = [f"cluster {g}" for g in groups]
+            labels = [str(g) if key == "y" else f"cluster {g}" for g in groups]
         else:
             if groups is not None:
                 raise ValueError(f"{fitted.name} samples its prior: groups must be None.")
@@ -159,6 +165,9 @@ class TrainingDisplay:
     axes_ : ndarray of matplotlib Axes
         The curves' Axes, and the bars' when there are bars.
     figure_ : matplotlib Figure
+    units_note_ : None
+        Set by ``from_estimator``, as on the Displays that draw rows: codes and
+        loss curves have no units of ``X``.
     """
 
     def __init__(
@@ -234,4 +243,6 @@ class TrainingDisplay:
             kl_per_dim=model.kl_per_dim_ if statistics else None,
             n_active_units=model.n_active_units_ if statistics else None,
         )
-        return display.plot(ax=ax)
+        display = display.plot(ax=ax)
+        display.units_note_ = None
+        return display
