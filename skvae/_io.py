@@ -252,7 +252,9 @@ def save(estimator, file):
     >>> bool((loaded.transform(X) == vae.transform(X)).all())
     True
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save as to_bytes
+
+    from ._files import write_file
 
     writer = _Writer()
     description = {
@@ -266,7 +268,8 @@ def save(estimator, file):
         "format": FORMAT,
         "skvae": json.dumps(description, allow_nan=True, separators=(",", ":")),
     }
-    save_file(writer.tensors, os.fspath(file), metadata=metadata)
+    data = to_bytes(writer.tensors, metadata=metadata)
+    write_file(file, lambda handle: handle.write(data))
 
 
 class _Reader:

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import write_file
+
 
 class CLIError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
@@ -126,11 +128,16 @@ def _check_writable(option, out):
 
 def _check_before_training(args):
     """What can fail after a long fit is checked before it: the outputs, the device."""
+    from ._files import check_distinct
     from ._units import resolve_device
 
-    for option, value in (
-        ("--output", args.output), ("--save-model", args.save_model), ("--plot", args.plot)
-    ):
+    outputs = {"--output": args.output, "--save-model": args.save_model, "--plot": args.plot}
+    inputs = {"the input": getattr(args, "file", None), "--model": getattr(args, "model", None)}
+    try:
+        check_distinct(inputs, outputs)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    for option, value in outputs.items():
         if value:
             _check_writable(option, Path(value))
     if args.plot:
@@ -156,7 +163,9 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None):
 
     _check_before_training(args)
     if args.model:
-        return _load_model(accepts or type(estimator), args, label)
+        loaded = _load_model(accepts or type(estimator), args, label)
+        _save_model(loaded[0], args)
+        return loaded
     if label is None:
         X, description = _read_table(args.file, args.drop_non_numeric)
         y = None
@@ -178,13 +187,20 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None):
     # skorch prints its epoch table to stdout: keep stdout for the data.
     with contextlib.redirect_stdout(sys.stderr), _as_cli_error():
         model.fit(X, y)
-    if args.save_model:
-        from . import save
-
-        save(model, args.save_model)
-        if not args.quiet:
-            print(f"Saved the fitted model to {args.save_model}", file=sys.stderr)
+    _save_model(model, args)
     return (model, X) if label is None else (model, X, y)
+
+
+def _save_model(model, args):
+    """Write the fitted (or loaded) model to ``--save-model``, when given."""
+    if not args.save_model:
+        return
+    from . import save
+
+    with _as_cli_error():
+        save(model, args.save_model)
+    if not args.quiet:
+        print(f"Saved the model to {args.save_model}", file=sys.stderr)
 
 
 def _load_model(accepts, args, label):
@@ -255,8 +271,12 @@ def _save_plot(args, draw):
     with _as_cli_error():
         draw(ax)
     fig.tight_layout()
-    fig.savefig(args.plot, dpi=110)
-    plt.close(fig)
+    suffix = Path(args.plot).suffix.lstrip(".").lower()
+    try:
+        with _as_cli_error():
+            write_file(args.plot, lambda handle: fig.savefig(handle, dpi=110, format=suffix))
+    finally:
+        plt.close(fig)
     if not args.quiet:
         print(f"Wrote the picture to {args.plot}", file=sys.stderr)
 
@@ -273,15 +293,18 @@ def _verbosity(args):
 @contextlib.contextmanager
 def _as_cli_error():
     """A ValueError of the model (bad data, a bad model file) as a one-line CLI error."""
+    from ._files import OutputError
+
     try:
         yield
-    except ValueError as exc:
+    except (ValueError, OutputError) as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
 
 
 def _write(frame, args, what):
     if args.output:
-        frame.to_csv(args.output, index=False)
+        with _as_cli_error():
+            write_file(args.output, lambda handle: frame.to_csv(handle, index=False), binary=False)
         if not args.quiet:
             print(f"Wrote {frame.shape[0]} {what} to {args.output}", file=sys.stderr)
     else:
