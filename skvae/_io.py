@@ -25,6 +25,18 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from ._io_checks import (
+    check_description,
+    check_estimator_entry,
+    check_fitted,
+    check_params,
+    check_regular_file,
+    check_state_names,
+    check_strings,
+    check_weights,
+    unreadable,
+)
+
 FORMAT = "skvae-model"
 # Raised when a file written by this version cannot be read by an older one.
 FORMAT_VERSION = 1
@@ -299,8 +311,12 @@ class _Reader:
         if tag == "__ndarray__":
             return self.tensor(data[tag]["__tensor__"]).numpy()
         if tag == "__scalar__":
-            return np.dtype(data[tag]).type(data["value"])
+            dtype = np.dtype(data[tag])
+            if dtype.kind not in "biuf":
+                raise unreadable(self.path, f"a scalar has the type {data[tag]!r}")
+            return dtype.type(data["value"])
         if tag == "__strings__":
+            check_strings(data[tag], data.get("dtype"), data.get("shape"), self.path)
             return np.array(data[tag], dtype=data["dtype"]).reshape(data["shape"])
         if tag == "__tuple__":
             return tuple(self.value(v) for v in data[tag])
@@ -330,6 +346,7 @@ class _Reader:
     def estimator(self, data):
         from ._base import BaseVAE
 
+        check_estimator_entry(data, self.path)
         name = data["__estimator__"]
         cls = _class_named(name)
         if cls is None:
@@ -344,21 +361,34 @@ class _Reader:
                 self.path,
                 f"it names a class {name!r}; skvae loads only {_allowed_names()}{hint}",
             )
+        check_state_names(cls, data["state"], self.path)
         est = cls.__new__(cls)
         est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})
+        check_params(est, self.path)
         if not isinstance(est, BaseVAE):
             return est
         if self.device is not None:
             est.device = self.device
         est._check_device_here(stacklevel=4)
+        if "weights" not in data and any(
+            k.endswith("_") and not k.startswith("__") for k in data["state"]
+        ):
+            raise unreadable(self.path, f"its {name} has fitted attributes but no weights")
         if "weights" in data:
+            check_fitted(est, self.path)
             weights = {k: self.tensor(key) for k, key in data["weights"].items()}
-            est._restore_net(weights, data["history"])
+            check_weights(est, weights, self.path)
+            try:
+                est._restore_net(weights, data["history"])
+            except ValueError as exc:
+                message = str(exc).splitlines()[0]
+                if self.path in message:
+                    raise
+                raise unreadable(self.path, message.rstrip(".")) from None
         return est
 
 
-def _unreadable(path, why):
-    return ValueError(f"{path} is not a skvae model file this version can read: {why}.")
+_unreadable = unreadable
 
 
 def load(file, *, encoder=None, decoder=None, device=None):
@@ -399,8 +429,14 @@ def load(file, *, encoder=None, decoder=None, device=None):
     from safetensors import SafetensorError, safe_open
 
     path = os.fspath(file)
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a directory; give the model file written by skvae.save.")
+    check_regular_file(path)
+    if device is not None:
+        from ._units import resolve_device
+
+        try:
+            resolve_device(device)
+        except ValueError as exc:
+            raise ValueError(f"skvae.load({path!r}, device={device!r}): {exc}") from None
     try:
         with safe_open(path, framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
@@ -413,8 +449,9 @@ def load(file, *, encoder=None, decoder=None, device=None):
         raise _unreadable(path, "it is a safetensors file without a skvae model description")
     try:
         description = json.loads(metadata["skvae"])
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, or too many digits
         raise _unreadable(path, f"its model description is not valid JSON ({exc})") from None
+    check_description(description, path)
     written_by = description.get("skvae_version", "an unknown version")
     version = description.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -426,7 +463,7 @@ def load(file, *, encoder=None, decoder=None, device=None):
     reader = _Reader(tensors, {"encoder": encoder, "decoder": decoder}, device, path)
     try:
         return reader.estimator(description["model"])
-    except (KeyError, TypeError, IndexError) as exc:
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         raise _unreadable(
             path, f"its description is damaged or from another skvae ({written_by}): {exc!r}"
         ) from None

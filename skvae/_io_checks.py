@@ -1,0 +1,207 @@
+"""What :func:`skvae.load` checks before it builds anything from a model file.
+
+A model file is data from someone else. Its JSON description and its tensors
+are checked for types, sizes and consistency before an estimator or a network
+is built from them, so that a damaged or hostile file is refused with a
+ValueError that names the file and the problem (never a raw traceback, a
+runaway allocation, NaN outputs or a method hidden by an attribute):
+
+* only a regular file is opened (a named pipe would block forever);
+* the description nests at most ``MAX_DEPTH`` levels, and its integers fit
+  in 64 bits;
+* attributes never shadow a method or a property of the class;
+* hyperparameters pass the estimator's own ``_parameter_constraints``;
+* a fitted estimator's data attributes have the types and shapes its
+  inference needs, consistent with ``n_features_in_``;
+* the network that the hyperparameters describe is built on torch's
+  ``meta`` device first (no memory) and must have exactly the shapes of the
+  weights in the file, so the real one costs no more than the file holds;
+* weights are finite.
+"""
+
+import inspect
+import math
+import os
+import stat
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+
+# Levels of nesting a model description may have (skvae writes fewer than 10).
+MAX_DEPTH = 64
+_INT_BOUND = 2**63
+
+
+def unreadable(path, why):
+    return ValueError(f"{path} is not a skvae model file this version can read: {why}.")
+
+
+def check_regular_file(path):
+    """Refuse a directory, a device or a named pipe before opening it (never block)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such model file: {path}") from None
+    except OSError as exc:
+        raise unreadable(path, f"it cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{path} is a directory; give the model file written by skvae.save.")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(
+            f"{path} is not a regular file (a named pipe, a socket or a device); give "
+            "the model file written by skvae.save."
+        )
+
+
+def check_description(description, path):
+    """The JSON description's shape: nesting, integer sizes, the top-level keys."""
+    stack = [(description, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise unreadable(path, f"its description nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) >= _INT_BOUND:
+            raise unreadable(path, f"its description holds an integer too large ({value:.3g})")
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise unreadable(path, "its description has keys that are not strings")
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    if not isinstance(description, dict) or not isinstance(description.get("model"), dict):
+        raise unreadable(path, "its description holds no model")
+
+
+def check_estimator_entry(data, path):
+    """One estimator's entry: its class name, state, weights and history."""
+    if not isinstance(data.get("__estimator__"), str):
+        raise unreadable(path, "an estimator entry names no class")
+    if not isinstance(data.get("state"), dict):
+        raise unreadable(path, f"the state of {data['__estimator__']} is not a mapping")
+    weights = data.get("weights")
+    if weights is not None and not (
+        isinstance(weights, dict)
+        and all(isinstance(v, str) for v in weights.values())
+        and isinstance(data.get("history"), list)
+    ):
+        raise unreadable(path, f"the weights or history of {data['__estimator__']} are damaged")
+
+
+def check_state_names(cls, state, path):
+    """No attribute may hide a method or property of the class (``transform``...)."""
+    params = set(inspect.signature(cls.__init__).parameters)
+    for name in state:
+        if name in params:
+            continue
+        found = inspect.getattr_static(cls, name, None)
+        if found is not None and (callable(found) or isinstance(found, (property, classmethod,
+                                                                          staticmethod))):
+            raise unreadable(path, f"its {cls.__name__} has an attribute {name!r} that would "
+                                   "hide the method of that name")
+        if name.startswith("__"):
+            raise unreadable(path, f"its {cls.__name__} has a reserved attribute {name!r}")
+
+
+def check_params(est, path):
+    """The hyperparameters pass the estimator's own validation."""
+    validate = getattr(est, "_validate_params", None)
+    if validate is None or not hasattr(type(est), "_parameter_constraints"):
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as exc:
+        raise unreadable(path, f"its {type(est).__name__} has an invalid hyperparameter: "
+                               f"{str(exc).splitlines()[0]}") from None
+
+
+# what a fitted skvae estimator's inference reads, beside its net
+_FITTED = ("n_features_in_", "x_offset_", "x_unit_", "_fitted_structure_", "_inference_seed")
+
+
+def check_fitted(est, path):
+    """A fitted skvae estimator's data attributes: present, typed, consistent."""
+    name = type(est).__name__
+    missing = [a for a in _FITTED if a not in vars(est)]
+    if missing:
+        raise unreadable(path, f"its fitted {name} lacks {', '.join(missing)}")
+    n = est.n_features_in_
+    if not isinstance(n, Integral) or isinstance(n, bool) or not 1 <= n <= 10**8:
+        raise unreadable(path, f"its {name} has n_features_in_={n!r}, not a count of features")
+    offset = est.x_offset_
+    if not (isinstance(offset, np.ndarray) and offset.shape == (n,) and offset.dtype.kind == "f"
+            and np.isfinite(offset).all()):
+        raise unreadable(path, f"its {name}'s x_offset_ is not {n} finite numbers")
+    unit = est.x_unit_
+    if not (isinstance(unit, Real) and not isinstance(unit, bool) and math.isfinite(unit)
+            and unit > 0):
+        raise unreadable(path, f"its {name}'s x_unit_ is {unit!r}, not a positive number")
+    shape = getattr(est, "image_shape_", None)
+    if shape is not None and not (
+        isinstance(shape, (tuple, list)) and len(shape) == 3
+        and all(isinstance(s, Integral) and s > 0 for s in shape) and math.prod(shape) == n
+    ):
+        raise unreadable(path, f"its {name}'s image_shape_ {shape!r} does not hold {n} features")
+    structure = est._fitted_structure_
+    if not isinstance(structure, dict) or set(structure) != set(est._structural_params):
+        raise unreadable(path, f"its {name}'s fitted structure is damaged")
+    if not isinstance(est._inference_seed, Integral) or not 0 <= est._inference_seed < 2**32:
+        raise unreadable(path, f"its {name}'s inference seed is damaged")
+
+
+def check_weights(est, weights, path):
+    """Finite weights, of exactly the shapes of the network the hyperparameters describe.
+
+    The network is first built on torch's ``meta`` device (shapes, no memory);
+    a network of the user's own (``encoder`` / ``decoder``) is checked by
+    loading the weights into the real one instead.
+    """
+    name = type(est).__name__
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise unreadable(path, f"its {name} has weights that are not finite ({key})")
+    structure = est._fitted_structure_
+    params = est.get_params(deep=False)
+    try:
+        est.set_params(**structure)
+        check_params(est, path)
+        if any(structure.get(p) is not None for p in ("encoder", "decoder")):
+            return  # the user's modules: checked when the weights are loaded into them
+        with torch.device("meta"):
+            module = est._module_class(
+                **est._module_params(np.zeros((2, est.n_features_in_), dtype=np.float32))
+            )
+        expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    except (ValueError, TypeError, RuntimeError, OverflowError, MemoryError) as exc:
+        if str(path) in str(exc):
+            raise
+        raise unreadable(path, f"its {name} describes no network skvae can build: "
+                               f"{str(exc).splitlines()[0]}") from None
+    finally:
+        est.set_params(**params)
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if found != expected:
+        wrong = sorted(set(found) ^ set(expected)) or sorted(
+            k for k in found if found[k] != expected[k]
+        )
+        raise unreadable(
+            path, f"its {name}'s weights do not fit the network its hyperparameters describe "
+                  f"({wrong[0]}: {found.get(wrong[0])} in the file, "
+                  f"{expected.get(wrong[0])} expected)"
+        )
+
+
+def check_strings(items, dtype, shape, path):
+    """A stored array of strings: the declared width and shape match its items."""
+    if not (isinstance(items, list) and all(isinstance(v, str) for v in items)
+            and isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)
+            and math.prod(shape) == len(items)):
+        raise unreadable(path, "an array of strings is damaged")
+    if dtype == "object":
+        return
+    kind = np.dtype(dtype) if isinstance(dtype, str) and dtype[1:2] == "U" else None
+    widest = max((len(v) for v in items), default=0)
+    if kind is None or kind.itemsize // 4 > max(widest, 1):
+        raise unreadable(path, f"an array of strings declares the type {dtype!r}")

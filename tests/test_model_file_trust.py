@@ -1,0 +1,190 @@
+"""skvae.load trusts nothing it reads: edited model files are refused, clearly, before any build."""
+
+import copy
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+import skvae
+from skvae import VAETransformer
+
+X = np.random.RandomState(0).normal(size=(60, 5))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "vae.safetensors"
+    est = VAETransformer(max_iter=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
+    skvae.save(est, path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    return est, path, json.loads(metadata["skvae"]), tensors, metadata
+
+
+def _write(path, description, tensors, metadata, raw=None):
+    meta = dict(metadata)
+    meta["skvae"] = raw if raw is not None else json.dumps(description)
+    save_file(tensors, str(path), metadata=meta)
+    return path
+
+
+def _edited(saved, tmp_path, edit=None, raw=None, tensors=None):
+    _, _, description, original, metadata = saved
+    description = copy.deepcopy(description)
+    if edit is not None:
+        edit(description)
+    return _write(tmp_path / "edited.safetensors", description, tensors or original, metadata, raw)
+
+
+def _state(d):
+    return d["model"]["state"]
+
+
+CASES = {
+    "a JSON list": dict(raw="[1, 2]"),
+    "null": dict(raw="null"),
+    "5,000 levels of nesting": dict(raw="[" * 5000 + "]" * 5000),
+    "a 5,001-digit integer": dict(raw='{"format_version": 1, "model": ' + "9" * 5001 + "}"),
+    "a state that is a list": dict(edit=lambda d: d["model"].__setitem__("state", [1])),
+    "weights that are a string": dict(edit=lambda d: d["model"].__setitem__("weights", "w")),
+    "no n_features_in_": dict(edit=lambda d: _state(d).pop("n_features_in_")),
+    "n_features_in_ of -3": dict(edit=lambda d: _state(d).__setitem__("n_features_in_", -3)),
+    "n_features_in_ of 10**12": dict(
+        edit=lambda d: _state(d).__setitem__("n_features_in_", 10**12)
+    ),
+    "batch_size of -1": dict(edit=lambda d: _state(d).__setitem__("batch_size", -1)),
+    "batch_size of 0": dict(edit=lambda d: _state(d).__setitem__("batch_size", 0)),
+    "an attribute named transform": dict(edit=lambda d: _state(d).__setitem__("transform", 1)),
+    "x_unit_ a string": dict(edit=lambda d: _state(d).__setitem__("x_unit_", "a")),
+    "a huge integer": dict(edit=lambda d: _state(d).__setitem__("max_iter", 10**30)),
+    "a string array declaring a huge width": dict(
+        edit=lambda d: _state(d).__setitem__(
+            "feature_names_in_",
+            {"__strings__": ["a"] * 5, "dtype": "<U50000000", "shape": [5]},
+        )
+    ),
+    "wide hidden layers declared": dict(
+        edit=lambda d: _state(d)["_fitted_structure_"]["__dict__"].__setitem__(
+            "hidden_layer_sizes", {"__tuple__": [100000, 100000]}
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_edited_file_is_refused_with_a_message_naming_it(saved, tmp_path, case):
+    path = _edited(saved, tmp_path, **CASES[case])
+    with pytest.raises(ValueError, match="edited.safetensors"):
+        skvae.load(path)
+
+
+def test_an_offset_of_the_wrong_length_and_nan_weights_are_refused(saved, tmp_path):
+    _, _, description, tensors, metadata = saved
+    key = next(k for k in tensors if "x_offset_" in k)
+    short = dict(tensors, **{key: tensors[key][:2].clone()})
+    path = _write(tmp_path / "short.safetensors", description, short, metadata)
+    with pytest.raises(ValueError, match="x_offset_"):
+        skvae.load(path)
+    weight = next(k for k in tensors if k.endswith("weight"))
+    bad = tensors[weight].clone()
+    bad[0, 0] = float("nan")
+    path = _write(tmp_path / "nan.safetensors", description, dict(tensors, **{weight: bad}),
+                  metadata)
+    with pytest.raises(ValueError, match="not finite"):
+        skvae.load(path)
+
+
+def test_a_named_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "model.fifo"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def attempt():
+        try:
+            skvae.load(fifo)
+        except ValueError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert outcome and "not a regular file" in outcome[0]
+
+
+def test_an_unknown_device_is_refused_as_fit_refuses_it(saved):
+    _, path, *_ = saved
+    with pytest.raises(ValueError, match="nonsense"):
+        skvae.load(path, device="nonsense")
+
+
+# Mutations of every key of the description: each load is refused with a
+# ValueError that names the file, or gives a model that answers with finite
+# numbers. Nothing else (no AttributeError, no NaN, no numpy error).
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:3]):
+            yield from _paths(v, prefix + (i,))
+
+
+MUTATIONS = {
+    "remove": None,
+    "null": lambda v: None,
+    "string": lambda v: "x",
+    "list": lambda v: [v],
+    "negative": lambda v: -1,
+    "huge": lambda v: 2**62,
+    "float": lambda v: 0.5,
+    "deep": lambda v: [[[[[[v]]]]]],
+    "mapping": lambda v: {"__dict__": {"a": v}},
+}
+
+
+@settings(
+    max_examples=int(os.environ.get("SKVAE_HYPOTHESIS_EXAMPLES", 60)),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_mutation_of_the_description_is_refused_or_harmless(saved, tmp_path, data):
+    est, _, description, tensors, metadata = saved
+    paths = [p for p in _paths(description["model"]) if p]
+    where = data.draw(st.sampled_from(paths))
+    how = data.draw(st.sampled_from(sorted(MUTATIONS)))
+    mutated = copy.deepcopy(description)
+    parent = mutated["model"]
+    for key in where[:-1]:
+        parent = parent[key]
+    if how == "remove":
+        if isinstance(parent, dict):
+            parent.pop(where[-1])
+        else:
+            parent.pop(where[-1])
+    else:
+        parent[where[-1]] = MUTATIONS[how](parent[where[-1]])
+    path = _write(tmp_path / "mutated.safetensors", mutated, tensors, metadata)
+    try:
+        loaded = skvae.load(path)
+    except ValueError as exc:
+        assert "mutated.safetensors" in str(exc), exc
+        return
+    # a harmless mutation (verbose, a curve, a name): the model still answers
+    codes = loaded.transform(X)
+    assert codes.shape == (len(X), est.n_components) and np.isfinite(codes).all()
+    assert np.isfinite(loaded.score_samples(X)).all()
+    assert torch.get_default_dtype() == torch.float32
