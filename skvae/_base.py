@@ -235,13 +235,15 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
             )
             self.device = "cpu"
 
-    def _restore_net(self, weights, history):
+    def _restore_net(self, weights, history, optimizer=None):
         """Rebuild ``net_`` from a model file: the fitted network, ``weights`` in it.
 
         The network is built from the hyperparameters it was fitted with
         (``_fitted_structure_``) and placeholder training statistics: every
         data-dependent value of the module is a buffer, so ``weights`` (its
-        whole ``state_dict``) restores it exactly.
+        whole ``state_dict``) restores it exactly. ``optimizer`` (the state
+        of a ``partial_fit`` net's optimiser) makes the net an incremental
+        one that continues as the saved one would.
         """
         from skorch.history import History
 
@@ -250,16 +252,42 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         X = np.zeros((2, self.n_features_in_), dtype=np.float32)
         try:
             self.set_params(**self._fitted_structure_)
-            net = self._make_net(X, device)
+            net = self._make_net(X, device, incremental=optimizer is not None)
         finally:
             self.set_params(**params)
         try:
             # the weights drawn at initialisation (from the net's own
             # generator) are all replaced
-            self.net_ = _with_weights(net, weights, History(history))
+            net = _with_weights(net, weights, History(history))
         except RuntimeError as exc:
             raise ValueError(
                 "The saved weights do not fit the network built for them: "
                 f"{str(exc).splitlines()[0]} If the model was fitted with an "
                 "encoder or decoder of your own, pass the same one to skvae.load."
             ) from None
+        if optimizer is not None:
+            try:
+                _load_optimizer(net.optimizer_, optimizer)
+            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f"The saved optimiser state (for partial_fit) is damaged: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from None
+        self.net_ = net
+
+
+def _load_optimizer(optimizer, state):
+    """Load a saved optimiser state, each tensor checked against its parameter."""
+    optimizer.load_state_dict(state)
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for name, value in optimizer.state.get(param, {}).items():
+                if not isinstance(value, torch.Tensor):
+                    continue
+                if value.ndim and value.shape != param.shape:
+                    raise ValueError(
+                        f"The saved optimiser state does not fit the network ({name} of "
+                        f"shape {tuple(value.shape)} for a parameter of {tuple(param.shape)})."
+                    )
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    raise ValueError(f"The saved optimiser state is not finite ({name}).")

@@ -29,6 +29,7 @@ from ._io_checks import (
     check_description,
     check_estimator_entry,
     check_fitted,
+    check_optimizer_entry,
     check_params,
     check_regular_file,
     check_state_names,
@@ -155,6 +156,19 @@ class _Writer:
             "model file cannot store (it holds numbers, strings and arrays only)."
         )
 
+    def optimizer(self, state, key):
+        """An optimiser's ``state_dict``: its tensors as tensors, its settings as JSON."""
+        return {
+            "state": {
+                str(index): {
+                    name: self.add_tensor(f"{key}.optimizer.{index}.{name}", value)["__tensor__"]
+                    for name, value in entry.items()
+                }
+                for index, entry in state["state"].items()
+            },
+            "param_groups": _optimizer_groups(state["param_groups"]),
+        }
+
     def estimator(self, est, key):
         from ._base import BaseVAE
 
@@ -188,6 +202,9 @@ class _Writer:
                     for k, v in net.module_.state_dict().items()
                 }
                 out["history"] = json.loads(json.dumps(net.history.to_list(), default=_plain))
+                if getattr(net, "incremental", False):
+                    # partial_fit continues from here: its optimiser's state too
+                    out["optimizer"] = self.optimizer(net.optimizer_.state_dict(), key)
             callbacks = state.pop("callbacks", None)
             if callbacks:
                 warnings.warn(
@@ -206,6 +223,10 @@ class _Writer:
                         owner[param] = _Code(param, _code_name(module))
         out["state"] = {k: self.value(v, f"{key}.{k}") for k, v in state.items()}
         return out
+
+
+def _optimizer_groups(groups):
+    return json.loads(json.dumps(groups, default=_plain))
 
 
 def _code_name(obj):
@@ -343,6 +364,20 @@ class _Reader:
             return self.estimator(data)
         raise _unreadable(self.path, f"unknown tag {tag!r}")
 
+    def optimizer(self, data):
+        """The saved optimiser state of a ``partial_fit`` net, or None."""
+        saved = data.get("optimizer")
+        if saved is None:
+            return None
+        check_optimizer_entry(saved, self.path)
+        return {
+            "state": {
+                int(index): {name: self.tensor(key) for name, key in entry.items()}
+                for index, entry in saved["state"].items()
+            },
+            "param_groups": saved["param_groups"],
+        }
+
     def estimator(self, data):
         from ._base import BaseVAE
 
@@ -379,7 +414,7 @@ class _Reader:
             weights = {k: self.tensor(key) for k, key in data["weights"].items()}
             check_weights(est, weights, self.path)
             try:
-                est._restore_net(weights, data["history"])
+                est._restore_net(weights, data["history"], self.optimizer(data))
             except ValueError as exc:
                 message = str(exc).splitlines()[0]
                 if self.path in message:

@@ -90,6 +90,22 @@ def check_estimator_entry(data, path):
         raise unreadable(path, f"the weights or history of {data['__estimator__']} are damaged")
 
 
+def check_optimizer_entry(saved, path):
+    """A saved optimiser state: tensors by parameter index, one group of settings."""
+    state, groups = (saved.get("state"), saved.get("param_groups")) if isinstance(
+        saved, dict
+    ) else (None, None)
+    ok = (
+        isinstance(state, dict)
+        and all(k.isdigit() and isinstance(v, dict) for k, v in state.items())
+        and all(isinstance(t, str) for v in state.values() for t in v.values())
+        and isinstance(groups, list)
+        and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)
+    )
+    if not ok:
+        raise unreadable(path, "its optimiser state is damaged")
+
+
 def check_state_names(cls, state, path):
     """No attribute may hide a method or property of the class (``transform``...)."""
     params = set(inspect.signature(cls.__init__).parameters)

@@ -188,3 +188,36 @@ def test_any_mutation_of_the_description_is_refused_or_harmless(saved, tmp_path,
     assert codes.shape == (len(X), est.n_components) and np.isfinite(codes).all()
     assert np.isfinite(loaded.score_samples(X)).all()
     assert torch.get_default_dtype() == torch.float32
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_partial_fit_after_load_continues_as_the_unsaved_model(tmp_path, chunks):
+    # the optimiser's state is in the file: save, load and the next
+    # partial_fit give what pickle (and the unsaved model) give
+    import pickle
+
+    est = VAETransformer(hidden_layer_sizes=(8,), random_state=0)
+    for _ in range(chunks):
+        est.partial_fit(X)
+    skvae.save(est, tmp_path / "m.safetensors")
+    loaded = skvae.load(tmp_path / "m.safetensors")
+    pickled = pickle.loads(pickle.dumps(est))
+    for model in (est, loaded, pickled):
+        model.partial_fit(X[:30])
+        model.partial_fit(X[30:])
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+    np.testing.assert_array_equal(pickled.transform(X), est.transform(X))
+
+
+def test_a_damaged_optimiser_state_is_refused(tmp_path):
+    est = VAETransformer(hidden_layer_sizes=(8,), random_state=0).partial_fit(X)
+    skvae.save(est, tmp_path / "m.safetensors")
+    with safe_open(str(tmp_path / "m.safetensors"), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    description = json.loads(metadata["skvae"])
+    key = next(k for k in tensors if k.endswith("exp_avg") and tensors[k].ndim == 2)
+    wrong = dict(tensors, **{key: torch.zeros(3, 3)})
+    path = _write(tmp_path / "wrong.safetensors", description, wrong, metadata)
+    with pytest.raises(ValueError, match="wrong.safetensors.*optimiser"):
+        skvae.load(path)
