@@ -242,7 +242,7 @@ def vq_section(X_tr, X_te, y_tr, seeds, common, quick):
         rows["VAE(16) held-out error"].append(mse(vae.inverse_transform(vae.transform(X_te)), X_te))
         learned = vq.sample(n, random_state=seed, noise=False)
         rng = np.random.RandomState(seed)
-        indices = rng.randint(0, vq.n_codes, (n, vq.n_slots))
+        indices = rng.randint(0, vq.n_codes, (n, vq.code_indices(X_tr[:1]).shape[1]))
         uniform = vq.inverse_transform(vq.codebook_[indices].reshape(n, -1))
         for name, samples in (("learned", learned), ("uniform", uniform)):
             confidence = classifier.predict_proba(samples).max(axis=1)

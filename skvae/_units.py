@@ -89,16 +89,33 @@ def _check_numeric_columns(X):
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(dtypes, "items"):
         return
-    bad = [
-        f"{name} ({dtype})"
-        for name, dtype in dtypes.items()
-        if getattr(dtype, "kind", "O") in "mMSUV" or str(dtype).startswith(("datetime", "period"))
-    ]
+    bad = [f"{name} ({dtype})" for name, dtype in dtypes.items() if not _numeric_column(X[name])]
     if bad:
+        shown = ", ".join(bad[:8]) + (f" and {len(bad) - 8} more" if len(bad) > 8 else "")
         raise ValueError(
-            f"X has columns that are not numbers: {', '.join(bad)}. Encode them as "
-            "numbers first (for example in a ColumnTransformer) or drop them."
+            f"X has columns that are not numbers: {shown}. Encode categories as numbers "
+            "first, for example with OneHotEncoder in a ColumnTransformer, or drop "
+            "those columns."
         )
+
+
+def _numeric_column(column):
+    """Whether a DataFrame column can be read as numbers (booleans count)."""
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and getattr(dtype, "kind", "f") not in "mM"
+    ):
+        return True
+    if getattr(dtype, "kind", None) == "O" and not pd.api.types.is_string_dtype(dtype):
+        # an object column: numbers stored as objects are numbers
+        return all(
+            isinstance(v, (int, float, bool, np.number, np.bool_)) for v in column.head(1000)
+        )
+    return False
 
 
 class DataMixin:

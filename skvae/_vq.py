@@ -49,8 +49,10 @@ class VQVAETransformer(LearnedPriorMixin, _DeterministicCodeTransformer):
         :meth:`transform`, ``n_slots`` slots of ``n_components / n_slots``
         values (it must be a multiple of ``n_slots``).
 
-    n_slots : int, default=8
+    n_slots : int or "auto", default="auto"
         Number of slots a code is split into, each quantised on its own.
+        ``"auto"``: the largest divisor of ``n_components`` up to 8 (8 for
+        the default ``n_components=32``, 1 for a one-dimensional code).
 
     n_codes : int, default=64
         Number of codebook vectors.
@@ -123,7 +125,7 @@ default="autoregressive"
             for k, v in BaseVAE._parameter_constraints.items()
             if k not in ("beta", "kl_warmup")
         },
-        "n_slots": [Interval(Integral, 1, None, closed="left")],
+        "n_slots": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_codes": [Interval(Integral, 1, None, closed="left")],
         "commitment": [Interval(Real, 0, None, closed="left")],
         "codebook_decay": [Interval(Real, 0, 1, closed="neither")],
@@ -142,7 +144,7 @@ default="autoregressive"
         self,
         n_components=32,
         *,
-        n_slots=8,
+        n_slots="auto",
         n_codes=64,
         commitment=0.25,
         codebook_decay=0.99,
@@ -210,7 +212,8 @@ default="autoregressive"
     # ------------------------------------------------------------------ fitting
 
     def _module_params(self, X):
-        if self.n_components % self.n_slots:
+        n_slots = _slots(self.n_components, self.n_slots)
+        if self.n_components % n_slots:
             nearest = self.n_slots * max(1, self.n_components // self.n_slots)
             raise ValueError(
                 f"n_components={self.n_components} must be a multiple of "
@@ -219,7 +222,7 @@ default="autoregressive"
             )
         return {
             **super()._module_params(X),
-            "n_slots": self.n_slots,
+            "n_slots": n_slots,
             "n_codes": self.n_codes,
             "decay": self.codebook_decay,
             "prior": prior_config(self.prior),
@@ -313,7 +316,7 @@ default="autoregressive"
 
     def _draw_codes(self, n_samples, rng, context=None):
         prior = self.module_.code_prior
-        n_slots = self._fitted_param("n_slots")
+        n_slots = _slots(self._fitted_param("n_components"), self._fitted_param("n_slots"))
         if prior is None:
             indices = rng.randint(0, self._fitted_param("n_codes"), (n_samples, n_slots))
         else:
@@ -348,3 +351,10 @@ default="autoregressive"
         X = self._validate_X(X, reset=False)
         scores = self._map_blocks(X, lambda m, xb: m.log_bound(xb), dtype=np.float64)
         return scores + self._log_jacobian
+
+
+def _slots(n_components, n_slots):
+    """``n_slots`` with "auto" resolved: the largest divisor of ``n_components`` up to 8."""
+    if isinstance(n_slots, str):
+        return max(d for d in range(1, min(8, n_components) + 1) if n_components % d == 0)
+    return n_slots

@@ -59,6 +59,13 @@ def _read_table(path, drop_non_numeric, label=None):
         raise CLIError(f"cannot read {path}: permission denied") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path} as CSV: {exc}".splitlines()[0]) from None
+    tabs = [str(c) for c in frame.columns if "\t" in str(c)]
+    if tabs:
+        raise CLIError(
+            f"{path} looks tab-separated (a column is named {tabs[0]!r}); skvae reads "
+            "comma-separated CSV: convert it first, e.g. "
+            "pd.read_csv(path, sep='\\t').to_csv(new, index=False)"
+        )
     semicolons = [str(c) for c in frame.columns if ";" in str(c)]
     if semicolons:
         raise CLIError(
@@ -89,7 +96,10 @@ def _read_table(path, drop_non_numeric, label=None):
         y = frame.pop(label)
         if y.isna().any():
             raise CLIError(f"{path} has rows without a class in column {label!r}")
-    numeric = frame.select_dtypes(include="number")
+    # True / False columns are numbers (1 / 0), as the Python API reads them
+    numeric = frame.select_dtypes(include=["number", "bool"]).astype(
+        {c: float for c in frame.select_dtypes(include="bool").columns}
+    )
     other = [str(c) for c in frame.columns if c not in numeric.columns]
     if other and not drop_non_numeric:
         raise CLIError(
@@ -324,6 +334,7 @@ def _reducers():
 
 
 def _reduce(args):
+    from ._registry import get_model_tags
     from .plotting import LatentSpaceDisplay
 
     reducers = _reducers()
@@ -331,12 +342,8 @@ def _reduce(args):
     n = args.n_components
     reducer = cls(n_components=n)
     what = f"a {n}-D {cls.__name__}"
-    slots = reducer.get_params().get("n_slots")
-    if slots is not None:
-        # as many slots as divide the code, up to the estimator's default
-        n_slots = max(d for d in range(1, slots + 1) if n % d == 0)
-        reducer.set_params(n_slots=n_slots)
-        what = f"a {cls.__name__} with {n_slots} slots of {n // n_slots} values"
+    if get_model_tags(cls).codes == "discrete":
+        what = f"a {n}-D {cls.__name__} (its code split into slots)"
     # a saved model of any of these kinds reduces
     model, X = _fit_pipeline(reducer, args, what, accepts=tuple(reducers.values()))
     with _as_cli_error():

@@ -13,13 +13,12 @@ def cheap(cls):
 
     A model with discrete codes (the VQ-VAE) trains its prior for thousands
     of steps after the fit by default: tests of the contract take one that
-    trains in a moment, and one slot, so that any ``n_components`` is a
-    multiple of ``n_slots``.
+    trains in a moment.
     """
     from skvae import AutoregressivePrior
 
     if tags(cls).codes == "discrete":
-        return {"n_slots": 1, "prior": AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)}
+        return {"prior": AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=10)}
     return {}
 
 

@@ -454,3 +454,15 @@ def test_plot_problems_are_found_before_training(tmp_path, capsys):
     assert "ending in one of" in capsys.readouterr().err
     assert main(["reduce", str(src), "--plot", str(tmp_path / "no" / "x.png"), *FAST]) == 2
     assert "there is no directory" in capsys.readouterr().err
+
+
+def test_tab_separated_files_and_true_false_columns(tmp_path, capsys):
+    tsv = tmp_path / "t.csv"
+    tsv.write_text("a\tb\n1\t2\n3\t4\n5\t6\n")
+    assert main(["reduce", str(tsv), *FAST]) == 2
+    assert "tab-separated" in capsys.readouterr().err
+    flags = tmp_path / "flags.csv"
+    flags.write_text("a,flag,c\n1,True,2\n3,False,4\n5,True,1\n2,False,0\n")
+    out = tmp_path / "codes.csv"
+    assert main(["reduce", str(flags), "-o", str(out), *FAST]) == 0
+    assert pd.read_csv(out).shape == (4, 2)

@@ -479,3 +479,15 @@ def test_displays_of_awkward_pipelines_fall_back_or_refuse_clearly(wine):
     assert list(display.feature_names) == list(frame.columns)
     with pytest.raises(ValueError, match="bins"):
         OutlierScoreDisplay.from_estimator(detector, frame, bins=0)
+
+
+def test_outlier_scores_of_minus_infinity_are_drawn_and_counted(wine):
+    # -inf is a valid score (a row beyond anything the model explains)
+    X, _ = wine
+    detector = VAEOutlierDetector(n_components=2, **FAST).fit(X)
+    odd = X.copy()
+    odd[0, 0], odd[1, 1] = 1e300, -1e300
+    assert np.isneginf(detector.score_samples(odd)[:2]).all()
+    display = OutlierScoreDisplay.from_estimator(detector, odd)
+    assert display.n_infinite_ == 2 and "2 row(s) score -inf" in display.axes_[0].get_title()
+    assert sum(p.get_height() for p in display.hist_[0]) == len(X)

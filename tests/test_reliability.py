@@ -381,3 +381,29 @@ def test_dates_given_as_codes_are_refused_not_decoded(cls, wine):
     codes = np.array(["2020-01-01", "2021-06-30"], dtype="datetime64[D]").reshape(1, 2)
     with pytest.raises(ValueError, match="datetime64"):
         est.inverse_transform(codes, 0) if takes_y(cls) else est.inverse_transform(codes)
+
+
+def test_string_and_category_columns_get_skvae_s_message():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "x": np.arange(10.0),
+        "name": list("abcdeabcde"),
+        "kind": pd.Categorical(list("uvuvuvuvuv")),
+        "flag": [True, False] * 5,
+    })
+    with pytest.raises(ValueError, match=r"name \(.*\), kind \(category\).*OneHotEncoder"):
+        VAETransformer(max_iter=1).fit(frame)
+    # numbers and booleans are numbers
+    assert VAETransformer(max_iter=1).fit(frame[["x", "flag"]]).n_features_in_ == 2
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_defaults_fit_a_one_feature_table(name, cls):
+    # only epochs and widths made cheap: every other parameter at its default
+    X = np.random.RandomState(0).normal(size=(40, 1))
+    y = np.arange(40) % 2
+    est = cls(max_iter=2, hidden_layer_sizes=(8,), random_state=0)
+    args = (X, y) if takes_y(cls) else (X,)
+    est.fit(*args)
+    assert np.isfinite(est.score_samples(*args)).all()

@@ -34,6 +34,10 @@ class OutlierScoreDisplay:
     hist_ : list of matplotlib BarContainer
         One per group of rows (all, or inliers and outliers).
     threshold_line_ : matplotlib Line2D
+    n_infinite_ : int
+        Rows whose score is ``-inf`` (rows beyond anything the model can
+        explain, a valid score): drawn in a bar at the left edge and counted
+        in the title.
     feature_bars_ : matplotlib BarContainer or None
     axes_ : ndarray of matplotlib Axes
     figure_ : matplotlib Figure
@@ -69,9 +73,10 @@ class OutlierScoreDisplay:
         n_axes = 2 if self.feature_scores is not None else 1
         axes, fig = _new_axes(ax, n_axes)
         axes = np.atleast_1d(axes)
-        scores = np.asarray(self.scores, dtype=np.float64)
+        scores, self.n_infinite_ = _drawable(np.asarray(self.scores, dtype=np.float64))
+        values = scores[np.isfinite(scores)]
         hist = axes[0]
-        edges = np.histogram_bin_edges(scores, bins=bins)
+        edges = np.histogram_bin_edges(np.append(values, self.threshold), bins=bins)
         if self.is_outlier is None:
             groups = [(scores, "rows", "C0")]
         else:
@@ -86,6 +91,10 @@ class OutlierScoreDisplay:
         )
         hist.set_xlabel("score_samples (lower: more abnormal)")
         hist.set_ylabel("rows")
+        if self.n_infinite_:
+            hist.set_title(
+                f"{self.n_infinite_} row(s) score -inf: drawn at the left edge", fontsize="small"
+            )
         hist.legend(fontsize="small")
         self.feature_bars_ = None
         if self.feature_scores is not None:
@@ -179,3 +188,16 @@ class OutlierScoreDisplay:
                 va="bottom", fontsize="x-small", color="0.3",
             )
         return display
+
+
+def _drawable(scores):
+    """Scores with -inf (and +inf) put just beyond the finite ones, and how many were."""
+    infinite = np.isinf(scores)
+    n = int(infinite.sum())
+    if not n:
+        return scores, 0
+    finite = scores[~infinite]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+    margin = 0.05 * max(high - low, 1.0)
+    return np.where(scores == -np.inf, low - margin, np.where(scores == np.inf, high + margin,
+                                                              scores)), n
