@@ -186,11 +186,41 @@ def _call(module, x, role, name):
     try:
         return module(x)
     except Exception as exc:
+        hint = f". See the {role} contract in the user guide."
+        if x.shape[0] == 1 and module.training:
+            hint = (
+                ". The batch has one row: layers such as BatchNorm cannot train on one "
+                "row. Choose a batch_size that does not leave a last batch of one row "
+                "(n_samples % batch_size != 1)."
+            )
         raise ValueError(
             f"The {role} {name} failed on a batch of shape {tuple(x.shape)}: "
-            f"{type(exc).__name__}: {exc}".rstrip()
-            + f". See the {role} contract in the user guide."
+            f"{type(exc).__name__}: {exc}".rstrip().rstrip(".")
+            + hint
         ) from exc
+
+
+def _check_dtypes(module, x, role, name):
+    """The module keeps its input's dtype, in float32 (training) and float64 (inference)."""
+    article = "an" if role[0] in "aeiou" else "a"
+    why = (
+        f"skvae trains in float32 and, on the CPU, infers in float64 (on a copy of the "
+        f"module converted with .double()), so {article} {role} must work in its "
+        "input's dtype. "
+        "Remove the casts from its forward (.float(), .double(), dtype=...)."
+    )
+    for dtype in (torch.float32, torch.float64):
+        probe = copy.deepcopy(module).to(dtype) if dtype != torch.float32 else module
+        try:
+            out = _dry_run(probe, x.to(dtype), role, name)
+        except ValueError as exc:
+            if dtype == torch.float32:
+                raise
+            cause = str(exc.__cause__ or exc).splitlines()[0]
+            message = f"The {role} {name} fails on a float64 batch ({cause}): {why}"
+            raise ValueError(message) from None
+        if torch.is_tensor(out) and out.is_floating_point() and out.dtype != dtype:
+            raise ValueError(f"The {role} {name} returned {out.dtype} for a {dtype} batch: {why}")
 
 
 def _dry_run(module, x, role, name):
@@ -221,6 +251,7 @@ class UserEncoder(nn.Module):
         self.input_shape = tuple(input_shape)
         out = _dry_run(self.net, torch.zeros((2,) + self.input_shape), "encoder", self.name)
         self._check(out, 2)
+        _check_dtypes(self.net, torch.zeros((2,) + self.input_shape), "encoder", self.name)
         self.n_outputs = int(out.shape[1])
 
     def _check(self, out, n_rows):
@@ -266,6 +297,7 @@ class UserDecoder(nn.Module):
         self.shapes = [(n_features,)] + ([tuple(image_shape)] if image_shape else [])
         out = _dry_run(self.net, torch.zeros(2, n_inputs), "decoder", self.name)
         self._check(out, (2, n_inputs))
+        _check_dtypes(self.net, torch.zeros(2, n_inputs), "decoder", self.name)
 
     def _check(self, out, in_shape):
         n_rows = in_shape[0]
