@@ -17,11 +17,16 @@ one of five verdicts:
 - **silent wrong result**: a result where an error was due, or a result that
   fails its check (NaN, a normal flag for an absurd row, a changed model after
   a failed fit);
-- **refused valid input**: a clear error where a result was due.
+- **refused valid input**: a clear error where a result was due;
+- **data loss**: whatever happened, a file the case protects (an input, the
+  previous version of an output) changed.
 
-The target is 0 unclear errors, 0 silent wrong results and 0 refusals.
+The cases include what skvae writes (outputs that name an input, links,
+named pipes, devices, a file-size limit in the middle of a write) and model
+files whose description was edited, key by key. The target is 0 unclear
+errors, 0 silent wrong results, 0 refusals and 0 data loss.
 
-    python benchmarks/hostile_inputs.py       # every case (about 10 s on one core)
+    python benchmarks/hostile_inputs.py       # every case (about 20 s on one core)
     python benchmarks/hostile_inputs.py -v    # every case and its verdict
 
 ``tests/test_hostile_inputs.py`` runs it in CI.
@@ -33,8 +38,11 @@ import contextlib
 import io
 import os
 import pickle
+import stat
+import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
 from collections import Counter
@@ -64,12 +72,13 @@ from skvae import (
 from skvae import get_model_tags as tags
 from skvae.cli import main as cli_main
 
-CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED = (
+CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED, LOST = (
     "clear error",
     "correct result",
     "unclear error",
     "silent wrong result",
     "refused valid input",
+    "data loss",
 )
 ERROR, RESULT, EITHER = "error", "result", "either"
 SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), n_components=2, random_state=0, device="cpu")
@@ -84,8 +93,10 @@ CLEAR_TYPES = (ValueError, TypeError, FileNotFoundError)
 class Case:
     """``run()`` does what the user does; ``check(result)`` is True when the result is right."""
 
-    def __init__(self, group, name, run, expect, check=None):
+    def __init__(self, group, name, run, expect, check=None, protect=()):
         self.group, self.name, self.run, self.expect, self.check = group, name, run, expect, check
+        # files that must be byte-identical after the case, whatever it did
+        self.protect = tuple(protect)
 
 
 def _from_our_checks(exc):
@@ -96,6 +107,22 @@ def _from_our_checks(exc):
 
 def judge(case):
     """The verdict on one case, and a note on what happened."""
+    before = {path: _contents(path) for path in case.protect}
+    verdict, note = _judge(case)
+    changed = [str(path) for path in case.protect if _contents(path) != before[path]]
+    if changed:
+        return LOST, f"{', '.join(changed)} changed ({verdict}: {note})"
+    return verdict, note
+
+
+def _contents(path):
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        return f"unreadable: {exc}"
+
+
+def _judge(case):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -960,6 +987,10 @@ def all_cases(tmp, estimators=None):
         yield from warm_fit_cases(X, y)
         yield from model_file_cases(models, X, y, tmp)
         yield from cli_cases(tmp)
+        yield from output_cases(tmp / "outputs")
+        yield from description_cases(models[VAETransformer], X, tmp / "descriptions")
+        yield from user_module_cases(X)
+        yield from table_cases(X, y, tmp / "tables")
 
 
 def run(verbose=False, out=sys.stdout, estimators=None):
@@ -984,11 +1015,11 @@ def _run(verbose, out, estimators=None):
             verdict, note = judge(case)
             counts[verdict] += 1
             by_group.setdefault(case.group, Counter())[verdict] += 1
-            if verdict in (UNCLEAR, SILENT, REFUSED):
+            if verdict in (UNCLEAR, SILENT, REFUSED, LOST):
                 failures.append((case, verdict, note))
             if verbose:
                 print(f"{verdict:20s} {case.group}: {case.name}  {note[:100]}", file=out)
-    verdicts = [CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED]
+    verdicts = [CLEAR, CORRECT, UNCLEAR, SILENT, REFUSED, LOST]
     print(f"\n{'group':32s}" + "".join(f"{v:>22s}" for v in verdicts), file=out)
     for group, c in by_group.items():
         print(f"{group:32s}" + "".join(f"{c[v]:22d}" for v in verdicts), file=out)
@@ -1001,6 +1032,344 @@ def _run(verbose, out, estimators=None):
         print(f"  {verdict}: {case.group}: {case.name}: {note}", file=out)
     return counts, failures
 
+
+
+# ------------------------------------------------------------ what skvae writes
+
+
+def output_cases(tmp):
+    """Outputs that name inputs, links, pipes, devices, a write cut short."""
+    tmp.mkdir()
+    data = tmp / "data.csv"
+    load_wine(as_frame=True).frame.drop(columns="target").iloc[:60].to_csv(data, index=False)
+    model = tmp / "model.safetensors"
+    _cli(["reduce", str(data), "--save-model", str(model), "--max-iter", "2", "-q"])
+    (tmp / "link.csv").symlink_to(data)
+    fast = ["--max-iter", "2", "-q"]
+    collisions = {
+        "-o naming the input": ["reduce", str(data), "-o", str(data)],
+        "--save-model naming the input": ["reduce", str(data), "--save-model", str(data)],
+        "--plot naming the input": ["reduce", str(data), "--plot", str(data) + ".png"],
+        "-o naming a link to the input": ["reduce", str(data), "-o", str(tmp / "link.csv")],
+        "-o naming the --model file": ["reduce", str(data), "--model", str(model), "-o",
+                                       str(model)],
+        "--save-model naming the --model file": ["reduce", str(data), "--model",
+                                                 str(model), "--save-model", str(model)],
+        "-o and --save-model naming one file": ["reduce", str(data), "-o", str(tmp / "x"),
+                                                "--save-model", str(tmp / "x")],
+    }
+    for what, argv in collisions.items():
+        expect = RESULT if what.startswith("--plot") else ERROR
+        yield Case("outputs and inputs", what, lambda argv=argv: _cli([*argv, *fast]), expect,
+                   lambda result: result[0] == 0, protect=(data, model))
+
+    previous = tmp / "previous.csv"
+    previous.write_text("the previous output\n")
+    for what, option, name in [
+        ("CSV output", "-o", "previous.csv"),
+        ("model file", "--save-model", "previous.safetensors"),
+        ("picture", "--plot", "previous.png"),
+    ]:
+        target = tmp / name
+        target.write_bytes(b"the previous file")
+        yield Case(
+            "outputs and inputs",
+            f"a file-size limit while writing the {what}",
+            lambda option=option, target=target: _limited_cli(
+                ["reduce", str(data), option, str(target), *fast]
+            ),
+            ERROR,
+            protect=(data, target),
+        )
+    yield Case("outputs and inputs", "-o on a full device (/dev/full)",
+               lambda: _cli(["reduce", str(data), "-o", "/dev/full", *fast]), ERROR,
+               protect=(data,))
+
+    def over_a_link():
+        real, link = tmp / "real.safetensors", tmp / "model-link.safetensors"
+        real.write_bytes(b"old")
+        link.symlink_to(real)
+        _cli(["reduce", str(data), "--save-model", str(link), *fast])
+        return link.is_symlink() and skvae.load(real).n_features_in_ == 13
+
+    yield Case("outputs and inputs", "--save-model over a symbolic link", over_a_link, RESULT,
+               bool, protect=(data,))
+
+    def keeps_mode():
+        out = tmp / "shared.csv"
+        out.write_text("old\n")
+        out.chmod(0o644)
+        _cli(["reduce", str(data), "-o", str(out), *fast])
+        return (out.stat().st_mode & 0o777) == 0o644 and len(pd.read_csv(out)) == 60
+
+    yield Case("outputs and inputs", "-o over a file with mode 0644", keeps_mode, RESULT, bool)
+
+    def into_a_pipe():
+        fifo = tmp / "codes.fifo"
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+        reader.start()
+        _cli(["reduce", str(data), "-o", str(fifo), *fast])
+        reader.join(timeout=60)
+        return stat.S_ISFIFO(fifo.stat().st_mode) and len(got) == 1 and got[0].count(b"\n") == 61
+
+    yield Case("outputs and inputs", "-o naming a named pipe", into_a_pipe, RESULT, bool)
+
+    def device():
+        node = tmp / "null"
+        try:  # a device node of our own; the system's null device where we may not
+            os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except (PermissionError, OSError):
+            node = Path(os.devnull)
+        skvae.save(skvae.load(model), node)
+        return stat.S_ISCHR(node.stat().st_mode)
+
+    yield Case("outputs and inputs", "skvae.save to a character device", device, RESULT, bool)
+
+    def pipe_as_model():
+        # in a child process: a load that blocks on the pipe holds the GIL
+        fifo = tmp / "model.fifo"
+        os.mkfifo(fifo)
+        code = (
+            "import skvae, sys\n"
+            "try:\n"
+            f"    skvae.load({str(fifo)!r})\n"
+            "except ValueError as exc:\n"
+            "    sys.exit('refused: ' + str(exc))\n"
+        )
+        try:
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                  text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return "skvae.load blocked on a named pipe"
+        if done.stderr.startswith("refused: "):
+            raise _CLIFailed(done.stderr.strip())
+        raise RuntimeError(done.stderr or "skvae.load returned from a named pipe")
+
+    yield Case("model files", "skvae.load(a named pipe)", pipe_as_model, ERROR)
+    yield Case("model files", "skvae.load(device='nonsense')",
+               lambda: skvae.load(model, device="nonsense"), ERROR)
+
+    def copy_of_loaded():
+        copy = tmp / "copy.safetensors"
+        _cli(["reduce", str(data), "--model", str(model), "--save-model", str(copy),
+              "-o", str(tmp / "codes.csv"), *fast])
+        return copy.exists() and skvae.load(copy).steps[-1][1].n_features_in_ == 13
+
+    yield Case("outputs and inputs", "--model M --save-model COPY", copy_of_loaded, RESULT,
+               bool, protect=(data, model))
+
+
+def _limited_cli(argv):
+    """The CLI in a child process whose files may not grow past 300 bytes."""
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))\n"
+        "from skvae.cli import main\n"
+        f"sys.exit(main({argv!r}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    if "Traceback" in done.stderr:
+        raise RuntimeError(done.stderr)
+    lines = [line for line in done.stderr.splitlines() if "error:" in line]
+    if done.returncode == 2 and len(lines) == 1:
+        raise _CLIFailed(lines[0])
+    return done.returncode, done.stdout
+
+
+# -------------------------------------------------------- edited model files
+
+# What an edited description may hold at a key: gone, or another kind of value.
+_MUTATIONS = {
+    "removed": None,
+    "null": lambda value: None,
+    "a string": lambda value: "x",
+    "a list": lambda value: [value],
+    "negative": lambda value: -1,
+    "huge": lambda value: 2**62,
+    "a fraction": lambda value: 0.5,
+    "nested 100 deep": lambda value: _nest(value, 100),
+}
+
+
+def _nest(value, depth):
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _key_paths(value, prefix=()):
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != "history":  # the training curves: every epoch alike
+                yield from _key_paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value[:2]):
+            yield from _key_paths(item, prefix + (i,))
+
+
+def description_cases(model, X, tmp):
+    """A saved model whose description is edited at every key, every way.
+
+    ``skvae.load`` must refuse the file with a ValueError that names it, or
+    give a model that answers with finite numbers.
+    """
+    import copy
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    tmp.mkdir()
+    original = tmp / "model.safetensors"
+    skvae.save(model, original)
+    with safe_open(str(original), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    description = json.loads(metadata["skvae"])
+    paths = list(_key_paths(description["model"]))
+    for i, path in enumerate(paths):
+        for how, mutate in _MUTATIONS.items():
+            edited = copy.deepcopy(description)
+            parent = edited["model"]
+            for key in path[:-1]:
+                parent = parent[key]
+            if mutate is None:
+                parent.pop(path[-1])
+            else:
+                parent[path[-1]] = mutate(parent[path[-1]])
+            file = tmp / f"edited-{i}-{how.replace(' ', '-')}.safetensors"
+            save_file(tensors, str(file), metadata={**metadata, "skvae": json.dumps(edited)})
+
+            def check(loaded):
+                codes = loaded.transform(X)
+                return np.isfinite(codes).all() and np.isfinite(loaded.score_samples(X)).all()
+
+            yield Case(
+                "edited model files",
+                f"{'.'.join(map(str, path))} {how}",
+                lambda file=file: _load_naming(file),
+                EITHER,
+                check,
+            )
+
+
+def _load_naming(file):
+    """skvae.load(file); a refusal must name the file."""
+    try:
+        return skvae.load(file)
+    except ValueError as exc:
+        if str(file) not in str(exc):
+            raise RuntimeError(f"a refusal that does not name the file: {exc}") from None
+        raise
+
+
+def user_module_cases(X):
+    """An encoder that changes the dtype, one that needs two rows per batch."""
+
+    class Double(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(X.shape[1], 8)
+
+        def forward(self, x):
+            return self.linear(x).double()
+
+    class Float(Double):
+        def forward(self, x):
+            return self.linear(x.float())
+
+    class Normed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 8),
+                                            torch.nn.BatchNorm1d(8))
+
+        def forward(self, x):
+            return self.body(x)
+
+    rows = X[:33]
+    for what, encoder, params in [
+        ("an encoder that returns float64", Double, {}),
+        ("an encoder that casts its input to float32", Float, {}),
+        ("a BatchNorm encoder and a last batch of one row", Normed, {"batch_size": 16}),
+    ]:
+        yield Case(
+            "user modules",
+            what,
+            lambda encoder=encoder, params=params: VAETransformer(
+                encoder=encoder, **{**SMALL, **params}
+            ).fit(rows),
+            ERROR,
+        )
+
+
+def table_cases(X, y, tmp):
+    """Narrow tables at the defaults, text and categories, -inf scores drawn, a resumed stream."""
+    tmp.mkdir()
+    one = X[:, :1]
+    for cls in ESTIMATORS:
+
+        def defaults(cls=cls):
+            est = cls(max_iter=2, hidden_layer_sizes=(8,), random_state=0)
+            args = (one, y) if takes_y(cls) else (one,)
+            est.fit(*args)
+            return est.score_samples(*args)
+
+        yield Case("unusual training data", f"{cls.__name__}() at its defaults on one feature",
+                   defaults, RESULT, lambda scores: np.isfinite(scores).all())
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(
+        name=np.where(np.arange(len(X)) % 2, "p", "q"),
+        kind=pd.Categorical(np.where(np.arange(len(X)) % 3, "u", "v")),
+    )
+    yield Case("bad training data", "VAETransformer.fit(a DataFrame with text and categories)",
+               lambda: VAETransformer(**SMALL).fit(frame), ERROR)
+    yield Case("valid but unusual input", "VAETransformer.fit(a DataFrame with a bool column)",
+               lambda: VAETransformer(**SMALL).fit(frame[["a", "b"]].assign(flag=X[:, 2] > 0)),
+               RESULT, lambda est: est.n_features_in_ == 3)
+    tsv, flags = tmp / "data.tsv", tmp / "flags.csv"
+    pd.DataFrame(X[:, :3]).to_csv(tsv, sep="\t", index=False)
+    pd.DataFrame({"a": X[:, 0], "flag": X[:, 1] > 0}).to_csv(flags, index=False)
+    fast = ["--max-iter", "2", "-q"]
+    yield Case("command line", "a tab-separated file", lambda: _cli(["reduce", str(tsv), *fast]),
+               ERROR)
+    yield Case("command line", "a True/False column", lambda: _cli(["reduce", str(flags), *fast]),
+               RESULT, lambda result: result[0] == 0 and _csv_ok(result[1]))
+
+    odd = X.copy()
+    odd[0, 0] = 1e300  # a row whose score is -inf
+
+    def picture():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from skvae.plotting import OutlierScoreDisplay
+
+        detector = VAEOutlierDetector(**SMALL).fit(X)
+        return OutlierScoreDisplay.from_estimator(detector, odd).n_infinite_
+
+    yield Case("absurd but finite rows", "OutlierScoreDisplay with a score of -inf", picture,
+               RESULT, lambda n: n == 1)
+    absurd = tmp / "absurd.csv"
+    pd.DataFrame(odd).to_csv(absurd, index=False)
+    yield Case("command line", "outliers --plot with a score of -inf",
+               lambda: _cli(["outliers", str(absurd), "--no-scale", "--plot",
+                             str(tmp / "scores.png"), "-o", str(tmp / "flags.csv"), *fast]),
+               RESULT, lambda result: result[0] == 0)
+
+    def resumed():
+        est = VAETransformer(**SMALL).partial_fit(X)
+        skvae.save(est, tmp / "stream.safetensors")
+        loaded = skvae.load(tmp / "stream.safetensors")
+        return est.partial_fit(X).transform(X), loaded.partial_fit(X).transform(X)
+
+    yield Case("model files", "partial_fit after save and load", resumed, RESULT,
+               lambda pair: np.array_equal(pair[0], pair[1]))
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -265,12 +265,27 @@ def save(estimator, file):
         ``RobustScaler``.
     file : str or os.PathLike
         Where to write. A ``.safetensors`` name lets other tools recognise it.
+        The file is written whole beside the target and renamed over it, so
+        a failed write leaves the previous file unchanged; a symbolic link is
+        followed (its target replaced, the link kept); an existing file keeps
+        its permissions; a device or a named pipe is written in place.
+
+    Raises
+    ------
+    TypeError
+        When the estimator (or a step of a Pipeline) is not one a model file
+        can hold.
+    OSError
+        When the file cannot be written (no space, a file-size limit, no
+        permission); the message says the previous file is unchanged.
 
     Notes
     -----
     A network of your own (``encoder`` / ``decoder``) is saved as its weights
     only: pass the same module to :func:`load`. ``callbacks`` are not saved
-    (a warning says so); the loaded model has ``callbacks=None``.
+    (a warning says so); the loaded model has ``callbacks=None``. A model
+    trained with ``partial_fit`` is saved with its optimiser's state, so that
+    ``partial_fit`` continues after :func:`load` as it would have.
 
     Examples
     --------
@@ -457,9 +472,11 @@ def load(file, *, encoder=None, decoder=None, device=None):
     Raises
     ------
     ValueError
-        When the file is not a skvae model file, was written by a newer skvae
-        in a format this one cannot read, or needs an ``encoder`` /
-        ``decoder`` that was not given.
+        When the file is not a regular file or not a skvae model file, was
+        written by a newer skvae in a format this one cannot read, fails the
+        checks of a damaged or edited file (see the user guide's "Saving and
+        loading"), needs an ``encoder`` / ``decoder`` that was not given, or
+        ``device`` is not one this machine has. The message names the file.
     """
     from safetensors import SafetensorError, safe_open
 
