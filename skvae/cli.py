@@ -148,7 +148,7 @@ def _check_before_training(args):
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     for option, value in outputs.items():
-        if value:
+        if value and value != "-":
             _check_writable(option, Path(value))
     if args.plot:
         _check_plot_format(args.plot)
@@ -312,7 +312,7 @@ def _as_cli_error():
 
 
 def _write(frame, args, what):
-    if args.output:
+    if args.output and args.output != "-":  # "-": standard output, as with no -o
         with _as_cli_error():
             write_file(args.output, lambda handle: frame.to_csv(handle, index=False), binary=False)
         if not args.quiet:
@@ -445,7 +445,9 @@ def _positive_int(text):
 
 def _add_common(parser, output_help):
     parser.add_argument("file", nargs="?", help="input CSV with a header row")
-    parser.add_argument("-o", "--output", help=f"write the {output_help} here (default: stdout)")
+    parser.add_argument(
+        "-o", "--output", help=f"write the {output_help} here (default, or '-': stdout)"
+    )
     parser.add_argument(
         "--max-iter",
         type=_positive_int,

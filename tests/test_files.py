@@ -167,3 +167,10 @@ def test_a_file_size_limit_fails_cleanly_and_keeps_the_previous_file(tmp_path, t
     assert len(lines) == 1 and "could not write" in lines[0] and "unchanged" in lines[0], lines
     assert previous.read_bytes() == b"the previous file"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data.csv", previous.name])
+
+
+def test_dash_is_standard_output(table, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reduce", str(table), "-o", "-", *FAST]) == 0
+    assert capsys.readouterr().out.startswith("vaetransformer0,vaetransformer1")
+    assert not (tmp_path / "-").exists()
