@@ -15,6 +15,7 @@ mixins: :class:`~skvae._learned_prior.LearnedPriorMixin`,
 The contract between the core and a family is documented on :class:`BaseVAE`.
 """
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -277,17 +278,41 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
 
 
 def _load_optimizer(optimizer, state):
-    """Load a saved optimiser state, each tensor checked against its parameter."""
+    """Load a saved optimiser state, checked against the fresh optimiser and its parameters.
+
+    The settings of each group (all but ``params`` and ``lr``, which every
+    ``partial_fit`` call sets) must be the fresh optimiser's; each moment must
+    have its parameter's shape, be finite, and the second moments and step
+    counts be non-negative.
+    """
+    fresh = [{k: v for k, v in g.items() if k not in ("params", "lr")}
+             for g in optimizer.state_dict()["param_groups"]]
+    saved = [{k: v for k, v in g.items() if k not in ("params", "lr")}
+             for g in state["param_groups"]]
+    for group in saved:
+        if "betas" in group:
+            group["betas"] = tuple(group["betas"])
+    if saved != fresh:
+        raise ValueError("The saved optimiser settings are not the ones skvae trains with.")
     optimizer.load_state_dict(state)
     for group in optimizer.param_groups:
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"The saved optimiser step size is {lr!r}.")
         for param in group["params"]:
-            for name, value in optimizer.state.get(param, {}).items():
+            entry = optimizer.state.get(param, {})
+            for name, value in entry.items():
                 if not isinstance(value, torch.Tensor):
-                    continue
-                if value.ndim and value.shape != param.shape:
+                    raise ValueError(f"The saved optimiser state holds a {type(value).__name__}.")
+                expected = () if name == "step" else tuple(param.shape)
+                if tuple(value.shape) != expected:
                     raise ValueError(
                         f"The saved optimiser state does not fit the network ({name} of "
                         f"shape {tuple(value.shape)} for a parameter of {tuple(param.shape)})."
                     )
-                if value.is_floating_point() and not torch.isfinite(value).all():
-                    raise ValueError(f"The saved optimiser state is not finite ({name}).")
+                if not torch.isfinite(value).all() or (
+                    name in ("step", "exp_avg_sq") and (value < 0).any()
+                ):
+                    raise ValueError(f"The saved optimiser state is out of range ({name}).")
+            if entry and set(entry) != {"step", "exp_avg", "exp_avg_sq"}:
+                raise ValueError("The saved optimiser state lacks or adds moments.")

@@ -39,9 +39,22 @@ def _umask():
     return mask
 
 
+def normal_path(path):
+    """``path`` as a file name: ``~`` expanded, a ``file://`` address read as its path.
+
+    pandas reads both spellings, so the same-file check must see through them.
+    """
+    path = os.fspath(path)
+    if isinstance(path, str) and path.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        path = unquote(urlparse(path).path)
+    return os.path.expanduser(path)
+
+
 def same_file(a, b):
     """Whether paths ``a`` and ``b`` name one file (after links; existing or not)."""
-    a, b = os.fspath(a), os.fspath(b)
+    a, b = normal_path(a), normal_path(b)
     with contextlib.suppress(OSError):
         if os.path.exists(a) and os.path.exists(b):
             return os.path.samefile(a, b)
@@ -54,8 +67,9 @@ def check_distinct(inputs, outputs):
     ``inputs`` and ``outputs`` map what the user calls each file (an option
     name) to its path, or to None when not given. Raises ValueError.
     """
+    # "-" is standard output for an output; an input "-" is the file of that name
     outputs = [(name, path) for name, path in outputs.items() if path not in (None, "-")]
-    inputs = [(name, path) for name, path in inputs.items() if path not in (None, "-")]
+    inputs = [(name, path) for name, path in inputs.items() if path is not None]
     for i, (name, path) in enumerate(outputs):
         for other, source in inputs:
             if same_file(path, source):
@@ -99,9 +113,8 @@ def write_file(path, write, *, binary=True):
         return target
     directory = os.path.dirname(target) or "."
     try:
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".partial", dir=directory
-        )
+        # a short name of its own: the target's name may be as long as names go
+        fd, temporary = tempfile.mkstemp(prefix=".skvae-", suffix=".partial", dir=directory)
     except OSError as exc:
         raise _error(path, exc, old) from None
     try:

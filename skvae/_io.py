@@ -29,8 +29,11 @@ from ._io_checks import (
     check_description,
     check_estimator_entry,
     check_fitted,
+    check_fitted_numbers,
+    check_model,
     check_optimizer_entry,
     check_params,
+    check_pipeline,
     check_regular_file,
     check_state_names,
     check_strings,
@@ -415,6 +418,9 @@ class _Reader:
         est = cls.__new__(cls)
         est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})
         check_params(est, self.path)
+        if cls.__name__ == "Pipeline":
+            check_pipeline(est, self.path)
+        check_fitted_numbers(est, self.path)
         if not isinstance(est, BaseVAE):
             return est
         if self.device is not None:
@@ -514,8 +520,15 @@ def load(file, *, encoder=None, decoder=None, device=None):
         )
     reader = _Reader(tensors, {"encoder": encoder, "decoder": decoder}, device, path)
     try:
-        return reader.estimator(description["model"])
-    except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
+        model = reader.estimator(description["model"])
+        check_model(model, path)
+        return model
+    except ValueError as exc:
+        if path in str(exc):
+            raise
+        raise _unreadable(path, str(exc).splitlines()[0].rstrip(".")) from None
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError, OverflowError,
+            RuntimeError, NotImplementedError, MemoryError) as exc:
         raise _unreadable(
             path, f"its description is damaged or from another skvae ({written_by}): {exc!r}"
         ) from None

@@ -107,18 +107,19 @@ def check_optimizer_entry(saved, path):
 
 
 def check_state_names(cls, state, path):
-    """No attribute may hide a method or property of the class (``transform``...)."""
+    """No attribute may hide anything of the class (a method, ``_parameter_constraints``)."""
     params = set(inspect.signature(cls.__init__).parameters)
     for name in state:
         if name in params:
             continue
-        found = inspect.getattr_static(cls, name, None)
-        if found is not None and (callable(found) or isinstance(found, (property, classmethod,
-                                                                          staticmethod))):
-            raise unreadable(path, f"its {cls.__name__} has an attribute {name!r} that would "
-                                   "hide the method of that name")
         if name.startswith("__"):
             raise unreadable(path, f"its {cls.__name__} has a reserved attribute {name!r}")
+        try:
+            inspect.getattr_static(cls, name)
+        except AttributeError:
+            continue
+        raise unreadable(path, f"its {cls.__name__} has an attribute {name!r} that would "
+                               "hide the class's own")
 
 
 def check_params(est, path):
@@ -132,6 +133,10 @@ def check_params(est, path):
         raise unreadable(path, f"its {type(est).__name__} has an invalid hyperparameter: "
                                f"{str(exc).splitlines()[0]}") from None
 
+
+# the dtypes a network's weights and buffers are saved in
+_WEIGHT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
+                  torch.bool)
 
 # what a fitted skvae estimator's inference reads, beside its net
 _FITTED = ("n_features_in_", "x_offset_", "x_unit_", "_fitted_structure_", "_inference_seed")
@@ -176,6 +181,8 @@ def check_weights(est, weights, path):
     """
     name = type(est).__name__
     for key, tensor in weights.items():
+        if tensor.dtype not in _WEIGHT_DTYPES:
+            raise unreadable(path, f"its {name} has weights of type {tensor.dtype} ({key})")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise unreadable(path, f"its {name} has weights that are not finite ({key})")
     structure = est._fitted_structure_
@@ -221,3 +228,77 @@ def check_strings(items, dtype, shape, path):
     widest = max((len(v) for v in items), default=0)
     if kind is None or kind.itemsize // 4 > max(widest, 1):
         raise unreadable(path, f"an array of strings declares the type {dtype!r}")
+
+
+def check_fitted_numbers(est, path):
+    """Every number a fitted estimator holds (``offset_``, ``weights_``...) is finite."""
+    name = type(est).__name__
+    for key, value in vars(est).items():
+        if not key.endswith("_") or key.startswith("__"):
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            ok = np.isfinite(value).all()
+        elif isinstance(value, (float, np.floating)):
+            ok = math.isfinite(value)
+        else:
+            continue
+        if not ok:
+            raise unreadable(path, f"its {name}'s {key} is not finite")
+
+
+def check_pipeline(pipe, path):
+    """A Pipeline of (name, estimator) steps: scalers, then a skvae estimator; no cache."""
+    from ._base import BaseVAE
+
+    steps = pipe.steps
+    ok = isinstance(steps, list) and len(steps) >= 1 and all(
+        isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str) for s in steps
+    )
+    if ok:
+        *first, (_, last) = steps
+        ok = all(not isinstance(e, (BaseVAE, str)) and hasattr(e, "transform")
+                 for _, e in first) and (isinstance(last, BaseVAE) or hasattr(last, "transform"))
+    if not ok:
+        raise unreadable(path, "its Pipeline's steps are not (name, estimator) pairs of "
+                               "scalers and an skvae estimator")
+    if pipe.memory is not None:
+        raise unreadable(path, "its Pipeline names a cache directory (memory); a model file "
+                               "does not choose where to write")
+
+
+def check_model(model, path):
+    """The loaded model answers a probe row with finite numbers (no NaN, no hang).
+
+    The probe is the training mean (``x_offset_``) through every method the
+    model's tags promise; a model that gives NaN there was edited or damaged.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from ._base import BaseVAE
+    from ._registry import get_model_tags
+
+    est = model
+    if isinstance(model, Pipeline):
+        est = model.steps[-1][1]
+    if not isinstance(est, BaseVAE) or not hasattr(est, "net_"):
+        return
+    tags = get_model_tags(est)
+    row = np.asarray(est.x_offset_, dtype=np.float64)[None, :]
+    if est._fitted_param("likelihood") == "bernoulli":
+        row = np.full_like(row, 0.5)
+    y = (est.classes_[:1],) if tags.labels == "classes" else ()
+    outputs = [est.score_samples(row, *y)]
+    if tags.codes is not None:
+        outputs.append(est.transform(row, *y))
+    if tags.labels is not None:
+        outputs.append(est.predict_proba(row))
+    if tags.outlier_scores:
+        outputs.append(est.decision_function(row))
+    if tags.samples is not None:
+        drawn = est.sample(2, random_state=0)
+        outputs.append(drawn[0] if tags.samples == "X_y" else drawn)
+    for out in outputs:
+        out = np.asarray(out, dtype=np.float64)
+        if np.isnan(out).any() or np.isposinf(out).any():
+            raise unreadable(path, f"its {type(est).__name__} gives NaN or +inf on its own "
+                                   "training mean: its parameters were edited or damaged")

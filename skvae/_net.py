@@ -394,6 +394,15 @@ class VAENet(NeuralNet):
         losses = self.history[-1, "batches", :, "train_loss"]
         sizes = self.history[-1, "batches", :, "train_batch_size"]
         loss = float(np.average(losses, weights=sizes))
+        # the epoch's last step may leave non-finite weights behind a finite loss
+        finite = all(torch.isfinite(p).all() for p in self.module_.parameters())
+        if not finite:
+            raise ValueError(
+                f"Training diverged in epoch {len(self.history)}: the weights became "
+                "non-finite in its last steps. The step size is most likely too large: "
+                f"lower learning_rate_init (now {self.lr:g}), or clip the gradients with "
+                "callbacks=[skorch.callbacks.GradientNormClipping(1.0)]."
+            )
         if loss > self.loss_ceiling_:
             raise ValueError(
                 f"Training diverged in epoch {len(self.history)}: the mean training loss "

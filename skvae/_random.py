@@ -98,6 +98,12 @@ def _standard_gamma(generator, concentration):
     Shapes below 1 are drawn as ``Gamma(a + 1) * U ** (1 / a)``.
     """
     a = concentration.detach()
+    if not (torch.isfinite(a).all() and (a > 0).all()):
+        # the acceptance test would never pass (inf - inf is NaN): refuse
+        raise ValueError(
+            "A gamma draw needs a finite, positive shape; the model's parameters hold "
+            f"{a[~(torch.isfinite(a) & (a > 0))].flatten()[0].item()!r}."
+        )
     boost = a < 1
     d = torch.where(boost, a + 1, a) - 1.0 / 3.0
     c = 1.0 / torch.sqrt(9.0 * d)

@@ -126,6 +126,12 @@ def _read_table(path, drop_non_numeric, label=None):
 
 
 def _check_writable(option, out):
+    from ._files import normal_path
+
+    try:
+        out = Path(os.path.realpath(normal_path(out), strict=False))
+    except OSError as exc:  # a loop of links
+        raise CLIError(f"{option} {out}: {exc.strerror or exc}") from None
     parent = out.parent
     if out.is_dir():
         raise CLIError(f"{option} {out} is a directory; give a file name")
@@ -142,6 +148,9 @@ def _check_before_training(args):
     from ._units import resolve_device
 
     outputs = {"--output": args.output, "--save-model": args.save_model, "--plot": args.plot}
+    for option in ("--save-model", "--plot"):
+        if outputs[option] == "-":
+            raise CLIError(f"{option} needs a file name; '-' (standard output) is for -o only")
     inputs = {"the input": getattr(args, "file", None), "--model": getattr(args, "model", None)}
     try:
         check_distinct(inputs, outputs)

@@ -174,3 +174,16 @@ def test_dash_is_standard_output(table, tmp_path, capsys, monkeypatch):
     assert main(["reduce", str(table), "-o", "-", *FAST]) == 0
     assert capsys.readouterr().out.startswith("vaetransformer0,vaetransformer1")
     assert not (tmp_path / "-").exists()
+
+
+def test_inputs_spelled_as_pandas_reads_them_are_recognised(table, tmp_path, monkeypatch, capsys):
+    # pandas expands ~ and reads file:// addresses: the check must too
+    monkeypatch.setenv("HOME", str(tmp_path))
+    before = table.read_bytes()
+    for spelling in ("~/data.csv", f"file://{table}"):
+        assert main(["reduce", spelling, "-o", str(table), *FAST]) == 2
+        assert "same file" in capsys.readouterr().err
+    assert table.read_bytes() == before
+    # '-' is standard output for -o only
+    assert main(["reduce", str(table), "--save-model", "-", *FAST]) == 2
+    assert "for -o only" in capsys.readouterr().err

@@ -221,3 +221,149 @@ def test_a_damaged_optimiser_state_is_refused(tmp_path):
     path = _write(tmp_path / "wrong.safetensors", description, wrong, metadata)
     with pytest.raises(ValueError, match="wrong.safetensors.*optimiser"):
         skvae.load(path)
+
+
+def _edit_file(est, tmp_path, edit, name="edited.safetensors"):
+    """Save ``est``, apply ``edit(description, tensors)``, write the file back."""
+    original = tmp_path / "original.safetensors"
+    skvae.save(est, original)
+    with safe_open(str(original), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    description = json.loads(metadata["skvae"])
+    edit(description, tensors)
+    return _write(tmp_path / name, description, tensors, metadata)
+
+
+def _load_within(path, seconds=60):
+    """skvae.load(path) and a probe, in a thread: a hang fails instead of blocking."""
+    outcome = []
+
+    def run():
+        try:
+            model = skvae.load(path)
+            outcome.append(("loaded", model))
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(("error", exc))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    assert outcome, "skvae.load did not return"
+    return outcome[0]
+
+
+SMALL = dict(max_iter=2, hidden_layer_sizes=(8,), random_state=0)
+
+
+def _step_edit(name, change):
+    def edit(description, tensors):
+        pipeline_or_model = description["model"]
+        change(pipeline_or_model["state"], tensors)
+
+    return edit
+
+
+EDITS = {
+    "a Student-t likelihood with infinite degrees of freedom": (
+        lambda: skvae.GMVAEClusterer(n_clusters=2, likelihood="student_t", **SMALL),
+        lambda d, t: [v.fill_(30.0) for k, v in t.items() if k.endswith("scaled_log_df")],
+    ),
+    "float8 weights": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: t.update(
+            {k: v.to(torch.float8_e4m3fn) for k, v in t.items() if k.endswith("z_params.weight")}
+        ),
+    ),
+    "a scalar that overflows its type": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: d["model"]["state"].__setitem__(
+            "n_active_units_", {"__scalar__": "<i1", "value": 1000}
+        ),
+    ),
+    "a device that does not exist": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: d["model"]["state"].__setitem__("device", {"__device__": "garbage"}),
+    ),
+    "the parameter constraints replaced": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: d["model"]["state"].update(
+            _parameter_constraints={"__dict__": {}}, batch_size=-3
+        ),
+    ),
+    "partial_fit hidden by a string": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: d["model"]["state"].__setitem__("partial_fit", "x"),
+    ),
+    "a NaN threshold": (
+        lambda: skvae.VAEOutlierDetector(**SMALL),
+        lambda d, t: [v.fill_(float("nan")) for k, v in t.items() if k.endswith("offset_")]
+        or d["model"]["state"].__setitem__("offset_", float("nan")),
+    ),
+    "a broken random state": (
+        lambda: VAETransformer(**SMALL),
+        lambda d, t: d["model"]["state"].__setitem__(
+            "random_state", {"__random_state__": ["MT19937"]}
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDITS))
+def test_edits_that_would_hang_or_give_nan_are_refused(tmp_path, case):
+    make, edit = EDITS[case]
+    est = make()
+    est.fit(X, np.arange(len(X)) % 2) if "Conditional" in type(est).__name__ else est.fit(X)
+    path = _edit_file(est, tmp_path, edit)
+    kind, value = _load_within(path)
+    assert kind == "error", f"loaded: {value!r}"
+    assert isinstance(value, ValueError) and "edited.safetensors" in str(value), repr(value)
+
+
+def test_pipelines_with_edited_steps_are_refused(tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), VAETransformer(**SMALL)).fit(X)
+    for name, change in {
+        "no steps": lambda s: s.__setitem__("steps", []),
+        "a cache directory": lambda s: s.__setitem__("memory", "/tmp/somewhere"),
+        "a step that is a string": lambda s: s["steps"].__setitem__(0, {"__tuple__": ["p", "x"]}),
+    }.items():
+        path = _edit_file(pipe, tmp_path, lambda d, t, change=change: change(d["model"]["state"]),
+                          name=f"{name.replace(' ', '-')}.safetensors")
+        with pytest.raises(ValueError, match="Pipeline|steps|not"):
+            skvae.load(path)
+
+
+def test_an_optimiser_state_out_of_range_is_refused(tmp_path):
+    est = VAETransformer(hidden_layer_sizes=(8,), random_state=0).partial_fit(X)
+    edits = {
+        "betas": lambda d, t: d["model"]["optimizer"]["param_groups"][0].__setitem__(
+            "betas", [2, 2]
+        ),
+        "amsgrad": lambda d, t: d["model"]["optimizer"]["param_groups"][0].__setitem__(
+            "amsgrad", True
+        ),
+        "negative steps": lambda d, t: [v.fill_(-1) for k, v in t.items() if k.endswith(".step")],
+        "a 0-d moment": lambda d, t: [
+            t.__setitem__(k, torch.tensor(0.0)) for k in list(t) if k.endswith(".exp_avg")
+        ],
+    }
+    for name, edit in edits.items():
+        path = _edit_file(est, tmp_path, edit, name=f"{name.replace(' ', '-')}.safetensors")
+        with pytest.raises(ValueError, match="optimiser"):
+            skvae.load(path)
+
+
+def test_a_fit_that_leaves_non_finite_weights_is_a_divergence():
+    with pytest.raises(ValueError, match="diverged.*non-finite"):
+        VAETransformer(max_iter=1, hidden_layer_sizes=(8,), learning_rate_init=1e300).fit(X)
+
+
+def test_a_name_as_long_as_names_go_is_written(tmp_path):
+    est = VAETransformer(**SMALL).fit(X)
+    path = tmp_path / ("m" * 240 + ".safetensors")
+    skvae.save(est, path)
+    skvae.save(est, path)  # and replaced
+    np.testing.assert_array_equal(skvae.load(path).transform(X), est.transform(X))
