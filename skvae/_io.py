@@ -512,7 +512,9 @@ def load(file, *, encoder=None, decoder=None, device=None):
     check_description(description, path)
     written_by = description.get("skvae_version", "an unknown version")
     version = description.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _unreadable(path, f"its format version is {version!r}")
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written by skvae {written_by} in model-file format {version}; "
             f"this skvae ({_version()}) reads format {FORMAT_VERSION} and older. "
@@ -521,6 +523,8 @@ def load(file, *, encoder=None, decoder=None, device=None):
     reader = _Reader(tensors, {"encoder": encoder, "decoder": decoder}, device, path)
     try:
         model = reader.estimator(description["model"])
+        if not isinstance(model, BaseEstimator) or not hasattr(model, "fit"):
+            raise _unreadable(path, f"it holds a {type(model).__name__}, not a model")
         check_model(model, path)
         return model
     except ValueError as exc:
