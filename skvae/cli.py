@@ -464,7 +464,9 @@ def _add_common(parser, output_help):
         help="epochs (default: the estimator's own, 400 for cluster, else 200)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--random-state", type=int, default=0, help="seed of the fit and of every draw"
+    )
     parser.add_argument(
         "--drop-non-numeric",
         action="store_true",
@@ -517,14 +519,33 @@ def _add_common(parser, output_help):
     )
 
 
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """Help that shows each option's default, unless the text already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        hidden = action.default is None or action.default is False
+        shown = not hidden and action.default is not argparse.SUPPRESS and action.option_strings
+        if shown and "default" not in text:
+            value = action.default
+            if isinstance(value, (list, tuple)):
+                value = " ".join(map(str, value))
+            text += f" (default: {value})"
+        return text
+
+
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="skvae", description="Variational autoencoders for tabular data."
     )
+    parser.add_argument("--version", action="version", version=f"skvae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     reduce = sub.add_parser(
         "reduce",
+        formatter_class=_HelpWithDefaults,
         help="reduce the columns of a CSV to a few latent codes",
         description="Fit a VAETransformer, or another transformer named by "
         "--estimator, (after standard scaling) on the numeric "
@@ -532,7 +553,9 @@ def build_parser():
         "write the latent codes as CSV.",
     )
     _add_common(reduce, "codes")
-    reduce.add_argument("-n", "--n-components", type=_positive_int, default=2)
+    reduce.add_argument(
+        "-n", "--n-components", type=_positive_int, default=2, help="latent codes per row"
+    )
     reducers = _reducers()
     reduce.add_argument(
         "--estimator",
@@ -545,17 +568,21 @@ def build_parser():
 
     cluster = sub.add_parser(
         "cluster",
+        formatter_class=_HelpWithDefaults,
         help="cluster the rows of a CSV",
         description="Fit a GMVAEClusterer (after standard scaling) on the numeric "
         "columns of FILE, or on scikit-learn's digits when no FILE is given, and "
         "write each row's cluster and its probability as CSV.",
     )
     _add_common(cluster, "labels")
-    cluster.add_argument("-k", "--n-clusters", type=_positive_int, default=8)
+    cluster.add_argument(
+        "-k", "--n-clusters", type=_positive_int, default=8, help="number of clusters"
+    )
     cluster.set_defaults(run=_cluster)
 
     generate = sub.add_parser(
         "generate",
+        formatter_class=_HelpWithDefaults,
         help="generate new rows of chosen classes",
         description="Fit a ConditionalVAE (after standard scaling) on the numeric "
         "columns of FILE and the classes in its --label column, or on scikit-learn's "
@@ -567,7 +594,7 @@ def build_parser():
         "-l", "--label", default="", help="the column that holds the classes (needed with FILE)"
     )
     generate.add_argument(
-        "-n", "--n-samples", type=_positive_int, default=10, help="rows per class (default 10)"
+        "-n", "--n-samples", type=_positive_int, default=10, help="rows per class"
     )
     generate.add_argument(
         "-c", "--classes", nargs="+", help="classes to generate (default: every class)"
@@ -589,6 +616,7 @@ def build_parser():
 
     outliers = sub.add_parser(
         "outliers",
+        formatter_class=_HelpWithDefaults,
         help="score and flag the rows of a CSV as outliers",
         description="Fit a VAEOutlierDetector (after standard scaling) on the numeric "
         "columns of FILE, or on scikit-learn's digits when no FILE is given, and "

@@ -466,3 +466,26 @@ def test_tab_separated_files_and_true_false_columns(tmp_path, capsys):
     out = tmp_path / "codes.csv"
     assert main(["reduce", str(flags), "-o", str(out), *FAST]) == 0
     assert pd.read_csv(out).shape == (4, 2)
+
+
+def test_version_and_help_show_every_default(capsys):
+    import argparse
+
+    import skvae
+    from skvae.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"skvae {skvae.__version__}"
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        text = sub.format_help()
+        for action in sub._actions:
+            default = action.default
+            has_default = default is not None and default is not False
+            if action.option_strings and has_default and default != argparse.SUPPRESS:
+                assert action.help and "default" in sub._get_formatter()._get_help_string(
+                    action
+                ), (name, action.option_strings)
+        assert "--random-state" in text
