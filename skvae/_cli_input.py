@@ -1,0 +1,100 @@
+"""Reading the command line's input: a CSV file, or scikit-learn's digits, as numbers."""
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+class CLIError(Exception):
+    """A user error: reported as one line on stderr with exit status 2."""
+
+
+def _read_table(path, drop_non_numeric, label=None):
+    """Read ``path`` (or the built-in digits) as a numeric DataFrame.
+
+    With ``label``, that column is taken out first (it may hold any values)
+    and returned as the classes: ``(X, y, description)``; else ``(X, description)``.
+    """
+    if path is None:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits(as_frame=True)
+        description = "scikit-learn's digits (1797 x 64)"
+        if label is not None:
+            return digits.data, digits.target.rename(label or "target"), description
+        return digits.data, description
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise CLIError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a CSV file") from None
+    except PermissionError:
+        raise CLIError(f"cannot read {path}: permission denied") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CLIError(f"cannot read {path} as CSV: {exc}".splitlines()[0]) from None
+    tabs = [str(c) for c in frame.columns if "\t" in str(c)]
+    if tabs:
+        raise CLIError(
+            f"{path} looks tab-separated (a column is named {tabs[0]!r}); skvae reads "
+            "comma-separated CSV: convert it first, e.g. "
+            "pd.read_csv(path, sep='\\t').to_csv(new, index=False)"
+        )
+    semicolons = [str(c) for c in frame.columns if ";" in str(c)]
+    if semicolons:
+        raise CLIError(
+            f"{path} looks semicolon-separated (a column is named {semicolons[0]!r}); "
+            "skvae reads comma-separated CSV with '.' as the decimal mark: convert "
+            "it first, e.g. pd.read_csv(path, sep=';', decimal=',').to_csv(new, index=False)"
+        )
+    if len(frame) == 0:
+        raise CLIError(f"{path} has a header but no data rows")
+    first = str(frame.columns[0])
+    if first == "Unnamed: 0" and frame.iloc[:, 0].tolist() == list(range(len(frame))):
+        # a pandas index saved with to_csv: row numbers, not a feature
+        frame = frame.iloc[:, 1:]
+        print(
+            f"skvae: dropped the first column of {path}: unnamed row numbers 0..{len(frame) - 1} "
+            "(a saved pandas index), not a feature",
+            file=sys.stderr,
+        )
+    y = None
+    if label is not None:
+        if not label:
+            raise CLIError("name the column that holds the classes with --label COLUMN")
+        if label not in frame.columns:
+            raise CLIError(
+                f"{path} has no column {label!r}; its columns are "
+                f"{', '.join(map(str, frame.columns[:10]))}"
+            )
+        y = frame.pop(label)
+        if y.isna().any():
+            raise CLIError(f"{path} has rows without a class in column {label!r}")
+    # True / False columns are numbers (1 / 0), as the Python API reads them
+    numeric = frame.select_dtypes(include=["number", "bool"]).astype(
+        {c: float for c in frame.select_dtypes(include="bool").columns}
+    )
+    other = [str(c) for c in frame.columns if c not in numeric.columns]
+    if other and not drop_non_numeric:
+        raise CLIError(
+            f"{path} has non-numeric columns ({', '.join(other[:5])}"
+            f"{', ...' if len(other) > 5 else ''}); remove them or pass "
+            "--drop-non-numeric to use only the numeric ones"
+        )
+    if numeric.shape[1] == 0:
+        raise CLIError(f"{path} has no numeric columns")
+    missing = numeric.columns[numeric.isna().any()].tolist()
+    if missing:
+        raise CLIError(
+            f"{path} has missing values (NaN) in columns {', '.join(map(str, missing[:5]))}; "
+            "impute or drop them first"
+        )
+    if not np.isfinite(numeric.to_numpy(dtype=float)).all():
+        raise CLIError(f"{path} has infinite values; remove them first")
+    if len(numeric) < 2:
+        raise CLIError(f"{path} has {len(numeric)} data row(s); at least 2 are needed")
+    description = f"{path} ({numeric.shape[0]} x {numeric.shape[1]})"
+    if label is not None:
+        return numeric, y, description
+    return numeric, description
