@@ -334,7 +334,7 @@ class _Reader:
 
     def tensor(self, key):
         if key not in self.tensors:
-            raise _unreadable(self.path, f"the tensor {key!r} is missing")
+            raise unreadable(self.path, f"the tensor {key!r} is missing")
         return self.tensors[key]
 
     def value(self, data):
@@ -343,7 +343,7 @@ class _Reader:
         if isinstance(data, list):
             return [self.value(v) for v in data]
         if not isinstance(data, dict) or len(data) == 0:
-            raise _unreadable(self.path, f"unexpected value {data!r}")
+            raise unreadable(self.path, f"unexpected value {data!r}")
         tag = next(iter(data))
         if tag == "__tensor__":
             return self.tensor(data[tag])
@@ -380,7 +380,7 @@ class _Reader:
             return module
         if tag == "__estimator__":
             return self.estimator(data)
-        raise _unreadable(self.path, f"unknown tag {tag!r}")
+        raise unreadable(self.path, f"unknown tag {tag!r}")
 
     def optimizer(self, data):
         """The saved optimiser state of a ``partial_fit`` net, or None."""
@@ -410,7 +410,7 @@ class _Reader:
                 if module
                 else ""
             )
-            raise _unreadable(
+            raise unreadable(
                 self.path,
                 f"it names a class {name!r}; skvae loads only {_allowed_names()}{hint}",
             )
@@ -444,7 +444,6 @@ class _Reader:
         return est
 
 
-_unreadable = unreadable
 
 
 def load(file, *, encoder=None, decoder=None, device=None):
@@ -502,18 +501,18 @@ def load(file, *, encoder=None, decoder=None, device=None):
     except FileNotFoundError:
         raise FileNotFoundError(f"No such model file: {path}") from None
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise _unreadable(path, f"it is not a safetensors file ({exc})") from None
+        raise unreadable(path, f"it is not a safetensors file ({exc})") from None
     if metadata.get("format") != FORMAT or "skvae" not in metadata:
-        raise _unreadable(path, "it is a safetensors file without a skvae model description")
+        raise unreadable(path, "it is a safetensors file without a skvae model description")
     try:
         description = json.loads(metadata["skvae"])
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, or too many digits
-        raise _unreadable(path, f"its model description is not valid JSON ({exc})") from None
+        raise unreadable(path, f"its model description is not valid JSON ({exc})") from None
     check_description(description, path)
     written_by = description.get("skvae_version", "an unknown version")
     version = description.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _unreadable(path, f"its format version is {version!r}")
+        raise unreadable(path, f"its format version is {version!r}")
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written by skvae {written_by} in model-file format {version}; "
@@ -524,15 +523,15 @@ def load(file, *, encoder=None, decoder=None, device=None):
     try:
         model = reader.estimator(description["model"])
         if not isinstance(model, BaseEstimator) or not hasattr(model, "fit"):
-            raise _unreadable(path, f"it holds a {type(model).__name__}, not a model")
+            raise unreadable(path, f"it holds a {type(model).__name__}, not a model")
         check_model(model, path)
         return model
     except ValueError as exc:
         if path in str(exc):
             raise
-        raise _unreadable(path, str(exc).splitlines()[0].rstrip(".")) from None
+        raise unreadable(path, str(exc).splitlines()[0].rstrip(".")) from None
     except (KeyError, TypeError, IndexError, AttributeError, RecursionError, OverflowError,
             RuntimeError, NotImplementedError, MemoryError) as exc:
-        raise _unreadable(
+        raise unreadable(
             path, f"its description is damaged or from another skvae ({written_by}): {exc!r}"
         ) from None

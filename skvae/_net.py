@@ -395,8 +395,9 @@ class VAENet(NeuralNet):
         sizes = self.history[-1, "batches", :, "train_batch_size"]
         loss = float(np.average(losses, weights=sizes))
         # the epoch's last step may leave non-finite weights behind a finite loss
-        finite = all(torch.isfinite(p).all() for p in self.module_.parameters())
-        if not finite:
+        # one device sync for all the parameters
+        finite = torch.stack([torch.isfinite(p).all() for p in self.module_.parameters()])
+        if not finite.all().item():
             raise ValueError(
                 f"Training diverged in epoch {len(self.history)}: the weights became "
                 "non-finite in its last steps. The step size is most likely too large: "
