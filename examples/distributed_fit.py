@@ -58,6 +58,7 @@ def main():
         skvae.save(vae, args.out)
         print(f"{dist.get_world_size()} processes, loss by epoch: "
               f"{np.round(vae.loss_curve_, 2).tolist()}; saved {args.out}")
+    dist.barrier()  # the others wait for process 0's file before the group goes
     dist.destroy_process_group()
 
 

@@ -59,6 +59,11 @@ def data_parallel_worker(rank, world, init_file, out_file, name, params):
         if rank == 0:
             with open(out_file, "wb") as f:
                 pickle.dump(est, f)
+        # every process waits here for the others before tearing the group
+        # down: a process that destroyed its group while the other was still
+        # pickling was once killed by SIGABRT inside gloo (a CI run on
+        # 2026-12-05 under load; not reproduced in 12 runs here)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
