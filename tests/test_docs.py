@@ -73,18 +73,38 @@ def test_the_site_builds_without_warnings(tmp_path):
         assert (out / page).is_file(), page
 
 
-def test_the_new_family_page_runs_as_written(tmp_path, monkeypatch):
-    """The code of "Adding a model family", every block in order, as a reader runs it."""
-    pytest.importorskip("matplotlib")
-    import matplotlib
+def _pages():
+    """README.md and the documentation's own Markdown pages (not its build outputs)."""
+    root = DOCS.parent
+    pages = [root / "README.md", *DOCS.glob("*.md"), *DOCS.glob("user_guide/*.md")]
+    every = [root / "README.md", *(p for p in DOCS.rglob("*.md")
+                                   if not {"_build", "generated", "auto_examples"} & set(p.parts))]
+    return pages, every
 
-    matplotlib.use("Agg")
-    page = (DOCS / "user_guide" / "new_family.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
-    assert len(blocks) == 3
-    monkeypatch.chdir(tmp_path)
-    namespace = {"__name__": "new_family_page"}
-    for block in blocks:
-        exec(compile(block, "new_family.md", "exec"), namespace)
-    assert type(namespace["loaded"]).__name__ == "MMDVAETransformer"
-    assert namespace["search"].best_params_["mmd_weight"] in (1.0, 10.0)
+
+def test_every_python_block_of_the_docs_is_run_by_sybil():
+    # conftest.py runs the ```python blocks of these pages; a page elsewhere,
+    # or Python fenced another way, would silently not be run
+    pages, every = _pages()
+    assert sorted(every) == sorted(pages), "add the new place to conftest.py's patterns"
+    for page in pages:
+        text = page.read_text()
+        other = re.findall(r"^```\s*(py|python3|ipython|pycon|\{code-block\}[^\n]*)\s*$",
+                           text, flags=re.M)
+        assert not other, f"{page.name}: fence Python as ```python so that it runs: {other}"
+
+
+def test_a_block_that_is_not_run_tells_the_reader_why():
+    # a skip directive is an HTML comment, which the reader never sees: the
+    # reason must also be in the page's text
+    pages, _ = _pages()
+    skipped = 0
+    for page in pages:
+        text = page.read_text()
+        visible = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+        for reason in re.findall(r'<!--\s*skip:\s*next\s+"([^"]+)"\s*-->', text):
+            skipped += 1
+            assert " ".join(reason.split()) in " ".join(visible.split()), (page.name, reason)
+        bare = re.findall(r"<!--\s*skip:\s*(?:next|start)\s*-->", text)
+        assert not bare, f"{page.name}: a skip directive needs its reason in quotes"
+    assert skipped >= 1  # the Dask cluster block of scaling.md
