@@ -95,6 +95,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
+# pages with no sub-pages have no section to navigate: no left sidebar there
+# (it showed an empty "Section Navigation"; tests/test_docs.py checks)
+html_sidebars = {"getting_started": [], "benchmarks": []}
 html_static_path = []
 html_show_sourcelink = False
 

@@ -71,6 +71,75 @@ def test_the_site_builds_without_warnings(tmp_path):
                  "generated/skvae.VAETransformer.html",
                  "generated/skvae.plotting.LatentSpaceDisplay.html"):
         assert (out / page).is_file(), page
+    # the build passes -W yet a page can still render wrong
+    problems = _rendering_problems(out)
+    assert not problems, "\n".join(problems)
+    # an estimator's page lists the methods it inherits from scikit-learn too
+    listed = _methods_table(out / "generated/skvae.VAETransformer.html")
+    assert {"fit", "transform", "sample", "fit_transform", "get_feature_names_out",
+            "set_output", "get_params"} <= listed, listed
+    assert "fit_predict" in _methods_table(out / "generated/skvae.GMVAEClusterer.html")
+
+
+def _methods_table(page):
+    """The method names of a class page's summary table."""
+    import bs4
+
+    soup = bs4.BeautifulSoup(page.read_text(), "html.parser")
+    table = soup.select_one("table.autosummary")
+    return {row.select_one("td span.pre").get_text() for row in table.select("tr")}
+
+
+def _rendering_problems(root):
+    """Tables that render wrong, and empty section sidebars, in a built site.
+
+    A ``|`` inside inline code in a Markdown table splits the cell (the
+    reader sees a raw backtick); a row with more or fewer cells than its
+    header; a left sidebar titled "Section Navigation" with nothing in it.
+    """
+    bs4 = pytest.importorskip("bs4")  # a dependency of pydata-sphinx-theme
+    problems = []
+    for page in sorted(root.rglob("*.html")):
+        name = page.relative_to(root)
+        if name.parts[0] in ("_static", "_sources", "_downloads"):
+            continue
+        soup = bs4.BeautifulSoup(page.read_text(), "html.parser")
+        for t, table in enumerate(soup.select("article table"), start=1):
+            widths = set()
+            for row in table.select("tr"):
+                cells = row.find_all(["td", "th"], recursive=False)
+                widths.add(sum(int(c.get("colspan", 1)) for c in cells))
+                problems += [f"{name}: table {t}: a raw backtick in {c.get_text(' ', strip=True)!r}"
+                             for c in cells if "`" in c.get_text()]
+            if len(widths) > 1:
+                problems.append(f"{name}: table {t}: rows of {sorted(widths)} cells")
+        nav = soup.select_one(".bd-sidebar-primary nav.bd-docs-nav")
+        if nav is not None and not nav.select("a"):
+            problems.append(f"{name}: an empty section sidebar (add the page to html_sidebars)")
+    return problems
+
+
+def test_the_rendering_check_finds_what_it_looks_for(tmp_path):
+    # the check above, on pages that have each fault
+    pytest.importorskip("bs4")
+    (tmp_path / "bad.html").write_text(
+        "<article><table><tr><th>a</th><th>b</th></tr>"
+        "<tr><td><code>E[x</code></td><td>z]`</td></tr>"
+        "<tr><td>1</td><td>2</td><td>3</td></tr></table></article>"
+        '<div class="bd-sidebar-primary"><nav class="bd-docs-nav"><p>Section Navigation</p>'
+        "</nav></div>"
+    )
+    (tmp_path / "good.html").write_text(
+        "<article><table><tr><th>a</th><th>b</th></tr><tr><td colspan='2'>c</td></tr>"
+        '</table></article><div class="bd-sidebar-primary"><nav class="bd-docs-nav">'
+        '<a href="x.html">x</a></nav></div>'
+    )
+    problems = _rendering_problems(tmp_path)
+    assert problems == [
+        "bad.html: table 1: a raw backtick in 'z]`'",
+        "bad.html: table 1: rows of [2, 3] cells",
+        "bad.html: an empty section sidebar (add the page to html_sidebars)",
+    ]
 
 
 def _pages():
