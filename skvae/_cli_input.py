@@ -1,5 +1,6 @@
 """Reading the command line's input: a CSV file, or scikit-learn's digits, as numbers."""
 
+import contextlib
 import sys
 
 import numpy as np
@@ -8,6 +9,17 @@ import pandas as pd
 
 class CLIError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
+
+
+@contextlib.contextmanager
+def _as_cli_error():
+    """A ValueError of the model (bad data, a bad model file) as a one-line CLI error."""
+    from ._files import OutputError
+
+    try:
+        yield
+    except (ValueError, OutputError) as exc:
+        raise CLIError(str(exc).splitlines()[0]) from None
 
 
 def _read_table(path, drop_non_numeric, label=None):

@@ -90,6 +90,11 @@ class ConditionalVAE(
     classes_ : ndarray of shape (n_classes,)
         The class labels seen during fit.
 
+    label_name_ : str or None
+        The name of ``y`` when it was a named pandas Series (as
+        ``feature_names_in_`` keeps the columns of ``X``), else None. The
+        command line writes generated classes under this name.
+
     class_prior_ : ndarray of shape (n_classes,)
         Share of each class in the training data: ``p(y)`` of the model, used
         by :meth:`predict_proba` and by :meth:`sample` without ``y``.
@@ -236,6 +241,7 @@ class ConditionalVAE(
         hold classes that this chunk lacks. ``class_prior_`` counts the rows
         of every class seen: of this fit, or of all ``partial_fit`` calls.
         """
+        y_given = y
         if y is not None:
             flat = np.asarray(y, dtype=object).ravel().tolist()
             missing = [i for i, label in enumerate(flat) if label is None or label != label]
@@ -257,6 +263,8 @@ class ConditionalVAE(
                     "which needs no y. With partial_fit, pass every class in classes."
                 )
             self.classes_ = all_classes
+            name = getattr(y_given, "name", None)
+            self.label_name_ = name if isinstance(name, str) else None
         elif classes is not None and not np.array_equal(
             np.unique(np.asarray(classes)), self.classes_
         ):

@@ -286,6 +286,11 @@ def check_model(model, path):
     row = np.asarray(est.x_offset_, dtype=np.float64)[None, :]
     if est._fitted_param("likelihood") == "bernoulli":
         row = np.full_like(row, 0.5)
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:  # as fitted: a row without names would warn the user
+        import pandas as pd
+
+        row = pd.DataFrame(row, columns=names)
     y = (est.classes_[:1],) if tags.labels == "classes" else ()
     outputs = [est.score_samples(row, *y)]
     if tags.codes is not None:

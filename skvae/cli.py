@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._cli_input import CLIError, _read_table
+from ._cli_input import CLIError, _as_cli_error, _read_table
+from ._cli_plots import check_plot_format, draw_codes, draw_samples, save_plot
 from ._files import write_file
 
 
@@ -67,36 +68,54 @@ def _check_before_training(args):
         if value and value != "-":
             _check_writable(option, Path(value))
     if args.plot:
-        _check_plot_format(args.plot)
+        check_plot_format(args.plot)
     try:
         resolve_device(args.device)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
 
 
-def _fit_pipeline(estimator, args, what, label=None, accepts=None):
-    """Read the input, fit ``[StandardScaler] -> estimator`` and return (model, X).
+def _read_rows(args, label):
+    """``(X, y, source)`` of the input; ``y`` None when there are no classes.
 
-    With ``label``, the estimator is fitted on the other columns and the
-    classes in that column, and ``(model, X, y)`` is returned. With
-    ``--model``, the saved model is loaded instead of fitted (and ``y`` is
-    None); it must be an instance of ``accepts`` (a class or tuple of them;
-    the estimator's class by default). With ``--save-model``, the fitted
-    model is saved.
+    The built-in digits always come with their classes; a file with the
+    column ``label`` names.
     """
+    if label is None and args.file is not None:
+        X, source = _read_table(args.file, args.drop_non_numeric)
+        return X, None, source
+    return _read_table(args.file, args.drop_non_numeric, label or "")
+
+
+def _short(source, args):
+    """The data in words for a picture's title: the file's name without its folders."""
+    return source if args.file is None else source.replace(str(args.file), Path(args.file).name)
+
+
+def _fit_pipeline(estimator, args, what, label=None, accepts=None, supervised=False):
+    """Read the input and fit ``[StandardScaler] -> estimator``: the job.
+
+    The job has ``model``, ``X``, ``y`` (the classes in the ``label`` column,
+    the digits' classes on the default data, else None) and ``source`` (the
+    data, in words). ``supervised``: fit on ``y`` too. With ``--model``, the
+    saved model is loaded instead of fitted; it must be an instance of
+    ``accepts`` (a class or tuple of them; the estimator's class by default).
+    With ``--save-model``, the fitted model is saved.
+    """
+    from types import SimpleNamespace
+
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     _check_before_training(args)
     if args.model:
-        loaded = _load_model(accepts or type(estimator), args, label)
-        _save_model(loaded[0], args)
-        return loaded
-    if label is None:
-        X, description = _read_table(args.file, args.drop_non_numeric)
-        y = None
-    else:
-        X, y, description = _read_table(args.file, args.drop_non_numeric, label)
+        model = _load_model(accepts or type(estimator), args)
+        _save_model(model, args)
+        if supervised:
+            return _generating_job(model, args, label)
+        X, y, source = _read_rows(args, label)
+        return SimpleNamespace(model=model, X=X, y=y, source=_short(source, args))
+    X, y, source = _read_rows(args, label)
     if args.max_iter is not None:
         estimator.set_params(max_iter=args.max_iter)
     estimator.set_params(
@@ -109,12 +128,31 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None):
     steps = [estimator] if args.no_scale else [StandardScaler(), estimator]
     model = make_pipeline(*steps).set_output(transform="pandas")
     if not args.quiet:
-        print(f"Fitting {what} on {description}", file=sys.stderr)
+        print(f"Fitting {what} on {source}", file=sys.stderr)
     # skorch prints its epoch table to stdout: keep stdout for the data.
     with contextlib.redirect_stdout(sys.stderr), _as_cli_error():
-        model.fit(X, y)
+        model.fit(X, y if supervised else None)
     _save_model(model, args)
-    return (model, X) if label is None else (model, X, y)
+    return SimpleNamespace(model=model, X=X, y=y, source=_short(source, args))
+
+
+def _generating_job(model, args, label):
+    """``generate --model``: the columns and the classes' name are the model's; no rows."""
+    from types import SimpleNamespace
+
+    if args.file is not None:
+        raise CLIError(
+            f"generate --model draws new rows from {args.model} and reads no FILE; "
+            "drop the FILE argument"
+        )
+    names = getattr(model[0], "feature_names_in_", None)
+    n = model[0].n_features_in_
+    columns = list(names) if names is not None else [f"x{i}" for i in range(n)]
+    name = label or getattr(model[-1], "label_name_", None) or "class"
+    return SimpleNamespace(
+        model=model, X=pd.DataFrame(columns=columns), y=pd.Series(name=name),
+        source=f"the model in {Path(args.model).name}",
+    )
 
 
 def _save_model(model, args):
@@ -129,8 +167,8 @@ def _save_model(model, args):
         print(f"Saved the model to {args.save_model}", file=sys.stderr)
 
 
-def _load_model(accepts, args, label):
-    """The model saved in ``--model``, checked to be an ``accepts`` (class or tuple)."""
+def _load_model(accepts, args):
+    """The model saved in ``--model``, as a Pipeline, checked to end in an ``accepts``."""
     from sklearn.pipeline import Pipeline
 
     from . import load
@@ -152,59 +190,7 @@ def _load_model(accepts, args, label):
     model.set_output(transform="pandas")
     if not args.quiet:
         print(f"Loaded a fitted {type(model[-1]).__name__} from {args.model}", file=sys.stderr)
-    if label is not None:
-        # generating reads no rows: the columns and classes are the model's
-        if args.file is not None:
-            raise CLIError(
-                f"generate --model draws new rows from {args.model} and reads no FILE; "
-                "drop the FILE argument"
-            )
-        names = getattr(model[0], "feature_names_in_", None)
-        n = model[0].n_features_in_
-        columns = list(names) if names is not None else [f"x{i}" for i in range(n)]
-        return model, pd.DataFrame(columns=columns), pd.Series(name=label or "class")
-    X, _ = _read_table(args.file, args.drop_non_numeric)
-    return model, X
-
-
-def _check_plot_format(path):
-    """--plot needs matplotlib and a picture format it writes."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise CLIError(
-            "--plot needs matplotlib, which is not installed: pip install 'skvae[plot]'"
-        ) from None
-    formats = Figure().canvas.get_supported_filetypes()
-    suffix = Path(path).suffix.lstrip(".").lower()
-    if suffix not in formats:
-        raise CLIError(
-            f"--plot {path}: give a file name ending in one of "
-            f"{', '.join('.' + f for f in sorted(formats))}"
-        )
-
-
-def _save_plot(args, draw):
-    """Draw the job's picture with ``draw(ax)`` and write it to ``--plot``."""
-    if not args.plot:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)  # a file, never a window
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    with _as_cli_error():
-        draw(ax)
-    fig.tight_layout()
-    suffix = Path(args.plot).suffix.lstrip(".").lower()
-    try:
-        with _as_cli_error():
-            write_file(args.plot, lambda handle: fig.savefig(handle, dpi=110, format=suffix))
-    finally:
-        plt.close(fig)
-    if not args.quiet:
-        print(f"Wrote the picture to {args.plot}", file=sys.stderr)
+    return model
 
 
 def _verbosity(args):
@@ -214,17 +200,6 @@ def _verbosity(args):
     if args.verbose:
         return 2
     return 1 if args.progress or sys.stderr.isatty() else 0
-
-
-@contextlib.contextmanager
-def _as_cli_error():
-    """A ValueError of the model (bad data, a bad model file) as a one-line CLI error."""
-    from ._files import OutputError
-
-    try:
-        yield
-    except (ValueError, OutputError) as exc:
-        raise CLIError(str(exc).splitlines()[0]) from None
 
 
 def _write(frame, args, what):
@@ -251,7 +226,6 @@ def _reducers():
 
 def _reduce(args):
     from ._registry import get_model_tags
-    from .plotting import LatentSpaceDisplay
 
     reducers = _reducers()
     cls = reducers[args.estimator]
@@ -261,38 +235,52 @@ def _reduce(args):
     if get_model_tags(cls).codes == "discrete":
         what = f"a {n}-D {cls.__name__} (its code split into slots)"
     # a saved model of any of these kinds reduces
-    model, X = _fit_pipeline(reducer, args, what, accepts=tuple(reducers.values()))
+    job = _fit_pipeline(reducer, args, what, label=args.label, accepts=tuple(reducers.values()))
     with _as_cli_error():
-        codes = model.transform(X)
+        codes = job.model.transform(job.X)
     _write(codes, args, "codes")
-    _save_plot(args, lambda ax: LatentSpaceDisplay.from_codes(
-        codes, estimator_name=type(model[-1]).__name__, ax=ax))
+    name = type(job.model[-1]).__name__
+    title = f"skvae reduce: {codes.shape[1]}-D codes of {job.source}\n({name})"
+    color, label = (None, None) if job.y is None else (job.y.to_numpy(), str(job.y.name))
+    save_plot(args, lambda ax: draw_codes(ax, codes, color, label, title, name))
 
 
 def _cluster(args):
     from . import GMVAEClusterer
-    from .plotting import LatentSpaceDisplay
 
-    gmvae = GMVAEClusterer(n_clusters=args.n_clusters)
-    model, X = _fit_pipeline(gmvae, args, f"a GMVAE with {args.n_clusters} clusters")
+    gmvae = GMVAEClusterer()
+    if args.n_clusters is not None or args.file is None:
+        gmvae.set_params(n_clusters=args.n_clusters or 10)  # digits: 10 classes
+    k = gmvae.n_clusters
+    job = _fit_pipeline(gmvae, args, f"a GMVAE with {k} clusters", label=args.label)
     with _as_cli_error():
-        proba = model.predict_proba(X)
+        proba = job.model.predict_proba(job.X)
+        codes = job.model.transform(job.X)
     frame = pd.DataFrame(
         {"cluster": proba.argmax(axis=1), "probability": proba.max(axis=1)}
     )
     _write(frame, args, "cluster labels")
-    _save_plot(args, lambda ax: LatentSpaceDisplay.from_codes(
-        model.transform(X), frame["cluster"], color_label="cluster",
-        estimator_name=type(model[-1]).__name__, ax=ax))
+    name = type(job.model[-1]).__name__
+    found = f"skvae cluster: {job.model[-1].n_clusters} clusters of {job.source}\n({name})"
+
+    def draw(axes):
+        if job.y is None:
+            draw_codes(axes, codes, frame["cluster"], "cluster", found, name)
+            return
+        draw_codes(axes[0], codes, frame["cluster"], "cluster", found, name)
+        draw_codes(axes[1], codes, job.y.to_numpy(), str(job.y.name),
+                   f"the same codes, coloured by column {job.y.name!r}", name)
+
+    save_plot(args, draw, n_axes=1 if job.y is None else 2)
 
 
 def _generate(args):
     from . import ConditionalVAE
-    from .plotting import SampleGridDisplay
 
     cvae = ConditionalVAE(prior=args.prior)
     what = "a conditional VAE" + (" with a diffusion prior" if args.prior == "diffusion" else "")
-    model, X, y = _fit_pipeline(cvae, args, what, label=args.label)
+    job = _fit_pipeline(cvae, args, what, label=args.label, supervised=True)
+    model, X, y = job.model, job.X, job.y
     classes = model[-1].classes_
     if args.classes:
         by_name = {str(c): c for c in classes}
@@ -306,19 +294,27 @@ def _generate(args):
     else:
         chosen = list(classes)
     requested = np.repeat(np.array(chosen, dtype=classes.dtype), args.n_samples)
-    samples, labels = model[-1].sample(y=requested, noise=not args.mean)
-    if len(model) > 1:
-        samples = model[0].inverse_transform(samples)  # back to the data's units
+    drawn, labels = model[-1].sample(y=requested, noise=not args.mean)
+    scaled = len(model) > 1
+    samples = model[0].inverse_transform(drawn) if scaled else drawn  # the data's units
     frame = pd.DataFrame(samples, columns=X.columns)
     frame[y.name] = labels
     _write(frame, args, "samples")
-    # the rows written, one group per class
-    grouped = np.asarray(samples, dtype=float).reshape(len(chosen), args.n_samples, -1)
     shape = getattr(model[-1], "image_shape_", None)
     if shape is None and args.file is None and args.model is None:
         shape = (8, 8)  # scikit-learn's digits
-    _save_plot(args, lambda ax: SampleGridDisplay(
-        grouped, [str(c) for c in chosen], image_shape=shape).plot(ax=ax))
+    # images in their pixels; table rows standardised, so that no one column's
+    # units flatten the others
+    standardised = scaled and shape is None
+    title = (f"skvae generate: {args.n_samples} new rows per class, from {job.source}\n"
+             f"({type(model[-1]).__name__}, classes in column {y.name!r})")
+    save_plot(args, lambda ax: draw_samples(
+        ax, drawn if standardised else samples, chosen, image_shape=shape,
+        feature_names=list(X.columns),
+        value_label="standardised value (training mean 0, sd 1)" if standardised
+        else "value",
+        title=title,
+    ))
 
 
 def _outliers(args):
@@ -326,13 +322,21 @@ def _outliers(args):
     from .plotting import OutlierScoreDisplay
 
     detector = VAEOutlierDetector(contamination=args.contamination)
-    model, X = _fit_pipeline(detector, args, "a VAE outlier detector")
+    job = _fit_pipeline(detector, args, "a VAE outlier detector")
+    model = job.model
     with _as_cli_error():
-        scores = model.score_samples(X)
-        flags = model.predict(X)
+        scores = model.score_samples(job.X)
+        flags = model.predict(job.X)
     frame = pd.DataFrame({"score": scores, "outlier": (flags == -1).astype(int)})
     _write(frame, args, "scores")
-    _save_plot(args, lambda ax: OutlierScoreDisplay(scores, model[-1].offset_).plot(ax=ax))
+    title = (f"skvae outliers: {int(frame['outlier'].sum())} of {len(frame)} rows of "
+             f"{job.source} flagged\n({type(model[-1]).__name__})")
+
+    def draw(ax):
+        OutlierScoreDisplay(scores, model[-1].offset_).plot(ax=ax)
+        ax.set_title(title, fontsize="medium")
+
+    save_plot(args, draw)
     if not args.quiet:
         print(f"Flagged {int(frame['outlier'].sum())} of {len(frame)} rows", file=sys.stderr)
 
@@ -426,6 +430,30 @@ def _add_common(parser, output_help):
     )
 
 
+def _add_label(parser):
+    parser.add_argument(
+        "-l", "--label", metavar="COLUMN", default=None,
+        help="a column of classes: left out of the features and used to colour the "
+        "--plot picture (default: none; the digits' classes without FILE)",
+    )
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of an option: works for one more release, with a warning."""
+
+    def __init__(self, option_strings, dest, replacement, **kwargs):
+        self.replacement = replacement
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: warning: {option_string} is deprecated and will be removed in "
+            f"the next release; use {self.replacement}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
 class _HelpWithDefaults(argparse.HelpFormatter):
     """Help that shows each option's default, unless the text already says it."""
 
@@ -463,6 +491,7 @@ def build_parser():
     reduce.add_argument(
         "-n", "--n-components", type=_positive_int, default=2, help="latent codes per row"
     )
+    _add_label(reduce)
     reducers = _reducers()
     reduce.add_argument(
         "--estimator",
@@ -483,8 +512,11 @@ def build_parser():
     )
     _add_common(cluster, "labels")
     cluster.add_argument(
-        "-k", "--n-clusters", type=_positive_int, default=8, help="number of clusters"
+        "-k", "--n-clusters", type=_positive_int, default=None,
+        help="number of clusters (default: 10 on the built-in digits, its 10 classes; "
+        "else GMVAEClusterer's default, 8)",
     )
+    _add_label(cluster)
     cluster.set_defaults(run=_cluster)
 
     generate = sub.add_parser(
@@ -500,8 +532,11 @@ def build_parser():
     generate.add_argument(
         "-l", "--label", default="", help="the column that holds the classes (needed with FILE)"
     )
+    generate.add_argument("--n-samples", type=_positive_int, default=10, help="rows per class")
+    # -n means --n-components in reduce: one meaning per short flag
     generate.add_argument(
-        "-n", "--n-samples", type=_positive_int, default=10, help="rows per class"
+        "-n", type=_positive_int, dest="n_samples", action=_Deprecated,
+        help=argparse.SUPPRESS, replacement="--n-samples",
     )
     generate.add_argument(
         "-c", "--classes", nargs="+", help="classes to generate (default: every class)"

@@ -107,7 +107,7 @@ def test_non_positive_counts_are_refused(capsys):
 
 
 def test_generate_builtin_digits_of_chosen_classes(capsys):
-    assert main(["generate", "-c", "3", "7", "-n", "4", "--max-iter", "2"]) == 0
+    assert main(["generate", "-c", "3", "7", "--n-samples", "4", "--max-iter", "2"]) == 0
     captured = capsys.readouterr()
     samples = pd.read_csv(io.StringIO(captured.out))
     assert samples.shape == (8, 65)
@@ -138,7 +138,8 @@ def test_generate_with_a_diffusion_prior(capsys, monkeypatch):
     monkeypatch.setattr(
         DiffusionPrior.__init__, "__defaults__", (20, 1e-4, 0.02, (16,), 20, 256, 1e-3)
     )
-    args = ["generate", "-c", "1", "5", "-n", "3", "--max-iter", "2", "--prior", "diffusion"]
+    args = ["generate", "-c", "1", "5", "--n-samples", "3", "--max-iter", "2",
+            "--prior", "diffusion"]
     assert main(args) == 0
     captured = capsys.readouterr()
     samples = pd.read_csv(io.StringIO(captured.out))
@@ -154,7 +155,7 @@ def test_generate_csv_with_string_classes(tmp_path):
     frame.loc[frame["kind"] == "cat", "a"] += 10  # cats are far out on a
     src, out = tmp_path / "in.csv", tmp_path / "new.csv"
     frame.to_csv(src, index=False)
-    args = ["generate", str(src), "--label", "kind", "-n", "5", "-o", str(out), "-q"]
+    args = ["generate", str(src), "--label", "kind", "--n-samples", "5", "-o", str(out), "-q"]
     args += ["--max-iter", "50", "--mean"]
     assert main(args) == 0
     samples = pd.read_csv(out)
@@ -346,11 +347,16 @@ def test_a_saved_model_applied_again_writes_the_same_output(tmp_path, command, e
 
 def test_generate_from_a_saved_model_needs_no_input(tmp_path, capsys):
     src, model = _wine_csv(tmp_path), tmp_path / "m.safetensors"
-    fit = ["generate", str(src), "-l", "target", *FAST, "-n", "2", "--save-model", str(model)]
+    fit = ["generate", str(src), "-l", "target", *FAST, "--n-samples", "2",
+           "--save-model", str(model)]
     assert main(fit) == 0
     fitted = capsys.readouterr().out
-    assert main(["generate", "-q", "--model", str(model), "-n", "2", "-l", "target"]) == 0
+    # the classes' column keeps its name: the model remembers it (label_name_)
+    assert main(["generate", "-q", "--model", str(model), "--n-samples", "2"]) == 0
     assert capsys.readouterr().out == fitted
+    assert fitted.splitlines()[0].endswith(",target")
+    assert main(["generate", "-q", "--model", str(model), "--n-samples", "2", "-l", "kind"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(",kind")  # or the name given
     assert main(["generate", str(src), "-q", "--model", str(model)]) == 2
     assert "reads no FILE" in capsys.readouterr().err
 
@@ -429,7 +435,7 @@ def test_progress_bar_on_request_table_with_v_and_silence_otherwise(tmp_path, ca
         ("reduce", []),
         ("cluster", ["-k", "3"]),
         ("outliers", []),
-        ("generate", ["--label", "label", "-n", "4"]),
+        ("generate", ["--label", "label", "--n-samples", "4"]),
     ],
 )
 def test_plot_writes_the_picture_of_the_job(tmp_path, command, extra):
@@ -489,3 +495,116 @@ def test_version_and_help_show_every_default(capsys):
                     action
                 ), (name, action.option_strings)
         assert "--random-state" in text
+
+
+# ------------------------------------------------------------ the pictures
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures the CLI draws, kept open (it closes them after writing)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    kept, close = [], plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: kept.append(fig))
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
+def _labelled_csv(tmp_path, n=90):
+    rng = np.random.RandomState(0)
+    classes = np.repeat(["ant", "bee", "cat"], n // 3)
+    centres = {"ant": 0.0, "bee": 4.0, "cat": -4.0}
+    X = rng.normal(size=(n, 5)) + np.array([centres[c] for c in classes])[:, None]
+    X[:, 4] *= 1000.0  # one column in much larger units
+    frame = pd.DataFrame(X, columns=["width", "height", "depth", "mass", "price"])
+    frame["kind"] = classes
+    path = tmp_path / "animals.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _legend(ax):
+    legend = ax.get_legend()
+    return legend.get_title().get_text(), [t.get_text() for t in legend.get_texts()]
+
+
+def test_reduce_picture_is_coloured_by_the_label_column(tmp_path, figures):
+    src = _labelled_csv(tmp_path)
+    out = tmp_path / "codes.csv"
+    args = ["reduce", str(src), "-l", "kind", "--plot", str(tmp_path / "r.png"), "-o", str(out)]
+    assert main([*args, *FAST]) == 0
+    assert pd.read_csv(out).shape == (90, 2)  # the label column is not a feature
+    (fig,) = figures
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("skvae reduce: 2-D codes of animals.csv")
+    assert ax.get_xlabel() == "z1" and ax.get_ylabel() == "z2"
+    assert _legend(ax) == ("kind", ["ant", "bee", "cat"])
+    # the axes end near the codes' 1% and 99% quantiles, not at the farthest code
+    codes = pd.read_csv(out).to_numpy()
+    low, high = np.quantile(codes, [0.01, 0.99], axis=0)
+    span = high - low
+    np.testing.assert_allclose(ax.get_xlim(), [low[0] - 0.05 * span[0], high[0] + 0.05 * span[0]])
+
+
+def test_the_default_data_are_coloured_by_their_digits(tmp_path, figures):
+    assert main(["reduce", "--plot", str(tmp_path / "r.png"), "-o", str(tmp_path / "c.csv"),
+                 *FAST]) == 0
+    (ax,) = figures[0].axes
+    title, entries = _legend(ax)
+    assert title == "target" and entries == [str(d) for d in range(10)]
+    assert "scikit-learn's digits" in ax.get_title()
+
+
+def test_cluster_picture_shows_the_clusters_beside_the_known_classes(tmp_path, figures, capsys):
+    src = _labelled_csv(tmp_path)
+    args = ["cluster", str(src), "-k", "3", "--label", "kind", "--plot", str(tmp_path / "c.png")]
+    assert main([*args, *FAST]) == 0
+    found, known = figures[0].axes
+    assert found.get_title().startswith("skvae cluster: 3 clusters of animals.csv")
+    assert _legend(found)[0] == "cluster" and _legend(known) == ("kind", ["ant", "bee", "cat"])
+    # without a label: one panel, coloured by cluster
+    capsys.readouterr()
+    assert main(["cluster", str(src), "-k", "3", "--drop-non-numeric", "--plot",
+                 str(tmp_path / "c2.png"), *FAST]) == 0
+    assert len(figures[1].axes) == 1 and _legend(figures[1].axes[0])[0] == "cluster"
+
+
+def test_cluster_uses_the_ten_classes_of_the_default_digits(tmp_path):
+    out = tmp_path / "c.csv"
+    assert main(["cluster", "-o", str(out), "--save-model", str(tmp_path / "m.safetensors"),
+                 *FAST]) == 0
+    import skvae
+
+    assert skvae.load(tmp_path / "m.safetensors")[-1].n_clusters == 10
+
+
+def test_generate_picture_of_a_table_is_standardised_with_column_names(tmp_path, figures):
+    src = _labelled_csv(tmp_path)
+    args = ["generate", str(src), "-l", "kind", "--plot", str(tmp_path / "g.png"),
+            "-o", str(tmp_path / "g.csv")]
+    assert main([*args, *FAST]) == 0
+    (ax,) = figures[0].axes
+    assert "standardised" in ax.get_ylabel()
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == ["width", "height", "depth", "mass", "price"]
+    assert "column 'kind'" in ax.get_title() and _legend(ax)[1] == ["ant", "bee", "cat"]
+    # price, 1000 times larger in the file, is drawn on the others' scale
+    assert max(abs(v) for v in ax.get_ylim()) < 50
+
+
+def test_outliers_picture_has_a_title_and_labelled_axes(tmp_path, figures):
+    src = _csv(tmp_path)
+    assert main(["outliers", str(src), "--plot", str(tmp_path / "o.png"), *FAST]) == 0
+    ax = figures[0].axes[0]
+    assert ax.get_title().startswith("skvae outliers:") and "flagged" in ax.get_title()
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
+
+
+def test_generate_short_n_is_a_deprecated_alias(tmp_path, capsys):
+    out = tmp_path / "g.csv"
+    assert main(["generate", "-c", "3", "-n", "2", "-o", str(out), *FAST]) == 0
+    assert "-n is deprecated" in capsys.readouterr().err
+    assert len(pd.read_csv(out)) == 2

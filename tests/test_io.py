@@ -320,3 +320,22 @@ def test_a_model_fitted_on_a_device_this_machine_lacks_loads_on_the_cpu(
         loaded = skvae.load(tmp_path / "m.safetensors")
     assert loaded.device == "cpu"
     np.testing.assert_array_equal(loaded.transform(X), before)
+
+
+def test_loading_a_model_fitted_on_a_dataframe_warns_nothing(tmp_path):
+    # load's probe row once had no column names, so sklearn warned the user
+    import warnings
+
+    from sklearn.datasets import load_wine
+
+    import skvae
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    model = skvae.ConditionalVAE(max_iter=2, random_state=0).fit(X, y)
+    assert model.label_name_ == "target"
+    skvae.save(model, tmp_path / "m.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = skvae.load(tmp_path / "m.safetensors")
+    assert loaded.label_name_ == "target"
+    assert skvae.ConditionalVAE(max_iter=2).fit(X.to_numpy(), y.to_numpy()).label_name_ is None

@@ -130,6 +130,37 @@ def test_latent_space_reads_whole_numbers_and_strings_as_classes(wine, wine_vae)
     assert scores.colorbar_ is not None and scores.legend_ is None
 
 
+def test_latent_space_axes_can_leave_out_a_few_far_points():
+    rng = np.random.RandomState(0)
+    codes = rng.normal(size=(200, 2))
+    codes[:3] = [[40.0, 0.0], [0.0, -60.0], [30.0, 30.0]]  # three far codes
+    display = LatentSpaceDisplay.from_codes(codes, quantile_range=(0.01, 0.99))
+    (x0, x1), (y0, y1) = display.ax_.get_xlim(), display.ax_.get_ylim()
+    assert x1 < 5 and y0 > -5  # the far codes do not set the axes
+    outside = (codes[:, 0] < x0) | (codes[:, 0] > x1) | (codes[:, 1] < y0) | (codes[:, 1] > y1)
+    assert display.n_outside_ == outside.sum() and 3 <= outside.sum() <= 10
+    notes = [t.get_text() for t in display.ax_.texts]
+    assert notes == [f"{outside.sum()} of 200 points lie outside the axes (they span the 0.01 "
+                     "to 0.99 quantiles)"]
+    everything = LatentSpaceDisplay.from_codes(codes)
+    assert everything.n_outside_ == 0 and everything.ax_.get_xlim()[1] > 30
+    assert not everything.ax_.texts
+    for bad in [(0.9, 0.1), (0.0, 1.5), (0.5,), "robust"]:
+        with pytest.raises(ValueError, match="quantile_range must be two quantiles"):
+            LatentSpaceDisplay.from_codes(codes, quantile_range=bad)
+
+
+def test_sample_grid_profiles_name_their_features():
+    samples = np.arange(24, dtype=float).reshape(2, 3, 4)
+    display = SampleGridDisplay(
+        samples, ["a", "b"], feature_names=["w", "x", "y", "z"], value_label="z-score"
+    ).plot()
+    assert [t.get_text() for t in display.ax_.get_xticklabels()] == ["w", "x", "y", "z"]
+    assert display.ax_.get_ylabel() == "z-score"
+    with pytest.raises(ValueError, match="3 names for 4 features"):
+        SampleGridDisplay(samples, ["a", "b"], feature_names=["w", "x", "y"]).plot()
+
+
 def test_latent_space_errors(wine, wine_vae):
     X, _ = wine
     one = VAETransformer(n_components=1, **FAST).fit(X)

@@ -127,6 +127,22 @@ def _is_discrete(values):
     )
 
 
+def _check_quantile_range(value, open_ends=False):
+    """``(low, high)`` as floats: 0 <= low < high <= 1 (strict inequalities with ``open_ends``)."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        low = high = np.nan
+    bounds = "0 < low < high < 1" if open_ends else "0 <= low < high <= 1"
+    ok = (0 < low < high < 1) if open_ends else (0 <= low < high <= 1)
+    if not ok:
+        raise ValueError(
+            f"quantile_range must be two quantiles {bounds}, such as (0.01, 0.99), "
+            f"got {value!r}."
+        )
+    return low, high
+
+
 def _check_count(value, name, minimum):
     """``value`` as an int of at least ``minimum``, or skvae's one clear error."""
     return check_count(value, name, f"a count of at least {minimum}", minimum)

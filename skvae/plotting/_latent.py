@@ -9,6 +9,7 @@ from ._common import (
     _cell_centres,
     _check_count,
     _check_dims,
+    _check_quantile_range,
     _Fitted,
     _is_discrete,
     _new_axes,
@@ -21,6 +22,25 @@ from ._common import (
 _MAX_GRID = 100
 
 # --------------------------------------------------------------- latent space
+
+
+def _limit_to_quantiles(ax, points, q):
+    """Limit ``ax`` to the quantiles ``q`` of ``points``, widened by 5%; the count left out."""
+    low, high = np.quantile(points[:, :2], q, axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    low, high = low - 0.05 * span, high + 0.05 * span
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    outside = int(np.sum(np.any((points[:, :2] < low) | (points[:, :2] > high), axis=1)))
+    if outside:
+        ax.annotate(
+            f"{outside} of {len(points)} points lie outside the axes "
+            f"(they span the {q[0]:g} to {q[1]:g} quantiles)",
+            xy=(0.5, 0), xycoords="axes fraction", xytext=(0, -32),
+            textcoords="offset points", ha="center", va="top", fontsize="small",
+        )
+    return outside
+
 
 
 class LatentSpaceDisplay:
@@ -38,9 +58,16 @@ class LatentSpaceDisplay:
     axis_labels : tuple of str, default=("z1", "z2")
     estimator_name : str, default=None
         Shown in the title.
+    quantile_range : tuple of two floats or None, default=None
+        Limit each axis to these quantiles of the points, such as
+        ``(0.01, 0.99)``, widened by 5% on each side, so that a few far
+        points do not squeeze the rest into a corner; the number of points
+        left outside is written under the axes. None shows every point.
 
     Attributes
     ----------
+    n_outside_ : int
+        Points outside the axes (0 without ``quantile_range``).
     scatter_ : matplotlib PathCollection
     legend_ : matplotlib Legend or None
     colorbar_ : matplotlib Colorbar or None
@@ -53,13 +80,14 @@ class LatentSpaceDisplay:
 
     def __init__(
         self, codes, *, color=None, color_label=None, axis_labels=("z1", "z2"),
-        estimator_name=None,
+        estimator_name=None, quantile_range=None,
     ):
         self.codes = codes
         self.color = color
         self.color_label = color_label
         self.axis_labels = axis_labels
         self.estimator_name = estimator_name
+        self.quantile_range = quantile_range
 
     def plot(self, ax=None, *, cmap=None, **scatter_kwargs):
         """Draw the points.
@@ -77,6 +105,7 @@ class LatentSpaceDisplay:
         -------
         display : LatentSpaceDisplay
         """
+        q = None if self.quantile_range is None else _check_quantile_range(self.quantile_range)
         ax, fig = _new_axes(ax)
         codes = np.asarray(self.codes)
         kwargs = {"s": 8, **scatter_kwargs}
@@ -105,13 +134,16 @@ class LatentSpaceDisplay:
         ax.set_ylabel(self.axis_labels[1])
         if self.estimator_name:
             ax.set_title(f"Codes of {self.estimator_name}")
+        self.n_outside_ = 0
+        if q is not None:
+            self.n_outside_ = _limit_to_quantiles(ax, codes, q)
         self.ax_, self.figure_ = ax, fig
         return self
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y=None, *, color="auto", dims=None, ax=None, cmap=None,
-        **scatter_kwargs,
+        cls, estimator, X, y=None, *, color="auto", dims=None, quantile_range=None, ax=None,
+        cmap=None, **scatter_kwargs,
     ):
         """Encode ``X`` and draw its codes.
 
@@ -132,6 +164,8 @@ class LatentSpaceDisplay:
             are and the first two principal components of longer ones;
             ``"pca"`` always projects; ``(i, j)`` draws latent dimensions i
             and j.
+        quantile_range : tuple of two floats or None, default=None
+            Limit the axes to these quantiles of the points (see the class).
         ax : matplotlib Axes, default=None
         cmap : str or Colormap, default=None
         **scatter_kwargs
@@ -154,7 +188,7 @@ class LatentSpaceDisplay:
                 scores = fitted.model.score_samples(fitted.to_model(X))
                 color, color_label = scores, "score (low: outlying)"
         display = cls.from_codes(
-            codes, color, color_label=color_label, dims=dims,
+            codes, color, color_label=color_label, dims=dims, quantile_range=quantile_range,
             estimator_name=fitted.name, ax=ax, cmap=cmap, **scatter_kwargs,
         )
         display.units_note_ = None
@@ -162,8 +196,8 @@ class LatentSpaceDisplay:
 
     @classmethod
     def from_codes(
-        cls, codes, color=None, *, color_label=None, dims=None, estimator_name=None, ax=None,
-        cmap=None, **scatter_kwargs,
+        cls, codes, color=None, *, color_label=None, dims=None, quantile_range=None,
+        estimator_name=None, ax=None, cmap=None, **scatter_kwargs,
     ):
         """Draw codes already computed (``transform``'s, or any other embedding's).
 
@@ -174,6 +208,8 @@ class LatentSpaceDisplay:
         color_label : str, default=None
         dims : None, "pca" or tuple of two ints, default=None
             As in :meth:`from_estimator`.
+        quantile_range : tuple of two floats or None, default=None
+            Limit the axes to these quantiles of the points (see the class).
         estimator_name : str, default=None
         ax : matplotlib Axes, default=None
         cmap : str or Colormap, default=None
@@ -211,7 +247,7 @@ class LatentSpaceDisplay:
                 )
         display = cls(
             points, color=color, color_label=color_label, axis_labels=labels,
-            estimator_name=estimator_name,
+            estimator_name=estimator_name, quantile_range=quantile_range,
         )
         return display.plot(ax=ax, cmap=cmap, **scatter_kwargs)
 
@@ -353,11 +389,7 @@ class ManifoldDisplay:
                 f"n_points must be at most {_MAX_GRID} (a grid of n_points ** 2 decoded "
                 f"rows), got {n_points}."
             )
-        lo, hi = quantile_range
-        if not 0.0 < lo < hi < 1.0:
-            raise ValueError(
-                f"quantile_range must be two quantiles 0 < low < high < 1, got {quantile_range}."
-            )
+        lo, hi = _check_quantile_range(quantile_range, open_ends=True)
         if X is None:
             if fitted.tags.codes != "stochastic":
                 raise ValueError(

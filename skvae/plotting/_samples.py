@@ -28,6 +28,11 @@ class SampleGridDisplay:
         Draw the samples as images (one row of the mosaic per group); None
         draws each sample as a thin profile of its features, coloured by
         group, with each group's mean profile bold.
+    feature_names : list of str, default=None
+        The profiles' tick labels (up to 40 features are named); None numbers
+        the features.
+    value_label : str, default="value"
+        The profiles' vertical axis label: the units of the values drawn.
 
     Attributes
     ----------
@@ -42,10 +47,15 @@ class SampleGridDisplay:
         steps cannot be inverted), also written on the figure.
     """
 
-    def __init__(self, samples, group_labels, *, image_shape=None):
+    def __init__(
+        self, samples, group_labels, *, image_shape=None, feature_names=None,
+        value_label="value",
+    ):
         self.samples = samples
         self.group_labels = group_labels
         self.image_shape = image_shape
+        self.feature_names = feature_names
+        self.value_label = value_label
 
     def plot(self, ax=None, *, cmap="gray_r"):
         """Draw the samples.
@@ -76,8 +86,17 @@ class SampleGridDisplay:
                     ax.plot(group.mean(axis=0), color=color, lw=2, label=str(label))[0]
                 )
             ax.legend(fontsize="small", title="mean of")
+            names = self.feature_names
+            if names is not None and len(names) != samples.shape[-1]:
+                raise ValueError(
+                    f"feature_names has {len(names)} names for {samples.shape[-1]} features."
+                )
+            if names is not None and len(names) <= 40:
+                ax.set_xticks(range(len(names)))
+                ax.set_xticklabels([str(n) for n in names], rotation=60, ha="right",
+                                   fontsize="small")
             ax.set_xlabel("feature")
-            ax.set_ylabel("value")
+            ax.set_ylabel(self.value_label)
         self.ax_, self.figure_ = ax, fig
         return self
 
