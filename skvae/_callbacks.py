@@ -1,9 +1,11 @@
 """The skorch callbacks of a fit: the progress line and the KL warm-up."""
 
 import math
+import re
 import sys
+from numbers import Number
 
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 
 from ._batches import _n_rows
 
@@ -63,6 +65,36 @@ class FitProgress(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+class EpochTable(PrintLog):
+    """skorch's table of every epoch (``verbose=2``), in the units of ``loss_curve_``.
+
+    The net trains on standardised data; every ``*_loss`` column is shifted
+    by ``shift`` (the estimator's change of units), so that the table, the
+    progress bar and ``loss_curve_`` show one figure per epoch. The best
+    epochs are coloured only when the table goes to a terminal.
+    """
+
+    def __init__(self, shift=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.shift = shift
+
+    def format_row(self, row, key, color):
+        value = row[key]
+        if key.endswith("_loss") and isinstance(value, Number) and not isinstance(value, bool):
+            row = {**row, key: value + self.shift}
+        return super().format_row(row, key, color)
+
+    def _sink(self, text, verbose):
+        stream = sys.stdout if self.sink is print else None
+        if stream is None or not getattr(stream, "isatty", lambda: False)():
+            text = _ANSI.sub("", text)
+        super()._sink(text, verbose)
+
+
+# colour and style codes, as skorch's table writes them
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class KLWarmup(Callback):

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
-from ._callbacks import FitProgress, KLWarmup
+from ._callbacks import EpochTable, FitProgress, KLWarmup
 from ._data import RowBlocks, StreamedData, column_moments, take_rows
 from ._net import VAENet, adam_options
 from ._parallel import agree_across_processes, keeps_on_host, shared_seeds
@@ -145,6 +145,8 @@ class TrainingMixin:
             # in the units of loss_curve_ (nats of X), once the units are set
             shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
             callbacks.append(("progress", FitProgress(shift)))
+            if self.verbose >= 2:  # skorch's table of every epoch, in the same units
+                callbacks.append(("epoch_table", EpochTable(shift)))
         _check_callbacks(self.callbacks)
         for cb in copy.deepcopy(self.callbacks or []):
             callbacks.append(cb)
@@ -210,8 +212,10 @@ class TrainingMixin:
             device=device,
             precision=self.precision,
             compile_training=self.compile,
-            # verbose=2 adds skorch's table of every epoch to the progress bar
+            # verbose=2 adds a table of every epoch to the progress bar:
+            # skorch's, in the units of loss_curve_ (EpochTable), not its own
             verbose=int(self.verbose >= 2),
+            callbacks__print_log=None,
             **{f"module__{k}": v for k, v in self._module_params(X).items()},
             **{f"criterion__{k}": v for k, v in self._criterion_params().items()},
         )
