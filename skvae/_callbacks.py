@@ -19,12 +19,15 @@ class FitProgress(Callback):
     shows are those of the last finished epoch, plus ``shift`` (the
     estimator's change of units, so that they read as ``loss_curve_`` does).
     Only process 0 of a data-parallel fit shows it. ``file`` defaults to
-    stderr.
+    stderr. ``after_steps``: the steps trained after this net (a learned
+    prior's): the bar counts them and stays open at the end of this net's
+    training for a ``ContinuedProgress`` to go on; ``close_bar`` closes it.
     """
 
-    def __init__(self, shift=0.0, file=None):
+    def __init__(self, shift=0.0, file=None, after_steps=0):
         self.shift = shift
         self.file = file
+        self.after_steps = after_steps
 
     def on_train_begin(self, net, X=None, **kwargs):
         from tqdm.auto import tqdm
@@ -36,7 +39,8 @@ class FitProgress(Callback):
         n_train = n - (math.floor(net.validation_fraction * n) if net.validation_fraction else 0)
         per_epoch = math.ceil(n_train / net.batch_size)
         self.bar_ = tqdm(
-            total=net.max_epochs * per_epoch, unit="batch", file=self.file or sys.stderr,
+            total=net.max_epochs * per_epoch + self.after_steps, unit="batch",
+            file=self.file or sys.stderr,
             desc="fit", dynamic_ncols=True, leave=True,
         )
 
@@ -56,14 +60,57 @@ class FitProgress(Callback):
         self.bar_.set_postfix(shown, refresh=False)
 
     def on_train_end(self, net, **kwargs):
-        if getattr(self, "bar_", None) is not None:
+        if getattr(self, "bar_", None) is not None and not self.after_steps:
             self.bar_.close()
             self.bar_ = None
+
+    @staticmethod
+    def open_bar(net):
+        """The bar a fit left open for what it trains after, or None."""
+        progress = dict(getattr(net, "callbacks_", None) or []).get("progress")
+        return getattr(progress, "bar_", None)
+
+    @staticmethod
+    def close_bar(net):
+        """Close the bar of ``net``'s fit, if it is still open."""
+        progress = dict(getattr(net, "callbacks_", None) or []).get("progress")
+        if getattr(progress, "bar_", None) is not None:
+            progress.bar_.close()
+            progress.bar_ = None
 
     def __getstate__(self):
         # a bar left open by a failed fit is not part of the net's state
         state = self.__dict__.copy()
         state.pop("bar_", None)
+        return state
+
+
+class ContinuedProgress(Callback):
+    """Carry a fit's progress bar on through a net trained after it (a learned prior).
+
+    Counts this net's training batches on ``bar`` and shows its epoch and
+    loss under ``name``.
+    """
+
+    def __init__(self, bar, name="prior"):
+        self.bar = bar
+        self.name = name
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.bar.update(1)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        self.bar.set_postfix(
+            {self.name: f"{row['epoch']}/{net.max_epochs}",
+             f"{self.name} loss": f"{row['train_loss']:.4g}"},
+            refresh=False,
+        )
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["bar"] = None
         return state
 
 

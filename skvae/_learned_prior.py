@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from skorch.callbacks import LRScheduler
 
+from ._callbacks import ContinuedProgress, FitProgress
 from ._net import VAENet, adam_options
-from ._priors import prior_config
+from ._priors import prior_config, prior_steps
 from ._random import child_seed, seeded_draws
 from .models.diffusion import MeanLoss
 
@@ -41,6 +42,11 @@ class LearnedPriorMixin:
             )
         super()._check_partial_fit()
 
+    def _steps_after_fit(self, n_rows):
+        config = prior_config(getattr(self, "prior", None))
+        steps = 0 if config is None else prior_steps(config, n_rows)
+        return super()._steps_after_fit(n_rows) + steps
+
     def _after_fit(self, X, rows, seed):
         """Train the module's ``code_prior`` on the training codes (by a net of its own)."""
         super()._after_fit(X, rows, seed)
@@ -52,10 +58,14 @@ class LearnedPriorMixin:
         device = self.net_.device
         data = self._prior_data(X, rows, prior)
         n_batches = math.ceil(len(data["x"]) / config["batch_size"])
-        n_epochs = max(1, math.ceil(config["max_steps"] / n_batches))
+        n_epochs = prior_steps(config, len(data["x"])) // n_batches
         schedule = LRScheduler(
             policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=n_epochs, last_epoch=-1
         )
+        callbacks = [("lr_schedule", schedule)]
+        bar = FitProgress.open_bar(self.net_)  # the fit's bar goes on through the prior
+        if bar is not None:
+            callbacks.append(("progress", ContinuedProgress(bar)))
         net = VAENet(
             module=prior,
             seed=seed,
@@ -65,7 +75,7 @@ class LearnedPriorMixin:
             lr=config["learning_rate_init"],
             max_epochs=n_epochs,
             batch_size=config["batch_size"],
-            callbacks=[("lr_schedule", schedule)],
+            callbacks=callbacks,
             device=device,
             verbose=0,
         )

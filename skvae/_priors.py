@@ -42,7 +42,9 @@ class DiffusionPrior(BaseEstimator):
         Widths of the noise predictor's hidden layers.
     max_steps : int, default=10000
         Optimiser steps of training (rounded up to whole epochs over the
-        training codes).
+        training codes), whatever the number of rows: on a small data set
+        they take most of the fit's time (the progress bar of ``verbose=1``
+        counts them).
     batch_size : int, default=256
         Codes per training step.
     learning_rate_init : float, default=1e-3
@@ -104,6 +106,13 @@ class DiffusionPrior(BaseEstimator):
             "batch_size": int(self.batch_size),
             "learning_rate_init": float(self.learning_rate_init),
         }
+
+
+def prior_steps(config, n_rows):
+    """The optimiser steps of a learned prior's training on ``n_rows`` codes:
+    ``max_steps`` rounded up to whole epochs."""
+    per_epoch = math.ceil(n_rows / config["batch_size"])
+    return math.ceil(config["max_steps"] / per_epoch) * per_epoch
 
 
 class AutoregressivePrior(BaseEstimator):

@@ -104,11 +104,13 @@ class TrainingMixin:
             params["input_var"] = torch.full_like(params["feature_var"], pooled_var)
         return params
 
-    def _callbacks(self, incremental=False):
+    def _callbacks(self, incremental=False, n_rows=None):
         """The skorch callbacks that carry the scikit-learn style options.
 
         ``incremental`` (a net for ``partial_fit``): no KL warm-up, step-size
         schedule or early stopping, which need to know the epochs ahead.
+        ``n_rows``: the training rows, for the progress bar's count of what
+        is trained after the fit (``_steps_after_fit``).
         """
         callbacks = []
         n_warmup = 0 if incremental else self._n_warmup_epochs()
@@ -144,7 +146,8 @@ class TrainingMixin:
         if self.verbose:
             # in the units of loss_curve_ (nats of X), once the units are set
             shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
-            callbacks.append(("progress", FitProgress(shift)))
+            after = 0 if incremental or n_rows is None else self._steps_after_fit(n_rows)
+            callbacks.append(("progress", FitProgress(shift, after_steps=after)))
             if self.verbose >= 2:  # skorch's table of every epoch, in the same units
                 callbacks.append(("epoch_table", EpochTable(shift)))
         _check_callbacks(self.callbacks)
@@ -208,7 +211,7 @@ class TrainingMixin:
             validation_fraction=(
                 self.validation_fraction if self.early_stopping and not incremental else None
             ),
-            callbacks=self._callbacks(incremental),
+            callbacks=self._callbacks(incremental, X.shape[0]),
             device=device,
             precision=self.precision,
             compile_training=self.compile,
@@ -466,8 +469,16 @@ class TrainingMixin:
             self.__dict__.pop("_partial_seed_", None)
         self._inference_seed = inference_seed
         self._set_code_statistics(X, **self._statistics_inputs(inputs))
-        self._after_fit(X, self._statistics_inputs(inputs), after_seed)
+        try:
+            self._after_fit(X, self._statistics_inputs(inputs), after_seed)
+        finally:
+            FitProgress.close_bar(self.net_)
         return self
+
+    def _steps_after_fit(self, n_rows):
+        """Optimiser steps the family trains after the fit on ``n_rows`` rows (e.g. a
+        learned prior's): the progress bar of a fit counts them too."""
+        return 0
 
     def _after_fit(self, X, rows, seed):
         """Train what a family fits after the autoencoder (e.g. a learned prior).

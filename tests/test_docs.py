@@ -161,6 +161,11 @@ def test_every_python_block_of_the_docs_is_run_by_sybil():
         other = re.findall(r"^```\s*(py|python3|ipython|pycon|\{code-block\}[^\n]*)\s*$",
                            text, flags=re.M)
         assert not other, f"{page.name}: fence Python as ```python so that it runs: {other}"
+        # an indented code block is code too, and is never run
+        outside = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+        indented = re.findall(r"\n\n((?: {4}.*\n)+)", outside)
+        python = [b for b in indented if re.search(r"^ {4}(from \w+ import|import \w+)", b, re.M)]
+        assert not python, f"{page.name}: fence Python as ```python so that it runs: {python}"
 
 
 def test_a_block_that_is_not_run_tells_the_reader_why():

@@ -94,6 +94,17 @@ def test_diffusion_prior_trains_after_the_autoencoder(cls, wine):
     assert not np.array_equal(samples, plain.sample(5, random_state=3, noise=False))
 
 
+def test_the_progress_bar_counts_the_prior_too(wine, capsys):
+    X = wine[0]  # 178 rows: 2 batches of 128 for the model, 3 of 64 for the prior
+    prior = clone(TINY).set_params(max_steps=10)  # 4 epochs: 12 steps
+    est = VAETransformer(prior=prior, **{**SMALL, "verbose": 1}).fit(X)
+    err = capsys.readouterr().err
+    total = est.n_iter_ * 2 + 12
+    assert len(est.prior_loss_curve_) == 4
+    assert f"{total}/{total}" in err and "prior=4/4" in err
+    assert "prior loss=" in err
+
+
 def test_prior_epochs_cover_max_steps(wine):
     X = wine[0]  # 178 rows: 3 batches of 64 per epoch
     prior = clone(TINY).set_params(max_steps=10)
@@ -149,6 +160,7 @@ def test_changing_the_prior_after_fit_does_not_change_the_fitted_model(wine):
         (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
         (dict(learning_rate_init=float("nan")), "learning_rate_init"),
         (dict(max_steps=2.5), "max_steps"),
+        (dict(max_steps="fast"), "max_steps must be a positive integer"),
     ],
 )
 def test_bad_prior_settings_are_clear_errors(params, match, wine):
