@@ -22,12 +22,15 @@ class FitProgress(Callback):
     stderr. ``after_steps``: the steps trained after this net (a learned
     prior's): the bar counts them and stays open at the end of this net's
     training for a ``ContinuedProgress`` to go on; ``close_bar`` closes it.
+    ``terminal_only``: no bar where the file is not a terminal (beside the
+    epoch table of ``verbose=2``, which is the log there).
     """
 
-    def __init__(self, shift=0.0, file=None, after_steps=0):
+    def __init__(self, shift=0.0, file=None, after_steps=0, terminal_only=False):
         self.shift = shift
         self.file = file
         self.after_steps = after_steps
+        self.terminal_only = terminal_only
 
     def on_train_begin(self, net, X=None, **kwargs):
         from tqdm.auto import tqdm
@@ -40,7 +43,7 @@ class FitProgress(Callback):
         per_epoch = math.ceil(n_train / net.batch_size)
         self.bar_ = tqdm(
             total=net.max_epochs * per_epoch + self.after_steps, unit="batch",
-            file=self.file or sys.stderr,
+            file=self.file or sys.stderr, disable=None if self.terminal_only else False,
             desc="fit", dynamic_ncols=True, leave=True,
         )
 
@@ -92,7 +95,7 @@ class ContinuedProgress(Callback):
     loss under ``name``.
     """
 
-    def __init__(self, bar, name="prior"):
+    def __init__(self, bar, name):
         self.bar = bar
         self.name = name
 
@@ -134,10 +137,18 @@ class EpochTable(PrintLog):
         return super().format_row(row, key, color)
 
     def _sink(self, text, verbose):
-        stream = sys.stdout if self.sink is print else None
-        if stream is None or not getattr(stream, "isatty", lambda: False)():
+        if self.sink is not print:
+            self.sink(_ANSI.sub("", text))
+            return
+        if not verbose:
+            return
+        if not getattr(sys.stdout, "isatty", lambda: False)():
             text = _ANSI.sub("", text)
-        super()._sink(text, verbose)
+        # through tqdm, which lifts a progress bar on the terminal out of the
+        # way of the line and redraws it below
+        from tqdm.auto import tqdm
+
+        tqdm.write(text, file=sys.stdout)
 
 
 # colour and style codes, as skorch's table writes them

@@ -82,7 +82,11 @@ def _read_table(path, drop_non_numeric, label=None):
             )
         y = frame.pop(label)
         if y.isna().any():
-            raise CLIError(f"{path} has rows without a class in column {label!r}")
+            blank = np.flatnonzero(y.isna().to_numpy())
+            raise CLIError(
+                f"{path} has {len(blank)} row(s) without a class in column {label!r} "
+                f"(e.g. data row {blank[0] + 1}); drop those rows or fill in their class"
+            )
     # True / False columns are numbers (1 / 0), as the Python API reads them
     numeric = frame.select_dtypes(include=["number", "bool"]).astype(
         {c: float for c in frame.select_dtypes(include="bool").columns}

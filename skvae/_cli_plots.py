@@ -52,8 +52,13 @@ def save_plot(args, draw, n_axes=1):
             draw(axes[0] if n_axes == 1 else axes)
         fig.tight_layout()
         suffix = Path(args.plot).suffix.lstrip(".").lower()
-        with _as_cli_error():
-            write_file(args.plot, lambda handle: fig.savefig(handle, dpi=110, format=suffix))
+        try:
+            with _as_cli_error():
+                write_file(args.plot, lambda h: fig.savefig(h, dpi=110, format=suffix))
+        except CLIError as exc:
+            written = "" if not args.output or args.output == "-" else (
+                f"; the results were written to {args.output}")
+            raise CLIError(f"the picture was not written: {exc}{written}") from None
     finally:
         plt.close(fig)
     if not args.quiet:

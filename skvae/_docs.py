@@ -150,8 +150,10 @@ default=<activation>
 
     verbose : int, default=<verbose>
         1 shows one progress bar per fit on stderr (the batches of all epochs,
-        the last epoch's losses and the time left); 2 also prints a table of
-        every epoch's losses (skorch's) on stdout; 0 prints nothing.
+        a learned prior's included, the last epoch's losses and the time
+        left); 2 prints a table of every epoch's losses (skorch's, in the
+        units of ``loss_curve_``) on stdout, with the bar above it where
+        stderr is a terminal; 0 prints nothing.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, \
 default=<callbacks>

@@ -65,7 +65,7 @@ class LearnedPriorMixin:
         callbacks = [("lr_schedule", schedule)]
         bar = FitProgress.open_bar(self.net_)  # the fit's bar goes on through the prior
         if bar is not None:
-            callbacks.append(("progress", ContinuedProgress(bar)))
+            callbacks.append(("progress", ContinuedProgress(bar, "prior")))
         net = VAENet(
             module=prior,
             seed=seed,

@@ -147,7 +147,9 @@ class TrainingMixin:
             # in the units of loss_curve_ (nats of X), once the units are set
             shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
             after = 0 if incremental or n_rows is None else self._steps_after_fit(n_rows)
-            callbacks.append(("progress", FitProgress(shift, after_steps=after)))
+            # with the epoch table (verbose=2), the bar only on a terminal
+            progress = FitProgress(shift, after_steps=after, terminal_only=self.verbose >= 2)
+            callbacks.append(("progress", progress))
             if self.verbose >= 2:  # skorch's table of every epoch, in the same units
                 callbacks.append(("epoch_table", EpochTable(shift)))
         _check_callbacks(self.callbacks)

@@ -75,12 +75,19 @@ def _check_before_training(args):
         raise CLIError(str(exc)) from None
 
 
+def _a(name):
+    """``name`` with its indefinite article: "an AutoencoderTransformer"."""
+    return f"{'an' if name[:1].upper() in 'AEIOU' else 'a'} {name}"
+
+
 def _read_rows(args, label):
     """``(X, y, source)`` of the input; ``y`` None when there are no classes.
 
     The built-in digits always come with their classes; a file with the
     column ``label`` names.
     """
+    if label == "":
+        raise CLIError("--label needs a column name")
     if label is None and args.file is not None:
         X, source = _read_table(args.file, args.drop_non_numeric)
         return X, None, source
@@ -116,6 +123,11 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None, supervised=Fa
         X, y, source = _read_rows(args, label)
         return SimpleNamespace(model=model, X=X, y=y, source=_short(source, args))
     X, y, source = _read_rows(args, label)
+    if supervised and pd.api.types.is_float_dtype(y) and (y % 1 != 0).any():
+        raise CLIError(
+            f"column {y.name!r} holds continuous values ({y.nunique()} distinct numbers), "
+            "not classes; name a column of classes with --label"
+        )
     if args.max_iter is not None:
         estimator.set_params(max_iter=args.max_iter)
     estimator.set_params(
@@ -182,10 +194,10 @@ def _load_model(accepts, args):
         model = Pipeline([("model", model)])
     if not isinstance(model[-1], accepts):
         classes = accepts if isinstance(accepts, tuple) else (accepts,)
-        names = " or ".join(c.__name__ for c in classes)
+        names = " or ".join(_a(c.__name__) for c in classes)
         raise CLIError(
-            f"--model {args.model} holds a {type(model[-1]).__name__}; "
-            f"skvae {args.command} needs a {names}"
+            f"--model {args.model} holds {_a(type(model[-1]).__name__)}; "
+            f"skvae {args.command} needs {names}"
         )
     model.set_output(transform="pandas")
     if not args.quiet:
@@ -279,6 +291,8 @@ def _generate(args):
 
     cvae = ConditionalVAE(prior=args.prior)
     what = "a conditional VAE" + (" with a diffusion prior" if args.prior == "diffusion" else "")
+    if args.file is not None and args.model is None and not args.label:
+        raise CLIError("name the column that holds the classes with --label COLUMN")
     job = _fit_pipeline(cvae, args, what, label=args.label, supervised=True)
     model, X, y = job.model, job.X, job.y
     classes = model[-1].classes_
@@ -372,7 +386,7 @@ def _add_common(parser, output_help):
         "--max-iter",
         type=_positive_int,
         default=None,
-        help="epochs (default: the estimator's own, 400 for cluster, else 200)",
+        help="epochs (default: the estimator's own, 200)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument(
@@ -426,7 +440,7 @@ def _add_common(parser, output_help):
     parser.add_argument(
         "--progress", action="store_true",
         help="show the progress bar even when stderr is not a terminal (it is shown "
-        "on a terminal by default)",
+        "on a terminal by default; with -v, the table of epochs takes its place there)",
     )
 
 
@@ -530,7 +544,9 @@ def build_parser():
     )
     _add_common(generate, "samples")
     generate.add_argument(
-        "-l", "--label", default="", help="the column that holds the classes (needed with FILE)"
+        "-l", "--label", metavar="COLUMN", default=None,
+        help="the column that holds the classes (needed with FILE; without FILE, the "
+        "digits' classes, written as 'target')",
     )
     generate.add_argument("--n-samples", type=_positive_int, default=10, help="rows per class")
     # -n means --n-components in reduce: one meaning per short flag

@@ -421,7 +421,10 @@ def test_progress_bar_on_request_table_with_v_and_silence_otherwise(tmp_path, ca
     assert "3/3" in err and "epoch=3/3" in err and "loss=" in err and "train_loss" not in err
     assert main(["reduce", str(src), "--max-iter", "3", "-v"]) == 0
     captured = capsys.readouterr()
-    assert "train_loss" in captured.err and "epoch=3/3" in captured.err
+    # off a terminal the table is the log: no bar (its carriage returns
+    # glued the table's rows to bar lines), no colour codes
+    assert "train_loss" in captured.err and "fit:" not in captured.err
+    assert "\r" not in captured.err and "\x1b[" not in captured.err
     assert pd.read_csv(io.StringIO(captured.out)).shape == (60, 2)  # stdout: the data only
     assert main(["reduce", str(src), "--max-iter", "3", "-q", "--progress"]) == 0
     assert capsys.readouterr().err == ""
@@ -608,3 +611,41 @@ def test_generate_short_n_is_a_deprecated_alias(tmp_path, capsys):
     assert main(["generate", "-c", "3", "-n", "2", "-o", str(out), *FAST]) == 0
     assert "-n is deprecated" in capsys.readouterr().err
     assert len(pd.read_csv(out)) == 2
+
+
+def test_label_column_problems_are_one_line_errors(tmp_path, capsys):
+    src = _labelled_csv(tmp_path)
+    assert main(["reduce", str(src), "-l", "", *FAST]) == 2
+    assert "--label needs a column name" in capsys.readouterr().err
+    frame = pd.read_csv(src)
+    frame.loc[[3, 7], "kind"] = None
+    blank = tmp_path / "blank.csv"
+    frame.to_csv(blank, index=False)
+    assert main(["reduce", str(blank), "-l", "kind", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "2 row(s) without a class in column 'kind' (e.g. data row 4)" in err
+    assert "drop those rows or fill in their class" in err
+    # generate: classes, not measurements; and a file needs its class column
+    assert main(["generate", str(src), "-l", "width", "--drop-non-numeric", *FAST]) == 2
+    assert "column 'width' holds continuous values" in capsys.readouterr().err
+    assert main(["generate", str(src), "--drop-non-numeric", *FAST]) == 2
+    assert "name the column that holds the classes with --label" in capsys.readouterr().err
+
+
+def test_a_picture_that_fails_after_the_fit_says_the_results_were_written(
+    tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("matplotlib")
+    from skvae import _cli_plots
+    from skvae._files import OutputError
+
+    def fail(path, write, **kwargs):
+        raise OutputError(f"could not write {path}: No space left on device; nothing was written")
+
+    monkeypatch.setattr(_cli_plots, "write_file", fail)
+    src, out = _csv(tmp_path), tmp_path / "codes.csv"
+    assert main(["reduce", str(src), "-o", str(out), "--plot", str(tmp_path / "p.png"),
+                 *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "the picture was not written" in err and f"written to {out}" in err
+    assert pd.read_csv(out).shape == (60, 2)

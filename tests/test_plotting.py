@@ -145,9 +145,18 @@ def test_latent_space_axes_can_leave_out_a_few_far_points():
     everything = LatentSpaceDisplay.from_codes(codes)
     assert everything.n_outside_ == 0 and everything.ax_.get_xlim()[1] > 30
     assert not everything.ax_.texts
-    for bad in [(0.9, 0.1), (0.0, 1.5), (0.5,), "robust"]:
+    for bad in [(0.9, 0.1), (0.0, 1.5), (0.5,), "robust", "01"]:
         with pytest.raises(ValueError, match="quantile_range must be two quantiles"):
             LatentSpaceDisplay.from_codes(codes, quantile_range=bad)
+
+
+def test_latent_space_refuses_codes_it_cannot_draw():
+    codes = np.zeros((5, 2))
+    codes[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"1 of the 5 codes hold NaN or infinite values"):
+        LatentSpaceDisplay.from_codes(codes, quantile_range=(0.01, 0.99))
+    with pytest.raises(ValueError, match="no codes to draw"):
+        LatentSpaceDisplay.from_codes(np.zeros((0, 2)))
 
 
 def test_sample_grid_profiles_name_their_features():
@@ -159,6 +168,12 @@ def test_sample_grid_profiles_name_their_features():
     assert display.ax_.get_ylabel() == "z-score"
     with pytest.raises(ValueError, match="3 names for 4 features"):
         SampleGridDisplay(samples, ["a", "b"], feature_names=["w", "x", "y"]).plot()
+    with pytest.raises(ValueError, match="not one string"):
+        SampleGridDisplay(samples, ["a", "b"], feature_names="wxyz").plot()
+    with pytest.raises(ValueError, match="3 labels for 2 groups"):
+        SampleGridDisplay(samples, ["a", "b", "c"]).plot()
+    with pytest.raises(ValueError, match=r"shape \(n_groups, n_per_group, n_features\)"):
+        SampleGridDisplay(samples[0], ["a", "b", "c"]).plot()
 
 
 def test_latent_space_errors(wine, wine_vae):

@@ -130,6 +130,8 @@ def _is_discrete(values):
 def _check_quantile_range(value, open_ends=False):
     """``(low, high)`` as floats: 0 <= low < high <= 1 (strict inequalities with ``open_ends``)."""
     try:
+        if isinstance(value, str):
+            raise TypeError
         low, high = (float(v) for v in value)
     except (TypeError, ValueError):
         low = high = np.nan

@@ -34,7 +34,8 @@ def _limit_to_quantiles(ax, points, q):
     outside = int(np.sum(np.any((points[:, :2] < low) | (points[:, :2] > high), axis=1)))
     if outside:
         ax.annotate(
-            f"{outside} of {len(points)} points lie outside the axes "
+            f"{outside} of {len(points)} points {'lies' if outside == 1 else 'lie'} "
+            "outside the axes "
             f"(they span the {q[0]:g} to {q[1]:g} quantiles)",
             xy=(0.5, 0), xycoords="axes fraction", xytext=(0, -32),
             textcoords="offset points", ha="center", va="top", fontsize="small",
@@ -225,6 +226,14 @@ class LatentSpaceDisplay:
             raise ValueError(
                 f"The codes have shape {codes.shape}: a plane needs two dimensions. Fit the "
                 "model with n_components >= 2."
+            )
+        if len(codes) == 0:
+            raise ValueError("There are no codes to draw (0 rows).")
+        bad = ~np.isfinite(codes).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"{bad.sum()} of the {len(codes)} codes hold NaN or infinite values (e.g. "
+                f"row {np.flatnonzero(bad)[0]}); drop those rows before drawing."
             )
         if dims is None:
             dims = (0, 1) if codes.shape[1] == 2 else "pca"

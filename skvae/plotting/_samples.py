@@ -69,8 +69,25 @@ class SampleGridDisplay:
         -------
         display : SampleGridDisplay
         """
-        ax, fig = _new_axes(ax)
         samples = np.asarray(self.samples, dtype=np.float64)
+        if samples.ndim != 3:
+            raise ValueError(
+                f"samples must have shape (n_groups, n_per_group, n_features), got "
+                f"{samples.shape}."
+            )
+        if len(self.group_labels) != len(samples):
+            raise ValueError(
+                f"group_labels has {len(self.group_labels)} labels for {len(samples)} groups "
+                "of samples: give one per group."
+            )
+        names = self.feature_names
+        if isinstance(names, str):
+            raise ValueError("feature_names must be a list of names, not one string.")
+        if names is not None and len(names) != samples.shape[-1]:
+            raise ValueError(
+                f"feature_names has {len(names)} names for {samples.shape[-1]} features."
+            )
+        ax, fig = _new_axes(ax)
         self.image_ = self.lines_ = None
         if self.image_shape is not None:
             pictures = _as_pictures(samples, self.image_shape)
@@ -86,11 +103,6 @@ class SampleGridDisplay:
                     ax.plot(group.mean(axis=0), color=color, lw=2, label=str(label))[0]
                 )
             ax.legend(fontsize="small", title="mean of")
-            names = self.feature_names
-            if names is not None and len(names) != samples.shape[-1]:
-                raise ValueError(
-                    f"feature_names has {len(names)} names for {samples.shape[-1]} features."
-                )
             if names is not None and len(names) <= 40:
                 ax.set_xticks(range(len(names)))
                 ax.set_xticklabels([str(n) for n in names], rotation=60, ha="right",
