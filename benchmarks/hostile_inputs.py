@@ -864,6 +864,7 @@ def model_file_cases(models, X, y, tmp):
 def cli_cases(tmp):
     wine = tmp / "wine.csv"
     load_wine(as_frame=True).frame.drop(columns="target").to_csv(wine, index=False)
+    labelled = tmp / "labelled.csv"  # wine, and a text column of classes
     files = {
         "header-only.csv": "a,b,c\n",
         "semicolon.csv": "a;b;c\n1,5;2,0;3,1\n4,2;5,5;6,0\n",
@@ -909,7 +910,25 @@ def cli_cases(tmp):
             RESULT,
         ),
         "a saved pandas index": (["reduce", str(tmp / "indexed.csv"), *fast], RESULT),
+        "--label ''": (["reduce", str(labelled), "-l", "", *fast], ERROR),
+        "--label naming a missing column": (["cluster", str(labelled), "-l", "nope", *fast],
+                                            ERROR),
+        "a label column with empty cells": (["reduce", str(tmp / "blank-label.csv"), "-l",
+                                             "kind", *fast], ERROR),
+        "generate --label naming a measurement": (
+            ["generate", str(labelled), "-l", "alcohol", "--drop-non-numeric", *fast], ERROR),
+        "a text label column": (["cluster", str(labelled), "-l", "kind", *fast], RESULT),
+        "a numeric label column": (["reduce", str(labelled), "-l", "alcohol",
+                                    "--drop-non-numeric", *fast], RESULT),
+        "--plot with a label": (["reduce", str(labelled), "-l", "kind", "--plot",
+                                 str(tmp / "labelled.png"), *fast], RESULT),
+        "generate -n (deprecated)": (["generate", "-c", "3", "-n", "2", *fast], RESULT),
     }
+    frame = pd.read_csv(wine)
+    frame["kind"] = np.where(np.arange(len(frame)) % 2, "odd", "even")
+    frame.to_csv(labelled, index=False)
+    frame.loc[[2, 5], "kind"] = None
+    frame.to_csv(tmp / "blank-label.csv", index=False)
     big = pd.read_csv(wine) * 1e12
     big.to_csv(tmp / "huge.csv", index=False)
     pd.read_csv(wine).to_csv(tmp / "indexed.csv")
@@ -965,6 +984,61 @@ def _csv_ok(text):
 
 
 # ------------------------------------------------------------------ running
+
+
+def display_cases(X):
+    """Drawings of codes and samples given what they cannot draw."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skvae.plotting import LatentSpaceDisplay, SampleGridDisplay
+
+    codes = X[:, :2].copy()
+    far = codes.copy()
+    far[:1] = 1e6  # one code (under 1% of them) far from the rest
+    nan = codes.copy()
+    nan[4, 0] = np.nan
+
+    def latent(points, **kwargs):
+        def draw():
+            import matplotlib.pyplot as plt
+
+            try:
+                return LatentSpaceDisplay.from_codes(points, **kwargs)
+            finally:
+                plt.close("all")
+        return draw
+
+    for what, value in [("reversed", (0.9, 0.1)), ("a string", "robust"), ("digits as a string",
+                        "01"), ("one value", (0.5,)), ("NaN", (np.nan, 0.9)), ("None inside",
+                        (None, 0.9))]:
+        yield Case("bad argument", f"LatentSpaceDisplay quantile_range {what}",
+                   latent(codes, quantile_range=value), ERROR)
+    yield Case("bad argument", "LatentSpaceDisplay of codes with NaN", latent(nan), ERROR)
+    yield Case("bad argument", "LatentSpaceDisplay of no codes", latent(codes[:0]), ERROR)
+    yield Case("valid but unusual input", "LatentSpaceDisplay quantile_range with a far code",
+               latent(far, quantile_range=(0.01, 0.99)), RESULT,
+               lambda d: d.n_outside_ >= 1 and d.ax_.get_xlim()[1] < 1e5)
+    samples = X[:12, :4].reshape(2, 6, 4)
+
+    def grid(values, labels, **kwargs):
+        def draw():
+            import matplotlib.pyplot as plt
+
+            try:
+                return SampleGridDisplay(values, labels, **kwargs).plot()
+            finally:
+                plt.close("all")
+        return draw
+
+    for what, args, kwargs in [
+        ("2-D samples", (samples[0], list("abcdef")), {}),
+        ("too many group labels", (samples, ["a", "b", "c"]), {}),
+        ("too few feature names", (samples, ["a", "b"]), {"feature_names": ["w", "x"]}),
+        ("feature names as one string", (samples, ["a", "b"]), {"feature_names": "wxyz"}),
+    ]:
+        yield Case("bad argument", f"SampleGridDisplay with {what}", grid(*args, **kwargs),
+                   ERROR)
 
 
 def all_cases(tmp, estimators=None):
@@ -1355,6 +1429,7 @@ def table_cases(X, y, tmp):
 
     yield Case("absurd but finite rows", "OutlierScoreDisplay with a score of -inf", picture,
                RESULT, lambda n: n == 1)
+    yield from display_cases(X)
     absurd = tmp / "absurd.csv"
     pd.DataFrame(odd).to_csv(absurd, index=False)
     yield Case("command line", "outliers --plot with a score of -inf",
