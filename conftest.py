@@ -15,8 +15,12 @@ scientific projects. A collector of our own would repeat all of that.
 import os
 import tempfile
 
+import torch
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+
+# a page runs at the process's own thread count, whatever a test left
+_THREADS = torch.get_num_threads()
 
 # the documentation build's outputs and configuration are not tests
 collect_ignore_glob = ["docs/_build/*", "docs/generated/*", "docs/auto_examples/*", "docs/*.py"]
@@ -30,12 +34,15 @@ def _setup(namespace):
         matplotlib.use("Agg")
     except ImportError:
         pass
+    namespace["__skvae_threads"] = torch.get_num_threads()
+    torch.set_num_threads(_THREADS)
     namespace["__skvae_cwd"] = os.getcwd()
     namespace["__skvae_tmp"] = tempfile.TemporaryDirectory(prefix="skvae-docs-")
     os.chdir(namespace["__skvae_tmp"].name)
 
 
 def _teardown(namespace):
+    torch.set_num_threads(namespace["__skvae_threads"])
     os.chdir(namespace["__skvae_cwd"])
     namespace["__skvae_tmp"].cleanup()
     try:
