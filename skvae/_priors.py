@@ -40,14 +40,14 @@ class DiffusionPrior(BaseEstimator):
         Noise variance of the last step.
     hidden_layer_sizes : tuple of int, default=(256, 256, 256)
         Widths of the noise predictor's hidden layers.
-    max_steps : int, default=10000
+    max_steps : int, default=4000
         Optimiser steps of training (rounded up to whole epochs over the
         training codes), whatever the number of rows: on a small data set
         they take most of the fit's time (the progress bar of ``verbose=1``
         counts them).
     batch_size : int, default=256
         Codes per training step.
-    learning_rate_init : float, default=1e-3
+    learning_rate_init : float, default=3e-3
         Initial step size of Adam, decayed to 0 by a cosine schedule.
 
     References
@@ -71,9 +71,9 @@ class DiffusionPrior(BaseEstimator):
         beta_start=1e-4,
         beta_end=0.02,
         hidden_layer_sizes=(256, 256, 256),
-        max_steps=10_000,
+        max_steps=4000,
         batch_size=256,
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,
     ):
         self.n_timesteps = n_timesteps
         self.beta_start = beta_start
