@@ -8,6 +8,8 @@ through every helper as keyword arguments (``**rows``).
 """
 
 import copy
+import threading
+import weakref
 
 import numpy as np
 import torch
@@ -18,6 +20,40 @@ from ._data import RowBlocks, column_moments
 from ._random import child_seed, seeded_draws
 from ._validation import check_count
 from .models import elbo_from_draws, iw_bound_from_draws
+
+# The float64 (or other) copies of fitted modules that inference runs, by
+# module: built on first use, dropped with the module (a refit or a load
+# makes a new one) and by every fit and partial_fit (forget_twins), rebuilt
+# when a weight of the module has been changed in place since.
+# Kept outside the estimator, so that pickles and model files never hold it.
+_TWINS = weakref.WeakKeyDictionary()
+_TWINS_LOCK = threading.Lock()
+
+
+def _versions(module):
+    # torch counts in-place changes of every tensor: a changed weight (an
+    # optimiser step, load_state_dict) changes the tuple
+    return tuple((id(t), t._version) for t in (*module.parameters(), *module.buffers()))
+
+
+def forget_twins(module):
+    """Drop the twins of ``module``: its weights were trained (an optimiser's
+    in-place steps do not always count as changes of the tensors)."""
+    with _TWINS_LOCK:
+        _TWINS.pop(module, None)
+
+
+def _twin(module, dtype):
+    """A copy of ``module`` in ``dtype``, the same object while ``module`` is unchanged."""
+    key = _versions(module)
+    with _TWINS_LOCK:
+        found = _TWINS.get(module, {}).get(dtype)
+    if found is not None and found[0] == key:
+        return found[1]
+    twin = copy.deepcopy(module).to(dtype)
+    with _TWINS_LOCK:
+        _TWINS.setdefault(module, {})[dtype] = (key, twin)
+    return twin
 
 
 class InferenceMixin:
@@ -43,12 +79,13 @@ class InferenceMixin:
     def _inference_module(self, dtype=None):
         """The trained module in eval mode in ``dtype`` (the inference dtype by default).
 
-        A copy when converted; the trained module itself in float32.
+        The trained module itself in float32; else its twin in ``dtype``,
+        built once and kept beside the module (see ``_twin``).
         """
         module = self.module_
         dtype = dtype or self._inference_dtype
         if dtype != torch.float32:
-            module = copy.deepcopy(module).to(dtype)
+            module = _twin(module, dtype)
         return module.eval()
 
     def _blocks(self, X, rows, dtype=None):

@@ -18,6 +18,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from ._callbacks import EpochTable, FitProgress, KLWarmup
 from ._data import RowBlocks, StreamedData, column_moments, take_rows
+from ._inference import forget_twins
 from ._net import VAENet, adam_options
 from ._parallel import agree_across_processes, keeps_on_host, shared_seeds
 from ._random import child_seed
@@ -404,6 +405,9 @@ class TrainingMixin:
         weights) or "partial" (one epoch of ``partial_fit``, continuing the
         incremental net and its optimiser).
         """
+        if getattr(self, "net_", None) is not None:
+            # this fit trains the weights in place; a failed one restores them
+            forget_twins(self.module_)
         device = resolve_device(self.device)
         partial = warm == "partial"
         if partial:
@@ -475,6 +479,7 @@ class TrainingMixin:
             self._after_fit(X, self._statistics_inputs(inputs), after_seed)
         finally:
             FitProgress.close_bar(self.net_)
+            forget_twins(self.module_)  # built from weights this fit changed
         return self
 
     def _steps_after_fit(self, n_rows):

@@ -535,3 +535,30 @@ def test_student_t_likelihood_learns_which_features_have_heavy_tails():
     assert df[3:].max() < 3 < 20 < df[:3].min()
     gauss = VAETransformer(likelihood="gaussian", **params).fit(X[:400])
     assert heavy.score(X[400:]) > gauss.score(X[400:]) + 2
+
+
+def test_inference_reuses_one_float64_twin_until_the_weights_change(small_X):
+    # the float64 copy that inference runs is built once, not per call, and
+    # never goes stale: a partial_fit or an edit of a weight rebuilds it
+    import pickle
+
+    import torch
+
+    from skvae._inference import _TWINS
+
+    vae = VAETransformer(**FAST).fit(small_X)
+    first = vae.transform(small_X)
+    twin = vae._inference_module(torch.float64)
+    assert twin is vae._inference_module(torch.float64) and twin is not vae.module_
+    np.testing.assert_array_equal(vae.transform(small_X), first)
+    with torch.no_grad():
+        next(vae.module_.parameters()).add_(0.5)
+    assert vae._inference_module(torch.float64) is not twin
+    assert not np.allclose(vae.transform(small_X), first)
+    vae.partial_fit(small_X)
+    again = vae._inference_module(torch.float64)
+    assert again is not twin
+    # kept beside the module, never in the estimator's state
+    assert not any(isinstance(v, torch.nn.Module) and v is again for v in vae.__dict__.values())
+    assert pickle.loads(pickle.dumps(vae)).transform(small_X).shape == first.shape
+    assert vae.module_ in _TWINS
