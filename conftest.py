@@ -12,7 +12,6 @@ has a skip directive with a reason; it is maintained and used by several
 scientific projects. A collector of our own would repeat all of that.
 """
 
-import gc
 import os
 import tempfile
 
@@ -46,10 +45,6 @@ def _teardown(namespace):
     torch.set_num_threads(namespace["__skvae_threads"])
     os.chdir(namespace["__skvae_cwd"])
     namespace["__skvae_tmp"].cleanup()
-    # pytest keeps every page (and so its namespace: fitted models, data)
-    # to the end of the run; left there, they slowed the tests after them
-    namespace.clear()
-    gc.collect()
     try:
         import matplotlib.pyplot as plt
 

@@ -44,9 +44,7 @@ their rows are left out.
 """
 
 import argparse
-import contextlib
 import datetime
-import io
 import time
 import warnings
 from pathlib import Path
@@ -54,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_cluster import cluster_accuracy
-from bench_outliers import DEFAULT_DIR, MAX_ROWS
+from bench_outliers import DEFAULT_DIR, _PyOD, split
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -91,21 +89,6 @@ class _Sklearn:
 
     def score_samples(self, X):
         return self.model_.score_samples(X)
-
-
-class _PyOD(_Sklearn):
-    """A PyOD detector behind a scaler: PyOD scores outliers high, so the sign flips."""
-
-    def fit(self, X):
-        self.scaler_ = StandardScaler().fit(X)
-        self.model_ = self.make()
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.model_.fit(self.scaler_.transform(X))
-        return self
-
-    def score_samples(self, X):
-        with contextlib.redirect_stdout(io.StringIO()):
-            return -self.model_.decision_function(self.scaler_.transform(X))
 
 
 def outlier_detectors(seed, quick):
@@ -145,12 +128,7 @@ def outliers(data_dir, seeds, quick):
         data = np.load(path)
         X_all, y_all = data["X"].astype(np.float64), data["y"].astype(int)
         for seed in seeds:
-            X, y = X_all, y_all
-            if len(X) > MAX_ROWS:
-                X, _, y, _ = train_test_split(X, y, train_size=MAX_ROWS, random_state=seed,
-                                              stratify=y)
-            X_tr, X_te, _, y_te = train_test_split(X, y, test_size=0.3, random_state=seed,
-                                                   stratify=y)
+            X_tr, X_te, y_te = split(X_all, y_all, seed)
             n_train[path.stem] = len(X_tr)
             for name, make in outlier_detectors(seed, quick).items():
                 torch.set_num_threads(1)

@@ -66,6 +66,17 @@ class _PyOD:
             return -self.model_.decision_function(self.scaler_.transform(X))
 
 
+def split(X, y, seed):
+    """ADBench's split of one data set for ``seed``: ``(X_train, X_test, y_test)``.
+
+    A set over ``MAX_ROWS`` rows is first subsampled to it, stratified.
+    """
+    if len(X) > MAX_ROWS:
+        X, _, y, _ = train_test_split(X, y, train_size=MAX_ROWS, random_state=seed, stratify=y)
+    X_tr, X_te, _, y_te = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+    return X_tr, X_te, y_te
+
+
 def detectors(seed, vae_params):
     epochs = vae_params.get("max_iter", VAEOutlierDetector().max_iter)
     found = {
@@ -110,14 +121,7 @@ def main():
         data = np.load(path)
         X_all, y_all = data["X"].astype(np.float64), data["y"].astype(int)
         for seed in args.seeds:
-            X, y = X_all, y_all
-            if len(X) > MAX_ROWS:
-                X, _, y, _ = train_test_split(
-                    X, y, train_size=MAX_ROWS, random_state=seed, stratify=y
-                )
-            X_tr, X_te, _, y_te = train_test_split(
-                X, y, test_size=0.3, random_state=seed, stratify=y
-            )
+            X_tr, X_te, y_te = split(X_all, y_all, seed)
             n_train[path.stem] = len(X_tr)
             for name, make in detectors(seed, vae_params).items():
                 if args.only and not any(aliases.get(o, o) in name for o in args.only):

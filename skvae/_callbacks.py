@@ -76,10 +76,10 @@ class FitProgress(Callback):
     @staticmethod
     def close_bar(net):
         """Close the bar of ``net``'s fit, if it is still open."""
-        progress = dict(getattr(net, "callbacks_", None) or []).get("progress")
-        if getattr(progress, "bar_", None) is not None:
-            progress.bar_.close()
-            progress.bar_ = None
+        bar = FitProgress.open_bar(net)
+        if bar is not None:
+            bar.close()
+            dict(net.callbacks_)["progress"].bar_ = None
 
     def __getstate__(self):
         # a bar left open by a failed fit is not part of the net's state
