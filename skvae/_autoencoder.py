@@ -177,7 +177,8 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         likelihood="gaussian",
         variance="shared",
         max_iter=200,
-        batch_size=128,
+        max_steps=2000,
+        batch_size="auto",
         learning_rate_init=5e-3,
         learning_rate="cosine",
         early_stopping=False,
@@ -210,6 +211,7 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         self.likelihood = likelihood
         self.variance = variance
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -239,9 +241,9 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
     def _criterion_params(self):
         return {"sparsity": self.sparsity}
 
-    def _n_warmup_epochs(self):
+    def _n_warmup_epochs(self, n_epochs):
         # the sparsity penalty's weight rises over the first quarter of the epochs
-        return math.ceil(_SPARSITY_WARMUP * self.max_iter) if self.sparsity > 0 else 0
+        return math.ceil(_SPARSITY_WARMUP * n_epochs) if self.sparsity > 0 else 0
 
     def _set_code_statistics(self, X):
         # block by block: memory does not grow with the rows

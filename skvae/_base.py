@@ -66,7 +66,8 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
       ``n_components``, the likelihood and the training statistics.
     * ``_criterion_params() -> dict``: the loss's keyword arguments
       (``{"beta": beta}``).
-    * ``_extra_callbacks() -> list``: skorch callbacks of the family, run before
+    * ``_extra_callbacks(n_epochs) -> list``: skorch callbacks of the family, for a
+      fit of ``n_epochs`` (its :class:`~skvae._training.TrainingPlan`), run before
       the user's ``callbacks``.
     * ``_fit_inputs(X, y, reset, **options) -> (X, inputs)``: validated ``X`` (the
       core's ``_validate_X``) and a dict of per-row training arrays, passed by
@@ -123,7 +124,8 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "variance": [StrOptions(set(VARIANCES))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"cosine", "constant"})],
         "early_stopping": ["boolean"],
@@ -156,7 +158,8 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         likelihood="gaussian",
         variance="shared",
         max_iter=200,
-        batch_size=128,
+        max_steps=2000,
+        batch_size="auto",
         learning_rate_init=5e-3,
         learning_rate="cosine",
         early_stopping=False,
@@ -185,6 +188,7 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         self.likelihood = likelihood
         self.variance = variance
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

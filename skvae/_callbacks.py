@@ -1,5 +1,6 @@
-"""The skorch callbacks of a fit: the progress line and the KL warm-up."""
+"""The skorch callbacks of a fit: the progress line, the KL warm-up and the stopping rule."""
 
+import copy
 import math
 import re
 import sys
@@ -177,3 +178,72 @@ class KLWarmup(Callback):
 
     def on_train_end(self, net, **kwargs):
         net.criterion_.kl_factor = 1.0
+
+
+class Plateau(Callback):
+    """End a fit when its loss has stopped improving: the stopping rule of every fit.
+
+    ``monitor="train_loss"``: the fit ends when the mean training loss of
+    the last ``patience`` epochs is not lower by at least ``tol`` than the
+    mean of the ``patience`` epochs before them. Means of windows, not the
+    best epoch: one epoch's training loss of a VAE is a noisy estimate (its
+    codes are drawn), and a new best comes by chance long after the bound has
+    stopped improving, or fails to come long before. The fitted weights are the
+    last epoch's: nothing is restored.
+
+    ``monitor="valid_loss"`` (``early_stopping=True``): the fit ends when
+    the validation loss has not improved on its best by at least ``tol`` for
+    ``patience`` epochs; with ``load_best``, the weights of the best epoch
+    are then restored (``verbose`` says so, as it says why the fit ended).
+
+    The rule is not checked in this fit's first ``first_epoch`` epochs (the
+    warm-ups, while the loss does not measure the final objective yet, and a
+    minimum share of the plan). ``stopped_`` tells whether it ended the fit.
+    """
+
+    def __init__(self, monitor="train_loss", patience=10, tol=1e-4, first_epoch=0,
+                 load_best=False, verbose=False):
+        self.monitor = monitor
+        self.verbose = verbose
+        self.patience = patience
+        self.tol = tol
+        self.first_epoch = first_epoch
+        self.load_best = load_best
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = len(net.history)  # a warm fit continues a history
+        self.stopped_ = False
+        self.best_loss_, self.best_epoch_, self.best_weights_ = math.inf, None, None
+
+    def on_epoch_end(self, net, **kwargs):
+        done = len(net.history) - self.start_
+        if done <= self.first_epoch:
+            return
+        watched = [float(v) for v in net.history[self.start_ + self.first_epoch:, self.monitor]]
+        if self.monitor == "valid_loss":
+            if watched[-1] < self.best_loss_ - self.tol:
+                self.best_loss_, self.best_epoch_ = watched[-1], len(net.history)
+                if self.load_best:
+                    self.best_weights_ = copy.deepcopy(net.module_.state_dict())
+            stop = len(net.history) - self.best_epoch_ >= self.patience
+        else:
+            k = self.patience
+            if len(watched) < 2 * k:
+                return
+            earlier, last = sum(watched[-2 * k : -k]) / k, sum(watched[-k:]) / k
+            stop = not earlier - last >= self.tol
+        if stop:
+            self.stopped_ = True
+            restored = self.load_best and self.best_weights_ is not None
+            if restored:
+                net.module_.load_state_dict(self.best_weights_)
+            if self.verbose and (net.process_group_ or (0, 1))[0] == 0:
+                from tqdm.auto import tqdm
+
+                what = f"{self.monitor} stopped improving by tol={self.tol:g}"
+                kept = (f"; the weights of epoch {self.best_epoch_} (its best) are kept"
+                        if restored else "")
+                tqdm.write(f"Stopped after epoch {len(net.history)}: {what}{kept}.",
+                           file=sys.stderr)
+            # skorch's way to end training; the net tells it from a user's Ctrl-C
+            raise KeyboardInterrupt

@@ -106,7 +106,7 @@ class GMVAEClusterer(
 
     temperature_init, temperature_min : float, default=1.0 and 0.5
         The Gumbel-softmax temperature falls geometrically from
-        ``temperature_init`` to ``temperature_min`` over ``max_iter`` epochs.
+        ``temperature_init`` to ``temperature_min`` over the planned epochs (see ``max_steps``).
 
     hard : bool, default=False
         With ``inference="gumbel"``, use straight-through one-hot draws
@@ -145,7 +145,7 @@ class GMVAEClusterer(
         drawn.
 
     n_init : int, default=2
-        Number of trainings from different seeds, of ``max_iter`` epochs
+        Number of trainings from different seeds, of the planned epochs
         each, of which one is kept:
         with the neighbor term (``neighbor_weight > 0``), the one whose
         clusters have the highest modularity on the graph of each training
@@ -252,7 +252,8 @@ class GMVAEClusterer(
         likelihood="student_t",
         variance="shared",
         max_iter=200,
-        batch_size=128,
+        max_steps=2000,
+        batch_size="auto",
         learning_rate_init=3e-3,
         learning_rate="cosine",
         early_stopping=False,
@@ -282,6 +283,7 @@ class GMVAEClusterer(
             likelihood=likelihood,
             variance=variance,
             max_iter=max_iter,
+            max_steps=max_steps,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
             learning_rate=learning_rate,
@@ -327,7 +329,7 @@ class GMVAEClusterer(
             "neighbor_weight": self.neighbor_weight,
         }
 
-    def _extra_callbacks(self):
+    def _extra_callbacks(self, n_epochs):
         if self.inference != "gumbel":
             return []
         if self.temperature_min > self.temperature_init:
@@ -336,9 +338,7 @@ class GMVAEClusterer(
                 f"{self.temperature_init}; the temperature only falls during "
                 "training. Set temperature_min <= temperature_init."
             )
-        annealing = TemperatureAnnealing(
-            self.temperature_init, self.temperature_min, self.max_iter
-        )
+        annealing = TemperatureAnnealing(self.temperature_init, self.temperature_min, n_epochs)
         return [("temperature", annealing)]
 
     def _fit_inputs(self, X, y, reset):

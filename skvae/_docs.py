@@ -75,7 +75,7 @@ default=<activation>
         reconstructions, larger ones for a smoother latent space.
 
     kl_warmup : float in [0, 1), default=<kl_warmup>
-        Share of ``max_iter`` epochs over which the training weight of the KL
+        Share of the fit's epochs (see ``max_steps``) over which the training weight of the KL
         term rises linearly from near 0 to ``beta`` (KL annealing, Bowman et
         al. 2016): the decoder learns to use the codes before the prior pulls
         them together. 0 trains the full ELBO from the first epoch.
@@ -100,38 +100,64 @@ default=<activation>
         closely and so can score such data higher.
 
     max_iter : int, default=<max_iter>
-        Maximum number of epochs.
+        Maximum number of epochs (passes over the training rows).
 
-    batch_size : int, default=<batch_size>
-        Rows per mini-batch; inference also runs in blocks of this size, which
-        bounds its memory.
+    max_steps : int or None, default=<max_steps>
+        Budget of optimiser steps (mini-batches): a fit plans as many epochs
+        as ``max_steps`` steps take, at most ``max_iter`` and at least one,
+        so that small data get up to ``max_iter`` epochs and large data
+        fewer, and the cost of a fit stops growing with the rows once an
+        epoch is longer than ``max_steps / max_iter`` batches. The KL warm-up
+        and the step-size schedule run over the planned epochs; the stopping
+        rule (see ``tol``) may end the fit sooner. None plans ``max_iter``
+        epochs whatever the rows.
+
+    batch_size : int or "auto", default=<batch_size>
+        Rows per mini-batch. ``"auto"``: one sixteenth of the training rows,
+        at least 128 and at most 1024, with the step size scaled to match
+        (``learning_rate_init * sqrt(batch / 128)``, the square-root rule of
+        adaptive optimisers); the fitted net's ``net_.batch_size`` holds the
+        choice. An int is used as given, with ``learning_rate_init`` as
+        given. Inference runs in blocks of the batch, which bounds its memory.
 
     learning_rate_init : float, default=<learning_rate_init>
-        Initial step size of the Adam optimiser. The likelihood's noise
+        Initial step size of the Adam optimiser, for a batch of 128 rows
+        when ``batch_size="auto"`` (see there). The likelihood's noise
         variance and a mixture prior's parameters move 30 times faster.
 
     learning_rate : {"cosine", "constant"}, default=<learning_rate>
-        Step-size schedule: a cosine decay to zero over ``max_iter`` epochs
+        Step-size schedule: a cosine decay to zero over the planned epochs
         (which tightens the bound noticeably), or constant.
 
     early_stopping : bool, default=<early_stopping>
-        Hold out ``validation_fraction`` of the rows and stop when their loss
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs, keeping
-        the weights of the best epoch. When False, all ``max_iter`` epochs
-        run: unlike ``MLPRegressor``, the noisy training loss of a VAE is not
-        watched, since it stalls by chance long before the bound stops
-        improving.
+        Hold out ``validation_fraction`` of the rows and watch their loss
+        instead of the training loss (see ``tol``): the fit stops when it
+        has not improved on its best by ``tol`` for ``n_iter_no_change``
+        epochs, and the weights of the best epoch are kept (``verbose``
+        says so).
 
     validation_fraction : float, default=<validation_fraction>
         Share of the rows held out when ``early_stopping=True``.
 
     n_iter_no_change : int, default=<n_iter_no_change>
-        With ``early_stopping``, epochs without an improvement of at least
-        ``tol`` before stopping.
+        Epochs of the stopping rule's windows (see ``tol``).
 
     tol : float, default=<tol>
-        With ``early_stopping``, the smallest improvement of the validation
-        loss (nats per sample) that counts.
+        The stopping rule, with ``learning_rate="constant"`` or
+        ``early_stopping``: a fit ends before its planned epochs when the
+        mean training loss of the last ``n_iter_no_change`` epochs is not at
+        least ``tol`` (nats per sample) below the mean of the
+        ``n_iter_no_change`` epochs before them; the fitted weights are the
+        last epoch's. Means of windows rather than the best epoch, as
+        ``MLPRegressor`` watches: one epoch's training loss of a VAE is a
+        noisy estimate. With ``early_stopping``, the validation loss is
+        watched instead (see there). The rule is never checked during a
+        warm-up (``kl_warmup``) nor in the first quarter of the planned
+        epochs. Under the default cosine schedule the training loss is not
+        watched: a flat stretch there does not end the progress (the loss
+        falls again as the step size shrinks), and the fit ends with its
+        schedule. To run every planned epoch, set ``n_iter_no_change`` to
+        ``max_iter``.
 
     device : str or torch.device, default=<device>
         Where to train and infer: ``"auto"`` (CUDA when torch sees a GPU,
@@ -163,7 +189,7 @@ default=<callbacks>
 
     warm_start : bool, default=<warm_start>
         If True, a second ``fit`` continues training the fitted network for
-        another ``max_iter`` epochs instead of starting over. That fit uses
+        another plan of epochs (see ``max_steps``) instead of starting over. That fit uses
         the current training hyperparameters (``learning_rate_init``,
         ``beta``, ``kl_warmup``, ``batch_size``, ...) with a fresh optimizer
         and a whole new schedule; its epochs add to ``n_iter_`` and
@@ -230,7 +256,8 @@ SHARED_ATTRIBUTES_DOC = """\
         The trained VAE module (``net_.module_``).
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run: the planned ones (see ``max_steps``), or fewer
+        when the stopping rule ended the fit (see ``tol``).
 
     loss_curve_ : list of float
         Training loss (negative ELBO with KL weight ``beta``, lowered during

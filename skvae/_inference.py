@@ -98,12 +98,13 @@ class InferenceMixin:
         memmaps as they are).
         """
         device, dtype = self.net_.device, dtype or self._inference_dtype
+        # an int batch_size as set now; "auto": the batch the fit chose
+        size = self.net_.batch_size if self.batch_size == "auto" else self.batch_size
         if isinstance(X, RowBlocks):  # read once per block of the source
-            parts = X.blocks(self.batch_size)
+            parts = X.blocks(size)
         else:
             parts = (
-                (start, X[start : start + self.batch_size])
-                for start in range(0, X.shape[0], self.batch_size)
+                (start, X[start : start + size]) for start in range(0, X.shape[0], size)
             )
         for start, values in parts:
             part = slice(start, start + len(values))

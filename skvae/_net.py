@@ -23,6 +23,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
 from ._batches import TensorBatches, _n_features, _n_rows, _RankShare, _Streamed, _take
+from ._callbacks import Plateau
 from ._data import StreamedData
 from ._parallel import process_group
 from ._random import draws_from, seeded_draws
@@ -326,7 +327,8 @@ class VAENet(NeuralNet):
 
     def _stopped_early(self):
         return any(
-            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+            (isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience)
+            or (isinstance(cb, Plateau) and cb.stopped_)
             for _, cb in self.callbacks_
         )
 

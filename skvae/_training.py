@@ -8,15 +8,16 @@ previous fitted state when a fit fails or is interrupted.
 
 import copy
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, LRScheduler
 
-from ._callbacks import EpochTable, FitProgress, KLWarmup
+from ._callbacks import EpochTable, FitProgress, KLWarmup, Plateau
 from ._data import RowBlocks, StreamedData, column_moments, take_rows
 from ._inference import forget_twins
 from ._net import VAENet, adam_options
@@ -37,6 +38,26 @@ _ACTIVITY_THRESHOLD = 1e-2
 # within a few percent, and a pass over every row of a large X would cost
 # another epoch of the encoder.
 _STATISTICS_ROWS = 10_000
+
+# The training budget of a fit (issue 30): ``batch_size="auto"`` takes a batch
+# of about 1/_BATCHES_PER_EPOCH of the training rows, between _AUTO_BATCH[0]
+# and _AUTO_BATCH[1], and scales the step size by the square root of its
+# ratio to _REFERENCE_BATCH (the rule for adaptive optimisers: the gradient's
+# noise falls with the square root of the batch; Malladi et al. 2022). The
+# epochs are those of ``max_steps`` optimiser steps, at most ``max_iter``.
+_AUTO_BATCH = (128, 1024)
+_BATCHES_PER_EPOCH = 16
+_REFERENCE_BATCH = 128
+# The stopping rule never ends a fit in the first _MIN_SHARE of its epochs.
+_MIN_SHARE = 0.25
+
+
+class TrainingPlan(NamedTuple):
+    """What a fit on a number of rows runs: its batch, step size and epochs."""
+
+    batch_size: int
+    learning_rate: float
+    n_epochs: int
 
 
 class TrainingMixin:
@@ -105,16 +126,45 @@ class TrainingMixin:
             params["input_var"] = torch.full_like(params["feature_var"], pooled_var)
         return params
 
-    def _callbacks(self, incremental=False, n_rows=None):
+    def _plan(self, n_rows, incremental=False):
+        """The :class:`TrainingPlan` of a fit (or a ``partial_fit`` call) on ``n_rows`` rows.
+
+        ``batch_size="auto"``: ``n_rows // 16`` rows per batch, at least 128
+        (or all the rows, if fewer) and at most 1024, with the step size
+        ``learning_rate_init * sqrt(batch / 128)``; an int batch keeps
+        ``learning_rate_init``. The epochs: as many as ``max_steps``
+        optimiser steps take, at most ``max_iter`` and at least one (all
+        ``max_iter`` when ``max_steps=None``); one for ``partial_fit``. With
+        ``early_stopping``, ``n_rows`` counts the training rows only.
+        """
+        if self.early_stopping and not incremental:
+            n_rows -= math.floor(self.validation_fraction * n_rows)
+        n_rows = max(int(n_rows), 1)
+        if self.batch_size == "auto":
+            batch = min(_AUTO_BATCH[1], max(_AUTO_BATCH[0], n_rows // _BATCHES_PER_EPOCH))
+            rate = self.learning_rate_init * math.sqrt(batch / _REFERENCE_BATCH)
+        else:
+            batch, rate = int(self.batch_size), float(self.learning_rate_init)
+        if incremental:
+            return TrainingPlan(batch, rate, 1)
+        n_epochs = self.max_iter
+        if self.max_steps is not None:
+            per_epoch = math.ceil(n_rows / batch)
+            n_epochs = max(1, min(self.max_iter, math.ceil(self.max_steps / per_epoch)))
+        return TrainingPlan(batch, rate, n_epochs)
+
+    def _callbacks(self, plan, incremental=False, n_rows=None):
         """The skorch callbacks that carry the scikit-learn style options.
 
-        ``incremental`` (a net for ``partial_fit``): no KL warm-up, step-size
-        schedule or early stopping, which need to know the epochs ahead.
-        ``n_rows``: the training rows, for the progress bar's count of what
-        is trained after the fit (``_steps_after_fit``).
+        ``plan``: the fit's :class:`TrainingPlan` (the schedules run over its
+        epochs). ``incremental`` (a net for ``partial_fit``): no KL warm-up,
+        step-size schedule or stopping rule, which need to know the epochs
+        ahead. ``n_rows``: the training rows, for the progress bar's count of
+        what is trained after the fit (``_steps_after_fit``).
         """
         callbacks = []
-        n_warmup = 0 if incremental else self._n_warmup_epochs()
+        n_epochs = plan.n_epochs
+        n_warmup = 0 if incremental else self._n_warmup_epochs(n_epochs)
         if n_warmup:
             callbacks.append(("kl_warmup", KLWarmup(n_warmup)))
         if self.learning_rate == "cosine" and not incremental:
@@ -123,27 +173,13 @@ class TrainingMixin:
                     "lr_schedule",
                     LRScheduler(
                         policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                        T_max=self.max_iter,
+                        T_max=n_epochs,
                         # every fit (a warm one too) runs the whole schedule
                         last_epoch=-1,
                     ),
                 )
             )
-        if self.early_stopping and not incremental:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        # ELBO losses can be negative: a relative threshold flips
-                        threshold_mode="abs",
-                        load_best=True,
-                    ),
-                )
-            )
-        callbacks.extend(self._extra_callbacks())
+        callbacks.extend(self._extra_callbacks(n_epochs))
         if self.verbose:
             # in the units of loss_curve_ (nats of X), once the units are set
             shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
@@ -156,11 +192,33 @@ class TrainingMixin:
         _check_callbacks(self.callbacks)
         for cb in copy.deepcopy(self.callbacks or []):
             callbacks.append(cb)
+        if not incremental and (self.early_stopping or self.learning_rate == "constant"):
+            # Not on the training loss under the cosine schedule: there a flat
+            # stretch does not end the progress (the loss falls again as the
+            # step size shrinks; GMVAE on digits "plateaued" 100 epochs before
+            # its end), and the schedule's end is the fit's.
+            # Last, so that every other callback sees the epoch that ends the fit.
+            callbacks.append(
+                (
+                    "stopping_rule",
+                    Plateau(
+                        monitor="valid_loss" if self.early_stopping else "train_loss",
+                        patience=self.n_iter_no_change,
+                        tol=self.tol,
+                        # never while a warm-up changes what the loss measures,
+                        # nor in the first quarter of the plan
+                        first_epoch=max(n_warmup, math.ceil(_MIN_SHARE * n_epochs)),
+                        # a validation loss is the model's: its best epoch is kept
+                        load_best=self.early_stopping,
+                        verbose=bool(self.verbose),
+                    ),
+                )
+            )
         return callbacks
 
-    def _n_warmup_epochs(self):
-        """Epochs of the KL warm-up (see ``kl_warmup``)."""
-        return math.ceil(self.kl_warmup * self.max_iter)
+    def _n_warmup_epochs(self, n_epochs):
+        """Epochs of the KL warm-up in a fit of ``n_epochs`` (see ``kl_warmup``)."""
+        return math.ceil(self.kl_warmup * n_epochs)
 
     # The torch module and loss of the model family: every family names its own.
     _module_class = None
@@ -169,8 +227,8 @@ class TrainingMixin:
     def _criterion_params(self):
         return {"beta": self.beta}
 
-    def _extra_callbacks(self):
-        """Model-specific callbacks, run before the user's."""
+    def _extra_callbacks(self, n_epochs):
+        """Model-specific callbacks of a fit of ``n_epochs``, run before the user's."""
         return []
 
     def _fit_inputs(self, X, y, reset):
@@ -202,19 +260,20 @@ class TrainingMixin:
                 "(a torch module) and _criterion_class (its loss); see the user guide's "
                 "'Adding a model family'."
             )
+        plan = self._plan(X.shape[0], incremental)
         net = VAENet(
             module=self._module_class,
             seed=seed,
             criterion=self._criterion_class,
             optimizer=torch.optim.Adam,
             **{f"optimizer__{k}": v for k, v in adam_options(device).items()},
-            lr=self.learning_rate_init,
-            max_epochs=1 if incremental else self.max_iter,
-            batch_size=self.batch_size,
+            lr=plan.learning_rate,
+            max_epochs=plan.n_epochs,
+            batch_size=plan.batch_size,
             validation_fraction=(
                 self.validation_fraction if self.early_stopping and not incremental else None
             ),
-            callbacks=self._callbacks(incremental, X.shape[0]),
+            callbacks=self._callbacks(plan, incremental, X.shape[0]),
             device=device,
             precision=self.precision,
             compile_training=self.compile,
@@ -248,8 +307,9 @@ class TrainingMixin:
         so it should be representative; each call runs one epoch over its
         chunk at the constant step size ``learning_rate_init``, with the
         optimiser's state kept between calls, and trains the full ELBO: the
-        KL warm-up, the step-size schedule and early stopping, which need to
-        know the epochs ahead, apply to ``fit`` only. After ``fit``, the first
+        KL warm-up, the step-size schedule and the stopping rule, which need to
+        know the epochs ahead, apply to ``fit`` only; ``batch_size="auto"``
+        takes its batch from the chunk's rows. After ``fit``, the first
         call continues from the fitted weights with a fresh optimiser. The
         fitted diagnostics (``kl_per_dim_``, ...) describe the last chunk.
 
@@ -385,13 +445,14 @@ class TrainingMixin:
         """
         net = getattr(self, "net_", None)
         if net is not None and getattr(net, "incremental", False):
+            plan = self._plan(X.shape[0], incremental=True)
             net.seed = seed
-            net.batch_size = self.batch_size
+            net.batch_size = plan.batch_size
             if net.precision != self.precision:
                 net.set_precision(self.precision)
-            net.lr = self.learning_rate_init
+            net.lr = plan.learning_rate
             for group in net.optimizer_.param_groups:
-                group["lr"] = self.learning_rate_init
+                group["lr"] = plan.learning_rate
             return net
         new = self._make_net(X, device, incremental=True, seed=seed)
         if net is None:

@@ -159,7 +159,8 @@ default="autoregressive"
         likelihood="gaussian",
         variance="shared",
         max_iter=200,
-        batch_size=128,
+        max_steps=2000,
+        batch_size="auto",
         learning_rate_init=2e-3,
         learning_rate="cosine",
         early_stopping=False,
@@ -193,6 +194,7 @@ default="autoregressive"
         self.likelihood = likelihood
         self.variance = variance
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -231,7 +233,7 @@ default="autoregressive"
     def _criterion_params(self):
         return {"commitment": self.commitment}
 
-    def _n_warmup_epochs(self):
+    def _n_warmup_epochs(self, n_epochs):
         return 0
 
     def _set_code_statistics(self, X):

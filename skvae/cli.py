@@ -130,6 +130,8 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None, supervised=Fa
         )
     if args.max_iter is not None:
         estimator.set_params(max_iter=args.max_iter)
+    if args.max_steps is not None:
+        estimator.set_params(max_steps=None if args.max_steps == "none" else args.max_steps)
     estimator.set_params(
         architecture=args.architecture,
         image_shape=tuple(args.image_shape) if args.image_shape else None,
@@ -377,6 +379,18 @@ def _positive_int(text):
     return value
 
 
+def _steps(text):
+    """``--max-steps``: a positive integer, or "none"."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'none', got {text!r}"
+        ) from None
+
+
 def _add_common(parser, output_help):
     parser.add_argument("file", nargs="?", help="input CSV with a header row")
     parser.add_argument(
@@ -386,7 +400,14 @@ def _add_common(parser, output_help):
         "--max-iter",
         type=_positive_int,
         default=None,
-        help="epochs (default: the estimator's own, 200)",
+        help="at most this many epochs (default: the estimator's own, 200; 100 for outliers)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=_steps,
+        default=None,
+        help="budget of optimiser steps: the fit runs as many epochs as it takes, at most "
+        "--max-iter; 'none' runs every --max-iter epoch (default: the estimator's own)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument(

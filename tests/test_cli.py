@@ -649,3 +649,23 @@ def test_a_picture_that_fails_after_the_fit_says_the_results_were_written(
     err = capsys.readouterr().err
     assert "the picture was not written" in err and f"written to {out}" in err
     assert pd.read_csv(out).shape == (60, 2)
+
+
+def test_max_steps_sets_the_budget(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    src = tmp_path / "in.csv"
+    pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd")).to_csv(src, index=False)
+    from skvae import load
+
+    for steps, epochs in (("6", 2), ("none", 7)):  # 300 rows: 3 batches of 128
+        saved = tmp_path / f"model-{steps}.safetensors"
+        args = ["reduce", str(src), "--max-iter", "7", "--max-steps", steps, "-q",
+                "-o", str(tmp_path / "codes.csv"), "--save-model", str(saved)]
+        assert main(args) == 0
+        model = load(saved)[-1]
+        assert model.n_iter_ == epochs
+        assert model.max_steps == (None if steps == "none" else int(steps))
+    with pytest.raises(SystemExit) as exit_:
+        main(["reduce", str(src), "--max-steps", "many", "-q"])
+    assert exit_.value.code == 2
+    assert "expected a positive integer or 'none', got 'many'" in capsys.readouterr().err
