@@ -241,9 +241,9 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
     def _criterion_params(self):
         return {"sparsity": self.sparsity}
 
-    def _n_warmup_epochs(self, n_epochs):
-        # the sparsity penalty's weight rises over the first quarter of the epochs
-        return math.ceil(_SPARSITY_WARMUP * n_epochs) if self.sparsity > 0 else 0
+    def _n_warmup_steps(self, n_steps):
+        # the sparsity penalty's weight rises over the first quarter of the steps
+        return math.ceil(_SPARSITY_WARMUP * n_steps) if self.sparsity > 0 else 0
 
     def _set_code_statistics(self, X):
         # block by block: memory does not grow with the rows

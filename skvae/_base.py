@@ -66,9 +66,9 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
       ``n_components``, the likelihood and the training statistics.
     * ``_criterion_params() -> dict``: the loss's keyword arguments
       (``{"beta": beta}``).
-    * ``_extra_callbacks(n_epochs) -> list``: skorch callbacks of the family, for a
-      fit of ``n_epochs`` (its :class:`~skvae._training.TrainingPlan`), run before
-      the user's ``callbacks``.
+    * ``_extra_callbacks(plan) -> list``: skorch callbacks of the family, for a
+      fit of :class:`~skvae._training.TrainingPlan` ``plan`` (its batch, epochs
+      and steps), run before the user's ``callbacks``.
     * ``_fit_inputs(X, y, reset, **options) -> (X, inputs)``: validated ``X`` (the
       core's ``_validate_X``) and a dict of per-row training arrays, passed by
       name to the module's ``forward`` (e.g. class labels).
@@ -214,7 +214,13 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         """What this estimator can do: its :class:`~skvae._registry.ModelTags`."""
         return ModelTags()
 
+    # Hyperparameters added after model files were first written, with the value
+    # that keeps a file (or pickle) written before them behaving as it did.
+    _params_added = {"max_steps": None}
+
     def __setstate__(self, state):
+        for name, value in self._params_added.items():
+            state.setdefault(name, value)
         # skorch loads a net pickled on a GPU onto the CPU when this machine
         # has none; the device hyperparameter follows, so that the loaded
         # estimator can be refitted here (a warm fit would refuse "cuda").
@@ -264,6 +270,9 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
             # the weights drawn at initialisation (from the net's own
             # generator) are all replaced
             net = _with_weights(net, weights, History(history))
+            # the batch the fit took ("auto" chose it from rows not saved):
+            # inference runs in blocks of it
+            net.batch_size = _fitted_batch(history, net.batch_size)
         except RuntimeError as exc:
             raise ValueError(
                 "The saved weights do not fit the network built for them: "
@@ -279,6 +288,17 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
                     f"{str(exc).splitlines()[0]}"
                 ) from None
         self.net_ = net
+
+
+def _fitted_batch(history, default):
+    """The batch of the last epoch in a saved history, or ``default`` (read warily)."""
+    last = history[-1] if isinstance(history, list) and history else None
+    batches = last.get("batches") if isinstance(last, dict) else None
+    first = batches[0] if isinstance(batches, list) and batches else None
+    size = first.get("train_batch_size") if isinstance(first, dict) else None
+    if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 65536:
+        return size
+    return default
 
 
 def _load_optimizer(optimizer, state):

@@ -157,24 +157,26 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class KLWarmup(Callback):
-    """Raise the training weight of the KL term linearly over the first epochs.
+    """Raise the training weight of the KL term linearly over the first steps.
 
-    In epoch ``e`` (counted from the start of this ``fit``) of a warm-up of
-    ``n_epochs``, the criterion's ``kl_factor`` is ``min(1, e / n_epochs)``.
-    Early on the decoder learns to use the codes before the prior pulls them
-    together; the last epochs train the true (``beta``-weighted) ELBO.
+    At training step ``s`` (counted from 1 at the start of this ``fit``) of a
+    warm-up of ``n_steps``, the criterion's ``kl_factor`` is ``min(1, s /
+    n_steps)``: step by step, so that a plan of few long epochs (large data)
+    warms up as smoothly as one of many short ones. Early on the decoder
+    learns to use the codes before the prior pulls them together; the last
+    steps train the true (``beta``-weighted) ELBO.
     """
 
-    def __init__(self, n_epochs):
-        self.n_epochs = n_epochs
+    def __init__(self, n_steps):
+        self.n_steps = n_steps
 
     def on_train_begin(self, net, **kwargs):
-        self.first_epoch_ = len(net.history) + 1
+        self.step_ = 0
 
-    def on_epoch_begin(self, net, **kwargs):
-        # the net has already opened this epoch's history row
-        epoch = len(net.history) - self.first_epoch_ + 1
-        net.criterion_.kl_factor = min(1.0, epoch / self.n_epochs)
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.step_ += 1
+            net.criterion_.kl_factor = min(1.0, self.step_ / self.n_steps)
 
     def on_train_end(self, net, **kwargs):
         net.criterion_.kl_factor = 1.0
@@ -193,8 +195,10 @@ class Plateau(Callback):
 
     ``monitor="valid_loss"`` (``early_stopping=True``): the fit ends when
     the validation loss has not improved on its best by at least ``tol`` for
-    ``patience`` epochs; with ``load_best``, the weights of the best epoch
-    are then restored (``verbose`` says so, as it says why the fit ended).
+    ``patience`` epochs; with ``load_best``, the weights of the best epoch it
+    watched are restored when the fit ends, whether the rule or the plan
+    ended it (``verbose`` says so, as it says why the fit ended). A
+    non-finite validation loss never counts as an improvement.
 
     The rule is not checked in this fit's first ``first_epoch`` epochs (the
     warm-ups, while the loss does not measure the final objective yet, and a
@@ -221,11 +225,12 @@ class Plateau(Callback):
             return
         watched = [float(v) for v in net.history[self.start_ + self.first_epoch:, self.monitor]]
         if self.monitor == "valid_loss":
-            if watched[-1] < self.best_loss_ - self.tol:
+            if watched[-1] < self.best_loss_ - self.tol:  # never with NaN
                 self.best_loss_, self.best_epoch_ = watched[-1], len(net.history)
                 if self.load_best:
                     self.best_weights_ = copy.deepcopy(net.module_.state_dict())
-            stop = len(net.history) - self.best_epoch_ >= self.patience
+            since = self.best_epoch_ or self.start_ + self.first_epoch
+            stop = len(net.history) - since >= self.patience
         else:
             k = self.patience
             if len(watched) < 2 * k:
@@ -234,16 +239,27 @@ class Plateau(Callback):
             stop = not earlier - last >= self.tol
         if stop:
             self.stopped_ = True
-            restored = self.load_best and self.best_weights_ is not None
-            if restored:
-                net.module_.load_state_dict(self.best_weights_)
-            if self.verbose and (net.process_group_ or (0, 1))[0] == 0:
-                from tqdm.auto import tqdm
-
-                what = f"{self.monitor} stopped improving by tol={self.tol:g}"
-                kept = (f"; the weights of epoch {self.best_epoch_} (its best) are kept"
-                        if restored else "")
-                tqdm.write(f"Stopped after epoch {len(net.history)}: {what}{kept}.",
-                           file=sys.stderr)
             # skorch's way to end training; the net tells it from a user's Ctrl-C
             raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        restore = (
+            self.load_best and self.best_weights_ is not None
+            and self.best_epoch_ != len(net.history)
+        )
+        if restore:
+            net.module_.load_state_dict(self.best_weights_)
+        if not self.verbose or (net.process_group_ or (0, 1))[0] != 0:
+            return
+        parts = []
+        if self.stopped_:
+            parts.append(f"Stopped after epoch {len(net.history)}: {self.monitor} stopped "
+                         f"improving by tol={self.tol:g}")
+        if restore:
+            parts.append(f"the weights of epoch {self.best_epoch_} (the lowest {self.monitor} "
+                         f"from epoch {self.start_ + self.first_epoch + 1} on) are kept")
+        if parts:
+            from tqdm.auto import tqdm
+
+            text = "; ".join(parts)
+            tqdm.write(text[0].upper() + text[1:] + ".", file=sys.stderr)

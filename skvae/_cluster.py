@@ -329,7 +329,7 @@ class GMVAEClusterer(
             "neighbor_weight": self.neighbor_weight,
         }
 
-    def _extra_callbacks(self, n_epochs):
+    def _extra_callbacks(self, plan):
         if self.inference != "gumbel":
             return []
         if self.temperature_min > self.temperature_init:
@@ -338,7 +338,9 @@ class GMVAEClusterer(
                 f"{self.temperature_init}; the temperature only falls during "
                 "training. Set temperature_min <= temperature_init."
             )
-        annealing = TemperatureAnnealing(self.temperature_init, self.temperature_min, n_epochs)
+        annealing = TemperatureAnnealing(
+            self.temperature_init, self.temperature_min, plan.n_steps
+        )
         return [("temperature", annealing)]
 
     def _fit_inputs(self, X, y, reset):

@@ -75,8 +75,9 @@ default=<activation>
         reconstructions, larger ones for a smoother latent space.
 
     kl_warmup : float in [0, 1), default=<kl_warmup>
-        Share of the fit's epochs (see ``max_steps``) over which the training weight of the KL
-        term rises linearly from near 0 to ``beta`` (KL annealing, Bowman et
+        Share of the fit's optimiser steps (see ``max_steps``) over which the
+        training weight of the KL term rises linearly, step by step, from near
+        0 to ``beta`` (KL annealing, Bowman et
         al. 2016): the decoder learns to use the codes before the prior pulls
         them together. 0 trains the full ELBO from the first epoch.
 
@@ -103,21 +104,23 @@ default=<activation>
         Maximum number of epochs (passes over the training rows).
 
     max_steps : int or None, default=<max_steps>
-        Budget of optimiser steps (mini-batches): a fit plans as many epochs
-        as ``max_steps`` steps take, at most ``max_iter`` and at least one,
-        so that small data get up to ``max_iter`` epochs and large data
-        fewer, and the cost of a fit stops growing with the rows once an
-        epoch is longer than ``max_steps / max_iter`` batches. The KL warm-up
-        and the step-size schedule run over the planned epochs; the stopping
-        rule (see ``tol``) may end the fit sooner. None plans ``max_iter``
-        epochs whatever the rows.
+        Budget of optimiser steps (mini-batches): a fit plans as many whole
+        epochs as fit in ``max_steps`` steps, at most ``max_iter`` and at
+        least one (on data of more than ``max_steps`` batches, one epoch,
+        which takes more steps). Small data get up to ``max_iter`` epochs and
+        large data fewer; with ``batch_size="auto"``, whose batch stops
+        growing at 1,024 rows, the cost of a fit stops growing with the rows
+        from 16,384 of them. The warm-ups and the step-size schedule run over
+        the planned steps; the stopping rule (see ``tol``) may end the fit
+        sooner. None plans ``max_iter`` epochs whatever the rows.
 
     batch_size : int or "auto", default=<batch_size>
         Rows per mini-batch. ``"auto"``: one sixteenth of the training rows,
-        at least 128 and at most 1024, with the step size scaled to match
-        (``learning_rate_init * sqrt(batch / 128)``, the square-root rule of
-        adaptive optimisers); the fitted net's ``net_.batch_size`` holds the
-        choice. An int is used as given, with ``learning_rate_init`` as
+        at least 128 (all of them, if fewer) and at most 1024, with the step
+        size scaled to match (``learning_rate_init * sqrt(batch / 128)``, the
+        square-root rule of adaptive optimisers; never below
+        ``learning_rate_init``); the fitted net's ``net_.batch_size`` holds
+        the choice. An int is used as given, with ``learning_rate_init`` as
         given. Inference runs in blocks of the batch, which bounds its memory.
 
     learning_rate_init : float, default=<learning_rate_init>
@@ -133,8 +136,9 @@ default=<activation>
         Hold out ``validation_fraction`` of the rows and watch their loss
         instead of the training loss (see ``tol``): the fit stops when it
         has not improved on its best by ``tol`` for ``n_iter_no_change``
-        epochs, and the weights of the best epoch are kept (``verbose``
-        says so).
+        epochs, and the weights of its best epoch are kept, also when the
+        planned epochs end first (``verbose`` says so; the epochs before the
+        rule is first checked, see ``tol``, do not count).
 
     validation_fraction : float, default=<validation_fraction>
         Share of the rows held out when ``early_stopping=True``.
@@ -151,9 +155,9 @@ default=<activation>
         last epoch's. Means of windows rather than the best epoch, as
         ``MLPRegressor`` watches: one epoch's training loss of a VAE is a
         noisy estimate. With ``early_stopping``, the validation loss is
-        watched instead (see there). The rule is never checked during a
-        warm-up (``kl_warmup``) nor in the first quarter of the planned
-        epochs. Under the default cosine schedule the training loss is not
+        watched instead (see there). The rule is never checked during the
+        family's warm-up (of the KL term or a penalty) nor in the first
+        quarter of the planned epochs. Under the default cosine schedule the training loss is not
         watched: a flat stretch there does not end the progress (the loss
         falls again as the step size shrinks), and the fit ends with its
         schedule. To run every planned epoch, set ``n_iter_no_change`` to

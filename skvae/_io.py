@@ -417,6 +417,8 @@ class _Reader:
         check_state_names(cls, data["state"], self.path)
         est = cls.__new__(cls)
         est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})
+        for key, value in getattr(cls, "_params_added", {}).items():
+            est.__dict__.setdefault(key, value)  # a file from before the parameter
         check_params(est, self.path)
         if cls.__name__ == "Pipeline":
             check_pipeline(est, self.path)

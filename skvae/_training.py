@@ -53,11 +53,12 @@ _MIN_SHARE = 0.25
 
 
 class TrainingPlan(NamedTuple):
-    """What a fit on a number of rows runs: its batch, step size and epochs."""
+    """What a fit on a number of rows runs: its batch, step size, epochs and steps."""
 
     batch_size: int
     learning_rate: float
     n_epochs: int
+    n_steps: int  # optimiser steps of all the epochs
 
 
 class TrainingMixin:
@@ -130,11 +131,12 @@ class TrainingMixin:
         """The :class:`TrainingPlan` of a fit (or a ``partial_fit`` call) on ``n_rows`` rows.
 
         ``batch_size="auto"``: ``n_rows // 16`` rows per batch, at least 128
-        (or all the rows, if fewer) and at most 1024, with the step size
-        ``learning_rate_init * sqrt(batch / 128)``; an int batch keeps
-        ``learning_rate_init``. The epochs: as many as ``max_steps``
-        optimiser steps take, at most ``max_iter`` and at least one (all
-        ``max_iter`` when ``max_steps=None``); one for ``partial_fit``. With
+        (all the rows, if fewer) and at most 1024, with the step size
+        ``learning_rate_init * sqrt(batch / 128)`` (never below
+        ``learning_rate_init``); an int batch keeps ``learning_rate_init``.
+        The epochs: as many whole epochs as fit in ``max_steps`` optimiser
+        steps, at most ``max_iter`` and at least one (all ``max_iter`` when
+        ``max_steps=None``); one for ``partial_fit``. With
         ``early_stopping``, ``n_rows`` counts the training rows only.
         """
         if self.early_stopping and not incremental:
@@ -143,15 +145,16 @@ class TrainingMixin:
         if self.batch_size == "auto":
             batch = min(_AUTO_BATCH[1], max(_AUTO_BATCH[0], n_rows // _BATCHES_PER_EPOCH))
             rate = self.learning_rate_init * math.sqrt(batch / _REFERENCE_BATCH)
+            batch = min(batch, n_rows)
         else:
             batch, rate = int(self.batch_size), float(self.learning_rate_init)
+        per_epoch = math.ceil(n_rows / batch)
         if incremental:
-            return TrainingPlan(batch, rate, 1)
+            return TrainingPlan(batch, rate, 1, per_epoch)
         n_epochs = self.max_iter
         if self.max_steps is not None:
-            per_epoch = math.ceil(n_rows / batch)
-            n_epochs = max(1, min(self.max_iter, math.ceil(self.max_steps / per_epoch)))
-        return TrainingPlan(batch, rate, n_epochs)
+            n_epochs = max(1, min(self.max_iter, self.max_steps // per_epoch))
+        return TrainingPlan(batch, rate, n_epochs, n_epochs * per_epoch)
 
     def _callbacks(self, plan, incremental=False, n_rows=None):
         """The skorch callbacks that carry the scikit-learn style options.
@@ -164,7 +167,7 @@ class TrainingMixin:
         """
         callbacks = []
         n_epochs = plan.n_epochs
-        n_warmup = 0 if incremental else self._n_warmup_epochs(n_epochs)
+        n_warmup = 0 if incremental else self._n_warmup_steps(plan.n_steps)
         if n_warmup:
             callbacks.append(("kl_warmup", KLWarmup(n_warmup)))
         if self.learning_rate == "cosine" and not incremental:
@@ -179,7 +182,7 @@ class TrainingMixin:
                     ),
                 )
             )
-        callbacks.extend(self._extra_callbacks(n_epochs))
+        callbacks.extend(self._extra_callbacks(plan))
         if self.verbose:
             # in the units of loss_curve_ (nats of X), once the units are set
             shift = -self._log_jacobian if hasattr(self, "x_unit_") else 0.0
@@ -207,7 +210,10 @@ class TrainingMixin:
                         tol=self.tol,
                         # never while a warm-up changes what the loss measures,
                         # nor in the first quarter of the plan
-                        first_epoch=max(n_warmup, math.ceil(_MIN_SHARE * n_epochs)),
+                        first_epoch=max(
+                            math.ceil(n_warmup * n_epochs / max(plan.n_steps, 1)),
+                            math.ceil(_MIN_SHARE * n_epochs),
+                        ),
                         # a validation loss is the model's: its best epoch is kept
                         load_best=self.early_stopping,
                         verbose=bool(self.verbose),
@@ -216,9 +222,9 @@ class TrainingMixin:
             )
         return callbacks
 
-    def _n_warmup_epochs(self, n_epochs):
-        """Epochs of the KL warm-up in a fit of ``n_epochs`` (see ``kl_warmup``)."""
-        return math.ceil(self.kl_warmup * n_epochs)
+    def _n_warmup_steps(self, n_steps):
+        """Optimiser steps of the KL warm-up in a fit of ``n_steps`` (see ``kl_warmup``)."""
+        return math.ceil(self.kl_warmup * n_steps)
 
     # The torch module and loss of the model family: every family names its own.
     _module_class = None
@@ -227,8 +233,9 @@ class TrainingMixin:
     def _criterion_params(self):
         return {"beta": self.beta}
 
-    def _extra_callbacks(self, n_epochs):
-        """Model-specific callbacks of a fit of ``n_epochs``, run before the user's."""
+    def _extra_callbacks(self, plan):
+        """Model-specific callbacks of a fit of :class:`TrainingPlan` ``plan``, run
+        before the user's."""
         return []
 
     def _fit_inputs(self, X, y, reset):
@@ -305,7 +312,8 @@ class TrainingMixin:
         ``MiniBatchKMeans`` take them. The first call on an unfitted
         estimator fixes the features and the preprocessing from its chunk,
         so it should be representative; each call runs one epoch over its
-        chunk at the constant step size ``learning_rate_init``, with the
+        chunk at the constant step size ``learning_rate_init`` (scaled to the
+        chunk's batch with ``batch_size="auto"``), with the
         optimiser's state kept between calls, and trains the full ELBO: the
         KL warm-up, the step-size schedule and the stopping rule, which need to
         know the epochs ahead, apply to ``fit`` only; ``batch_size="auto"``
@@ -592,9 +600,21 @@ def _with_weights(net, state_dict, history):
     return net
 
 
+# The names of the callbacks skvae adds to a fit (some only with some settings):
+# a user's callback of the same name is refused whatever the settings, so
+# that a search over them never fails on some candidates only.
+_OWN_CALLBACKS = ("kl_warmup", "lr_schedule", "temperature", "progress", "epoch_table",
+                  "stopping_rule")
+
+
 def _check_callbacks(callbacks):
-    """Every entry must be a skorch callback or a (name, callback) pair."""
+    """Every entry must be a skorch callback or a (name, callback) pair, of a name not skvae's."""
     for i, entry in enumerate(callbacks or []):
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] in _OWN_CALLBACKS:
+            raise ValueError(
+                f"callbacks: entry {i} is named {entry[0]!r}, a name skvae gives its own "
+                f"callbacks ({', '.join(_OWN_CALLBACKS)}); give yours another name."
+            )
         callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
         is_callback = isinstance(callback, Callback) or (
             isinstance(callback, type) and issubclass(callback, Callback)

@@ -233,7 +233,7 @@ default="autoregressive"
     def _criterion_params(self):
         return {"commitment": self.commitment}
 
-    def _n_warmup_epochs(self, n_epochs):
+    def _n_warmup_steps(self, n_steps):
         return 0
 
     def _set_code_statistics(self, X):

@@ -400,7 +400,7 @@ def _add_common(parser, output_help):
         "--max-iter",
         type=_positive_int,
         default=None,
-        help="at most this many epochs (default: the estimator's own, 200; 100 for outliers)",
+        help="at most this many epochs (default: the estimator's own)",
     )
     parser.add_argument(
         "--max-steps",

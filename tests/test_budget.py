@@ -34,16 +34,18 @@ def test_every_estimator_defaults_to_the_budget(cls):
 
 
 @pytest.mark.parametrize(
-    "n, batch", [(60, 128), (1797, 128), (2048, 128), (7000, 437), (20_000, 1024), (10**6, 1024)]
+    "n, batch", [(60, 60), (1797, 128), (2048, 128), (7000, 437), (20_000, 1024), (10**6, 1024)]
 )
 def test_auto_batch_and_step_size_follow_the_rows(n, batch):
     vae = VAETransformer()
     plan = vae._plan(n)
     assert plan.batch_size == batch
-    # the square-root rule, from a step size meant for 128 rows
-    assert plan.learning_rate == pytest.approx(vae.learning_rate_init * math.sqrt(batch / 128))
+    # the square-root rule, from a step size meant for 128 rows (never lower)
+    expected = vae.learning_rate_init * math.sqrt(max(batch, 128) / 128)
+    assert plan.learning_rate == pytest.approx(expected)
     per_epoch = math.ceil(n / batch)
-    assert plan.n_epochs == max(1, min(vae.max_iter, math.ceil(vae.max_steps / per_epoch)))
+    assert plan.n_epochs == max(1, min(vae.max_iter, vae.max_steps // per_epoch))
+    assert plan.n_steps == plan.n_epochs * per_epoch
 
 
 def test_steps_are_bounded_and_epochs_fall_on_large_data():
@@ -54,10 +56,10 @@ def test_steps_are_bounded_and_epochs_fall_on_large_data():
         per_epoch = math.ceil(n / plan.batch_size)
         steps.append(plan.n_epochs * per_epoch)
         epochs.append(plan.n_epochs)
-        # never more than max_steps and one epoch's worth, never fewer than
-        # max_steps unless max_iter epochs come first
-        assert steps[-1] < vae.max_steps + per_epoch
-        assert steps[-1] >= min(vae.max_steps, vae.max_iter * per_epoch)
+        # never more than max_steps unless one epoch is longer, and not an
+        # epoch's worth short of it unless max_iter epochs come first
+        assert steps[-1] <= max(vae.max_steps, per_epoch)
+        assert steps[-1] > min(vae.max_steps - per_epoch, vae.max_iter * per_epoch - 1)
     # small data: max_iter epochs; data of more than max_steps batches: one epoch
     assert epochs[0] == vae.max_iter and epochs[-1] == 1
 
@@ -65,10 +67,11 @@ def test_steps_are_bounded_and_epochs_fall_on_large_data():
 def test_a_fit_takes_the_planned_steps_batch_and_step_size():
     X = _rows(2000)
     vae = VAETransformer(**SMALL, max_steps=40).fit(X)
-    # 2000 // 16 = 125 rows per batch, raised to 128: 16 steps an epoch, 3 epochs
-    assert vae.net_.batch_size == 128 and vae.n_iter_ == 3
-    assert _optimizer_steps(vae) == 48
-    big = VAETransformer(**SMALL, max_steps=20, learning_rate="constant").fit(_rows(8000))
+    # 2000 // 16 = 125 rows per batch, raised to 128: 16 steps an epoch, the
+    # 2 whole epochs within 40 steps
+    assert vae.net_.batch_size == 128 and vae.n_iter_ == 2
+    assert _optimizer_steps(vae) == 32
+    big = VAETransformer(**SMALL, max_steps=32, learning_rate="constant").fit(_rows(8000))
     assert big.net_.batch_size == 500 and big.n_iter_ == 2  # 16 steps an epoch
     rate = big.net_.optimizer_.param_groups[0]["lr"]
     assert rate == pytest.approx(big.learning_rate_init * math.sqrt(500 / 128))
@@ -94,6 +97,35 @@ def test_the_budget_scales_the_schedules():
     # warm-up over ceil(0.25 * 8) = 2 epochs; the step size decays to zero over 8
     assert factors[:3] == (0.5, 1.0, 1.0)
     assert rates[-1] == pytest.approx(0.0, abs=1e-12) and rates[3] > 0.3 * vae.learning_rate_init
+
+
+def test_short_plans_still_warm_up_step_by_step():
+    """A plan of a few long epochs (large data) warms the KL term up within them."""
+    factors = []
+
+    class Watch(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                factors.append(net.criterion_.kl_factor)
+
+    vae = VAETransformer(**SMALL, max_steps=64, callbacks=[Watch()]).fit(_rows(4000))
+    assert vae.n_iter_ == 4 and len(factors) == 64  # 4 epochs of 16 steps
+    # ceil(0.25 * 64) = 16 steps of warm-up: 1/16, 2/16, ... then the full weight
+    np.testing.assert_allclose(factors[:16], np.arange(1, 17) / 16)
+    assert factors[16:] == [1.0] * 48
+    temperatures = []
+
+    class Temperature(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                temperatures.append(net.module_.temperature)
+
+    GMVAEClusterer(n_clusters=2, n_init=1, hidden_layer_sizes=(8,), max_steps=32,
+                   neighbor_weight=0.0, random_state=0,
+                   callbacks=[Temperature()]).fit(_rows(4000))
+    # a plan of two epochs of 16 steps: from temperature_init to temperature_min
+    assert temperatures[0] == pytest.approx(1.0) and temperatures[-1] == pytest.approx(0.5)
+    assert np.all(np.diff(temperatures) < 0)
 
 
 def test_partial_fit_takes_an_auto_batch_from_its_chunk():
@@ -191,7 +223,49 @@ def test_the_validation_rule_keeps_its_best_epoch_and_says_so(capsys):
         pytest.fail("the validation loss never stalled: the test needs a noisier setting")
     assert vae.n_iter_ == best + 1 + 3
     assert _same_weights(vae.module_, _snapshots(vae)[best])
-    assert f"the weights of epoch {best + 1} (its best) are kept" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert f"the weights of epoch {best + 1} (the lowest valid_loss from epoch 16 on)" in message
+
+
+def test_the_validation_rule_keeps_its_best_epoch_when_the_plan_ends_first(capsys):
+    # n_iter_no_change longer than the plan: the rule never stops the fit
+    vae = VAETransformer(
+        **SMALL, max_iter=40, max_steps=None, kl_warmup=0.0, early_stopping=True,
+        n_iter_no_change=100, learning_rate="constant", learning_rate_init=0.05,
+        callbacks=[_Snapshots()], verbose=1,
+    ).fit(_rows(300))
+    assert vae.n_iter_ == 40
+    best = 10 + int(np.argmin(vae.validation_loss_curve_[10:]))
+    assert best != 39, "the last epoch was the best: the test needs a noisier setting"
+    assert _same_weights(vae.module_, _snapshots(vae)[best])
+    message = capsys.readouterr().err
+    assert "Stopped" not in message and f"The weights of epoch {best + 1} (the" in message
+
+
+def test_a_nan_validation_loss_never_counts_as_the_best():
+    from skorch.history import History
+
+    from skvae._callbacks import Plateau
+
+    class Net:
+        history, module_, process_group_ = History(), torch.nn.Linear(1, 1), None
+
+    rule = Plateau("valid_loss", patience=2, first_epoch=1, load_best=True)
+    net = Net()
+    rule.on_train_begin(net)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(5):
+            net.history.new_epoch()
+            net.history.record("valid_loss", math.nan)
+            rule.on_epoch_end(net)
+    assert rule.stopped_ and len(net.history) == 3 and rule.best_epoch_ is None
+
+
+def test_skvae_callback_names_are_refused_for_a_users_callback():
+    for settings in ({}, {"learning_rate": "constant"}):
+        with pytest.raises(ValueError, match="'stopping_rule', a name skvae gives its own"):
+            VAETransformer(**SMALL, **settings,
+                           callbacks=[("stopping_rule", _Snapshots())]).fit(_rows(100))
 
 
 def test_the_stopping_rule_ends_a_fit_inside_a_pipeline_and_clusterer():

@@ -206,10 +206,15 @@ def test_temperature_schedule(blobs):
             seen.append(net.module_.temperature)
 
     params = {**FAST, "max_iter": 4}
-    GMVAEClusterer(
+    gmvae = GMVAEClusterer(
         3, temperature_init=2.0, temperature_min=0.5, callbacks=[Record()], **params
     ).fit(X)
-    np.testing.assert_allclose(seen, [2.0, 2.0 * 0.25**0.25, 2.0 * 0.25**0.5, 2.0 * 0.25**0.75])
+    # geometric, step by step: 2.0 at the first step, 0.5 at the last
+    per_epoch = len(gmvae.net_.history[0, "batches"])
+    last = 4 * per_epoch - 1
+    expected = [2.0 * 0.25 ** ((k * per_epoch - 1) / last) for k in (1, 2, 3, 4)]
+    np.testing.assert_allclose(seen, expected)
+    assert seen[-1] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="temperature_min=3.0 is above"):
         GMVAEClusterer(3, temperature_min=3.0, **FAST).fit(X)
 

@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import pickle
 import threading
 
 import numpy as np
@@ -367,3 +368,23 @@ def test_a_name_as_long_as_names_go_is_written(tmp_path):
     skvae.save(est, path)
     skvae.save(est, path)  # and replaced
     np.testing.assert_array_equal(skvae.load(path).transform(X), est.transform(X))
+
+
+def test_a_file_from_before_max_steps_loads_as_it_was_fitted(tmp_path):
+    """A file written before the training budget has no max_steps: it loads with
+    max_steps=None (every max_iter epoch, as it was trained), and keeps the
+    batch its fit took for inference."""
+    rows = np.random.RandomState(1).normal(size=(5000, 4))
+    est = VAETransformer(max_iter=2, hidden_layer_sizes=(8,), random_state=0).fit(rows)
+    assert est.net_.batch_size == 312
+
+    def drop(description, tensors):
+        _state(description).pop("max_steps")
+
+    loaded = skvae.load(_edit_file(est, tmp_path, drop))
+    assert loaded.max_steps is None and loaded.get_params()["max_steps"] is None
+    assert loaded.net_.batch_size == 312
+    np.testing.assert_array_equal(loaded.transform(rows[:50]), est.transform(rows[:50]))
+    old = pickle.loads(pickle.dumps(est))
+    del old.__dict__["max_steps"]
+    assert pickle.loads(pickle.dumps(old)).max_steps is None

@@ -238,24 +238,26 @@ class GMVAELoss(nn.Module):
 
 
 class TemperatureAnnealing(Callback):
-    """Lower the module's Gumbel-softmax ``temperature`` geometrically.
+    """Lower the module's Gumbel-softmax ``temperature`` geometrically, step by step.
 
-    In epoch ``e`` (counted from the start of this ``fit``) the temperature is
-    ``max(floor, start * (floor / start) ** (e / n_epochs))``: ``start`` in the
-    first epoch, ``floor`` from epoch ``n_epochs`` on. Evaluation never uses
-    the temperature (it sums the clusters out exactly).
+    At training step ``s`` (counted from 0 at the start of this ``fit``) of
+    ``n_steps``, the temperature is ``start * (floor / start) ** (s / (n_steps
+    - 1))``: ``start`` at the first step, ``floor`` at the last and after.
+    Evaluation never uses the temperature (it sums the clusters out exactly).
     """
 
-    def __init__(self, start, floor, n_epochs):
+    def __init__(self, start, floor, n_steps):
         self.start = start
         self.floor = floor
-        self.n_epochs = n_epochs
+        self.n_steps = n_steps
 
     def on_train_begin(self, net, **kwargs):
-        self.first_epoch_ = len(net.history) + 1
+        self.step_ = 0
 
-    def on_epoch_begin(self, net, **kwargs):
-        epoch = len(net.history) - self.first_epoch_
-        progress = min(1.0, epoch / max(1, self.n_epochs))
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        progress = min(1.0, self.step_ / max(1, self.n_steps - 1))
+        self.step_ += 1
         value = self.start * (self.floor / self.start) ** progress
         net.module_.temperature = max(self.floor, value)
