@@ -13,6 +13,10 @@ import torch
 
 from ._data import StreamedData
 
+# The smallest and largest batch of batch_size="auto" (see TrainingMixin._plan);
+# inference with "auto" runs in blocks of at least the smallest.
+AUTO_BATCH = (128, 1024)
+
 
 def _n_rows(data):
     return len(data) if isinstance(data, StreamedData) else len(data["x"])

@@ -16,6 +16,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._batches import AUTO_BATCH
 from ._data import RowBlocks, column_moments
 from ._random import child_seed, seeded_draws
 from ._validation import check_count
@@ -88,6 +89,15 @@ class InferenceMixin:
             module = _twin(module, dtype)
         return module.eval()
 
+    def _block_size(self):
+        """Rows per inference block: an int ``batch_size`` as set now; with
+        ``"auto"``, the batch the fit chose, at least the smallest auto batch
+        (a last ``partial_fit`` chunk of a few rows must not make inference
+        run row by row)."""
+        if self.batch_size == "auto":
+            return max(self.net_.batch_size, AUTO_BATCH[0])
+        return self.batch_size
+
     def _blocks(self, X, rows, dtype=None):
         """Yield ``X`` in blocks of ``batch_size`` rows as tensors on the net's device.
 
@@ -98,8 +108,7 @@ class InferenceMixin:
         memmaps as they are).
         """
         device, dtype = self.net_.device, dtype or self._inference_dtype
-        # an int batch_size as set now; "auto": the batch the fit chose
-        size = self.net_.batch_size if self.batch_size == "auto" else self.batch_size
+        size = self._block_size()
         if isinstance(X, RowBlocks):  # read once per block of the source
             parts = X.blocks(size)
         else:

@@ -88,6 +88,26 @@ def check_estimator_entry(data, path):
         and isinstance(data.get("history"), list)
     ):
         raise unreadable(path, f"the weights or history of {data['__estimator__']} are damaged")
+    if weights is not None and not all(_history_row(row) for row in data["history"]):
+        raise unreadable(path, f"the training history of {data['__estimator__']} is damaged")
+
+
+def _history_row(row):
+    """One epoch of a saved history: its losses numbers, its batches records."""
+    if not isinstance(row, dict) or not _number(row.get("train_loss")):
+        return False
+    if "valid_loss" in row and not _number(row["valid_loss"]):
+        return False
+    batches = row.get("batches", [])
+    return isinstance(batches, list) and all(
+        isinstance(b, dict)
+        and all(_number(v) for k, v in b.items() if k.startswith(("train_", "valid_")))
+        for b in batches
+    )
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_optimizer_entry(saved, path):

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from skorch.callbacks import Callback, LRScheduler
 
+from ._batches import AUTO_BATCH as _AUTO_BATCH
 from ._callbacks import EpochTable, FitProgress, KLWarmup, Plateau
 from ._data import RowBlocks, StreamedData, column_moments, take_rows
 from ._inference import forget_twins
@@ -45,7 +46,6 @@ _STATISTICS_ROWS = 10_000
 # ratio to _REFERENCE_BATCH (the rule for adaptive optimisers: the gradient's
 # noise falls with the square root of the batch; Malladi et al. 2022). The
 # epochs are those of ``max_steps`` optimiser steps, at most ``max_iter``.
-_AUTO_BATCH = (128, 1024)
 _BATCHES_PER_EPOCH = 16
 _REFERENCE_BATCH = 128
 # The stopping rule never ends a fit in the first _MIN_SHARE of its epochs.

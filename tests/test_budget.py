@@ -281,3 +281,9 @@ def test_the_stopping_rule_ends_a_fit_inside_a_pipeline_and_clusterer():
                         max_steps=None, n_iter_no_change=2, tol=1e3, kl_warmup=0.0,
                         learning_rate="constant", random_state=0).fit(X)
     assert gm.n_iter_ == 10 + 4 and np.isfinite(gm.predict_proba(X)).all()
+
+
+def test_a_small_last_chunk_does_not_make_inference_row_by_row():
+    vae = VAETransformer(**SMALL).partial_fit(_rows(3000)).partial_fit(_rows(1, seed=2))
+    assert vae.net_.batch_size == 1  # the last chunk's one-row batch
+    assert vae._block_size() == 128

@@ -73,6 +73,14 @@ CASES = {
             {"__strings__": ["a"] * 5, "dtype": "<U50000000", "shape": [5]},
         )
     ),
+    "a history of numbers": dict(edit=lambda d: d["model"].__setitem__("history", [1, 2])),
+    "a history of lists": dict(edit=lambda d: d["model"].__setitem__("history", [[1]])),
+    "a training loss that is a string": dict(
+        edit=lambda d: d["model"]["history"][0].__setitem__("train_loss", "low")
+    ),
+    "a batch record that is a number": dict(
+        edit=lambda d: d["model"]["history"][0].__setitem__("batches", [3])
+    ),
     "wide hidden layers declared": dict(
         edit=lambda d: _state(d)["_fitted_structure_"]["__dict__"].__setitem__(
             "hidden_layer_sizes", {"__tuple__": [100000, 100000]}
@@ -384,6 +392,15 @@ def test_a_file_from_before_max_steps_loads_as_it_was_fitted(tmp_path):
     loaded = skvae.load(_edit_file(est, tmp_path, drop))
     assert loaded.max_steps is None and loaded.get_params()["max_steps"] is None
     assert loaded.net_.batch_size == 312
+
+    def no_batches(description, tensors):
+        for row in description["model"]["history"]:
+            row.pop("batches")
+
+    # without the batches on record, inference keeps blocks of at least 128 rows
+    bare = skvae.load(_edit_file(est, tmp_path, no_batches, name="bare.safetensors"))
+    assert bare._block_size() >= 128
+    np.testing.assert_allclose(bare.transform(rows[:50]), est.transform(rows[:50]))
     np.testing.assert_array_equal(loaded.transform(rows[:50]), est.transform(rows[:50]))
     old = pickle.loads(pickle.dumps(est))
     del old.__dict__["max_steps"]
