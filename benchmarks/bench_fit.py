@@ -123,6 +123,7 @@ def main():
         n_components=N_LATENT,
         hidden_layer_sizes=HIDDEN,
         max_iter=args.epochs,
+        max_steps=None,  # every epoch, as the loop runs them (no step budget)
         batch_size=args.batch_size,
         device="cpu",
     )

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from bench_scale import ESTIMATORS, estimator
+from bench_scale import _registered_names, estimator
 
 PRECISIONS = ("float32", "bfloat16", "float16")
 
@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--devices", nargs="+", default=None)
-    parser.add_argument("--estimators", default=",".join(ESTIMATORS))
+    parser.add_argument("--estimators", default=",".join(_registered_names()))
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
     args = parser.parse_args()
 
@@ -48,7 +48,8 @@ def main():
         for name in args.estimators.split(","):
             for precision in args.precisions.split(","):
                 est = estimator(
-                    name, max_iter=args.epochs, batch_size=args.batch_size, device=device,
+                    name, max_iter=args.epochs, max_steps=None, batch_size=args.batch_size,
+                    device=device,
                     precision=precision, random_state=0,
                 )
                 try:

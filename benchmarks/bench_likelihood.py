@@ -48,6 +48,7 @@ def main():
         "linear VAE, 800 epochs": {
             "hidden_layer_sizes": (),
             "max_iter": 800,
+            "max_steps": None,
             "denoising": None,
         },
     }
