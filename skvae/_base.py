@@ -106,8 +106,9 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
     validated, flattened from images and mapped to the model's units before a
     hook sees it (scores come back in nats of ``X``); every draw comes from a
     generator seeded from ``random_state`` (:mod:`skvae._random`); inference runs
-    in evaluation mode, in float64 on the CPU, in blocks of ``batch_size`` rows;
-    a fit that fails or is interrupted leaves the previous fitted state.
+    in evaluation mode, in float64 on the CPU, in blocks of the fit's batch
+    (``_block_size``); a fit that fails or is interrupted leaves the previous
+    fitted state.
     """
 
     _parameter_constraints = {

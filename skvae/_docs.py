@@ -121,7 +121,8 @@ default=<activation>
         square-root rule of adaptive optimisers; never below
         ``learning_rate_init``); the fitted net's ``net_.batch_size`` holds
         the choice. An int is used as given, with ``learning_rate_init`` as
-        given. Inference runs in blocks of the batch, which bounds its memory.
+        given. Inference runs in blocks of the batch (with ``"auto"``, of at
+        least 128 rows), which bounds its memory.
 
     learning_rate_init : float, default=<learning_rate_init>
         Initial step size of the Adam optimiser, for a batch of 128 rows
