@@ -292,14 +292,14 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
 
 
 def _fitted_batch(history, default):
-    """The batch of the last epoch in a saved history, or ``default`` (read warily)."""
-    last = history[-1] if isinstance(history, list) and history else None
-    batches = last.get("batches") if isinstance(last, dict) else None
-    first = batches[0] if isinstance(batches, list) and batches else None
-    size = first.get("train_batch_size") if isinstance(first, dict) else None
-    if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 65536:
-        return size
-    return default
+    """The batch of the last epoch in a saved history, or ``default``.
+
+    The history's shape (epochs as dicts, batch records as dicts of numbers)
+    was checked when the file was read (``check_estimator_entry``).
+    """
+    batches = history[-1].get("batches") if history else None
+    size = batches[0].get("train_batch_size") if batches else None
+    return size if isinstance(size, int) and 1 <= size <= 65536 else default
 
 
 def _load_optimizer(optimizer, state):

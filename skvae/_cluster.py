@@ -105,8 +105,9 @@ class GMVAEClusterer(
         always sum exactly.
 
     temperature_init, temperature_min : float, default=1.0 and 0.5
-        The Gumbel-softmax temperature falls geometrically from
-        ``temperature_init`` to ``temperature_min`` over the planned epochs (see ``max_steps``).
+        The Gumbel-softmax temperature falls geometrically, step by step,
+        from ``temperature_init`` to ``temperature_min`` over the fit's
+        planned optimiser steps (see ``max_steps``).
 
     hard : bool, default=False
         With ``inference="gumbel"``, use straight-through one-hot draws

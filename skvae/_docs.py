@@ -158,11 +158,11 @@ default=<activation>
         noisy estimate. With ``early_stopping``, the validation loss is
         watched instead (see there). The rule is never checked during the
         family's warm-up (of the KL term or a penalty) nor in the first
-        quarter of the planned epochs. Under the default cosine schedule the training loss is not
-        watched: a flat stretch there does not end the progress (the loss
-        falls again as the step size shrinks), and the fit ends with its
-        schedule. To run every planned epoch, set ``n_iter_no_change`` to
-        ``max_iter``.
+        quarter of the planned epochs. Under the default cosine schedule the
+        training loss is not watched: a flat stretch there does not end the
+        progress (the loss falls again as the step size shrinks), and the fit
+        ends with its schedule. To run every planned epoch, set
+        ``n_iter_no_change`` to ``max_iter``.
 
     device : str or torch.device, default=<device>
         Where to train and infer: ``"auto"`` (CUDA when torch sees a GPU,
@@ -194,7 +194,8 @@ default=<callbacks>
 
     warm_start : bool, default=<warm_start>
         If True, a second ``fit`` continues training the fitted network for
-        another plan of epochs (see ``max_steps``) instead of starting over. That fit uses
+        another plan of epochs (see ``max_steps``) instead of starting over.
+        That fit uses
         the current training hyperparameters (``learning_rate_init``,
         ``beta``, ``kl_warmup``, ``batch_size``, ...) with a fresh optimizer
         and a whole new schedule; its epochs add to ``n_iter_`` and

@@ -99,7 +99,7 @@ class InferenceMixin:
         return self.batch_size
 
     def _blocks(self, X, rows, dtype=None):
-        """Yield ``X`` in blocks of ``batch_size`` rows as tensors on the net's device.
+        """Yield ``X`` in blocks of ``_block_size()`` rows as tensors on the net's device.
 
         Each block comes with the same rows of every array in ``rows`` (per-row
         inputs of the module, as tensors). Memory stays bounded by the batch

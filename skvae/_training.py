@@ -160,7 +160,7 @@ class TrainingMixin:
         """The skorch callbacks that carry the scikit-learn style options.
 
         ``plan``: the fit's :class:`TrainingPlan` (the schedules run over its
-        epochs). ``incremental`` (a net for ``partial_fit``): no KL warm-up,
+        epochs and steps). ``incremental`` (a net for ``partial_fit``): no KL warm-up,
         step-size schedule or stopping rule, which need to know the epochs
         ahead. ``n_rows``: the training rows, for the progress bar's count of
         what is trained after the fit (``_steps_after_fit``).
@@ -312,12 +312,12 @@ class TrainingMixin:
         ``MiniBatchKMeans`` take them. The first call on an unfitted
         estimator fixes the features and the preprocessing from its chunk,
         so it should be representative; each call runs one epoch over its
-        chunk at the constant step size ``learning_rate_init`` (scaled to the
-        chunk's batch with ``batch_size="auto"``), with the
-        optimiser's state kept between calls, and trains the full ELBO: the
-        KL warm-up, the step-size schedule and the stopping rule, which need to
-        know the epochs ahead, apply to ``fit`` only; ``batch_size="auto"``
-        takes its batch from the chunk's rows. After ``fit``, the first
+        chunk at the constant step size ``learning_rate_init`` (with
+        ``batch_size="auto"``, a batch taken from the chunk's rows and the
+        step size scaled to it), with the optimiser's state kept between
+        calls, and trains the full ELBO: the KL warm-up, the step-size
+        schedule and the stopping rule, which need to know the epochs ahead,
+        apply to ``fit`` only. After ``fit``, the first
         call continues from the fitted weights with a fresh optimiser. The
         fitted diagnostics (``kl_per_dim_``, ...) describe the last chunk.
 
