@@ -279,6 +279,16 @@ def _bad_inputs(width, rng):
     }
 
 
+# inputs of _bad_inputs that are a valid table with missing entries (a memory
+# map is read whole by a model of a table)
+TABLE_VALID = ("NaN", "object array with None", "NaN in a memory map")
+
+
+def _all_finite(out):
+    values = out.to_numpy() if hasattr(out, "to_numpy") else out
+    return bool(np.isfinite(np.asarray(values, dtype=np.float64)).all())
+
+
 def _extreme_rows(X):
     rows = np.repeat(X[:1], 5, axis=0)
     rows[0, 0] = 1e25
@@ -297,6 +307,16 @@ def inference_cases(models, X, y):
     for cls, est in models.items():
         for method, call, width in _methods(est, X.shape[1]):
             for what, bad in _bad_inputs(width, rng).items():
+                if what in TABLE_VALID and getattr(est, "_table_", None) is not None:
+                    # a model of a table takes its missing entries
+                    yield Case(
+                        "valid but unusual input",
+                        f"{cls.__name__}.{method}({what})",
+                        lambda call=call, bad=bad: call(bad),
+                        RESULT,
+                        _all_finite,
+                    )
+                    continue
                 yield Case(
                     "bad input to a method",
                     f"{cls.__name__}.{method}({what})",
@@ -346,12 +366,18 @@ def extreme_row_cases(models, X, y):
                     lambda p: list(p) == [-1],
                 )
             if hasattr(est, "transform") and not takes_y(cls):
+                # an imputer gives the row back (nothing is missing); others a code
+                want = (
+                    (lambda out, row=row: np.array_equal(out, row))
+                    if tags(cls).imputes
+                    else _finite((1, 2))
+                )
                 yield Case(
                     "absurd but finite rows",
                     f"{name}: transform",
                     lambda row=row, est=est: est.transform(row),
                     RESULT,
-                    _finite((1, 2)),
+                    want,
                 )
     raw = load_wine().data
     pipe = make_pipeline(StandardScaler(), VAEOutlierDetector(**SMALL)).fit(raw)
@@ -602,10 +628,30 @@ def argument_cases(models, X, y):
 
 def fit_data_cases(X, y, estimators):
     rng = np.random.RandomState(0)
+    labels = np.resize(np.unique(y), 6)  # every class, for the 6 rows of _bad_inputs
     for cls in estimators:
         name = cls.__name__
         for what, bad in _bad_inputs(X.shape[1], rng).items():
             if what.startswith("one feature"):
+                continue
+            if what == "NaN in a memory map":
+                # read by blocks: refused; read whole (a neighbor search, an
+                # imputer): a table with a missing entry
+                yield Case("bad training data", f"{name}.fit({what})",
+                           lambda cls=cls, bad=bad: _fit(cls, bad, labels), EITHER,
+                           lambda est: list(est.column_types_) == ["real"] * X.shape[1])
+                continue
+            if what in TABLE_VALID or what == "a string cell":
+                # a table: missing entries modelled, a text column nominal
+                first = "nominal" if what == "a string cell" else "real"
+                yield Case(
+                    "valid but unusual input",
+                    f"{name}.fit({what})",
+                    lambda cls=cls, bad=bad: _fit(cls, bad, labels),
+                    RESULT,
+                    lambda est, first=first: list(est.column_types_)
+                    == [first] + ["real"] * (X.shape[1] - 1),
+                )
                 continue
             yield Case(
                 "bad training data",
@@ -638,7 +684,11 @@ def fit_data_cases(X, y, estimators):
                     )
                 )
 
-            yield Case("unusual training data", f"{name}.fit({what})", run, RESULT, ok)
+            # an imputer gives complete data back as it is
+            check = (lambda out, data=data: np.array_equal(out, data)) if tags(
+                cls
+            ).imputes else ok
+            yield Case("unusual training data", f"{name}.fit({what})", run, RESULT, check)
         yield Case(
             "bad training data",
             f"{name}(likelihood='bernoulli').fit(values outside [0, 1])",
@@ -870,6 +920,7 @@ def cli_cases(tmp):
         "semicolon.csv": "a;b;c\n1,5;2,0;3,1\n4,2;5,5;6,0\n",
         "text.csv": "a,b\n1,x\n2,y\n",
         "nan.csv": "a,b\n1,2\n,3\n4,5\n",
+        "empty.csv": "a,b\n1,\n2,\n4,\n",
         "binary.csv": None,
     }
     for name, content in files.items():
@@ -887,8 +938,13 @@ def cli_cases(tmp):
             ["reduce", str(tmp / "semicolon.csv"), *fast],
             ERROR,
         ),
-        "text columns": (["cluster", str(tmp / "text.csv"), *fast], ERROR),
-        "missing values": (["outliers", str(tmp / "nan.csv"), *fast], ERROR),
+        # a table: text and empty cells modelled column by column
+        "text columns": (["cluster", str(tmp / "text.csv"), *fast], RESULT),
+        "missing values": (["outliers", str(tmp / "nan.csv"), *fast], RESULT),
+        "an empty column": (["impute", str(tmp / "empty.csv"), *fast], ERROR),
+        "empty cells, imputed": (["impute", str(tmp / "nan.csv"), *fast], RESULT),
+        "a bad --column-types": (["reduce", str(tmp / "nan.csv"), "--column-types",
+                                  "count=nope", *fast], ERROR),
         "a binary file": (["reduce", str(tmp / "binary.csv"), *fast], ERROR),
         "an output in a missing directory": (
             ["reduce", str(wine), "-o", str(tmp / "no" / "x.csv"), *fast],
@@ -1401,8 +1457,10 @@ def table_cases(X, y, tmp):
         name=np.where(np.arange(len(X)) % 2, "p", "q"),
         kind=pd.Categorical(np.where(np.arange(len(X)) % 3, "u", "v")),
     )
-    yield Case("bad training data", "VAETransformer.fit(a DataFrame with text and categories)",
-               lambda: VAETransformer(**SMALL).fit(frame), ERROR)
+    yield Case("valid but unusual input",
+               "VAETransformer.fit(a DataFrame with text and categories)",
+               lambda: VAETransformer(**SMALL).fit(frame), RESULT,
+               lambda est: list(est.column_types_) == ["real"] * 3 + ["nominal"] * 2)
     yield Case("valid but unusual input", "VAETransformer.fit(a DataFrame with a bool column)",
                lambda: VAETransformer(**SMALL).fit(frame[["a", "b"]].assign(flag=X[:, 2] > 0)),
                RESULT, lambda est: est.n_features_in_ == 3)

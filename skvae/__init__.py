@@ -4,6 +4,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._cluster import GMVAEClusterer
 from ._conditional import ConditionalVAE
 from ._hierarchical import HierarchicalVAETransformer
+from ._imputer import VAEImputer
 from ._io import load, save
 from ._outlier import VAEOutlierDetector
 from ._priors import AutoregressivePrior, DiffusionPrior
@@ -21,6 +22,7 @@ __all__ = [
     "GMVAEClusterer",
     "HierarchicalVAETransformer",
     "ModelTags",
+    "VAEImputer",
     "VAEOutlierDetector",
     "VAETransformer",
     "VQVAETransformer",

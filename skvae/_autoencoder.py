@@ -193,6 +193,7 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which are not
         # hyperparameters of a deterministic autoencoder
@@ -227,6 +228,7 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         self.buffer_size = buffer_size
         self.precision = precision
         self.compile = compile
+        self.column_types = column_types
 
     # ------------------------------------------------------------------ fitting
 

@@ -1,9 +1,10 @@
 """BaseVAE: the estimator core that every model family derives from.
 
 :class:`BaseVAE` is a scikit-learn estimator that *holds* a fitted skorch net
-(``net_``) rather than being one. It is assembled from three parts, one module
+(``net_``) rather than being one. It is assembled from four parts, one module
 each: :class:`~skvae._units.DataMixin` (validation, images, the model's
-units), :class:`~skvae._training.TrainingMixin` (the net, fit and
+units), :class:`~skvae._table_data.TableMixin` (tables of mixed columns and
+missing entries), :class:`~skvae._training.TrainingMixin` (the net, fit and
 ``partial_fit``, warm starts, a failed fit undone) and
 :class:`~skvae._inference.InferenceMixin` (the fitted module over bounded
 blocks, scores, samples). It names no model family: a family is its torch
@@ -15,6 +16,7 @@ mixins: :class:`~skvae._learned_prior.LearnedPriorMixin`,
 The contract between the core and a family is documented on :class:`BaseVAE`.
 """
 
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -27,12 +29,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._inference import InferenceMixin
 from ._net import PRECISIONS
 from ._registry import ModelTags, register
+from ._table_data import TableMixin
 from ._training import TrainingMixin, _with_weights
 from ._units import DataMixin, resolve_device
 from .models import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, VARIANCES
 
 
-class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
+class BaseVAE(DataMixin, TableMixin, TrainingMixin, InferenceMixin, BaseEstimator):
     """The estimator core of every model family: hyperparameters, fit, inference.
 
     Not an estimator by itself: a family's estimator subclasses it (see the
@@ -141,6 +144,7 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         "buffer_size": [Interval(Integral, 1, None, closed="left")],
         "precision": [StrOptions(set(PRECISIONS))],
         "compile": ["boolean"],
+        "column_types": [dict, None],
     }
 
     def __init__(
@@ -175,6 +179,7 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -205,6 +210,7 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         self.buffer_size = buffer_size
         self.precision = precision
         self.compile = compile
+        self.column_types = column_types
 
     def __init_subclass__(cls, **kwargs):
         # every public estimator class is registered (see skvae._registry)
@@ -215,13 +221,29 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
         """What this estimator can do: its :class:`~skvae._registry.ModelTags`."""
         return ModelTags()
 
+    @classmethod
+    def _structural_names(cls):
+        """``_structural_params`` that this class takes (a family written before a
+        shared parameter was added may not take it)."""
+        taken = inspect.signature(cls.__init__).parameters
+        return tuple(n for n in cls._structural_params if n in taken)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a table's missing entries are modelled (see column_types)
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # A family written before tables had columns of their own (a user's,
+    # through "Adding a model family") may not take column_types: it reads None.
+    column_types = None
+
     # Hyperparameters added after model files were first written, with the value
     # that keeps a file (or pickle) written before them behaving as it did.
-    _params_added = {"max_steps": None}
+    _params_added = {"max_steps": None, "column_types": None}
 
     def __setstate__(self, state):
-        for name, value in self._params_added.items():
-            state.setdefault(name, value)
+        fill_added_params(type(self), state)
         # skorch loads a net pickled on a GPU onto the CPU when this machine
         # has none; the device hyperparameter follows, so that the loaded
         # estimator can be refitted here (a warm fit would refuse "cuda").
@@ -289,6 +311,16 @@ class BaseVAE(DataMixin, TrainingMixin, InferenceMixin, BaseEstimator):
                     f"{str(exc).splitlines()[0]}"
                 ) from None
         self.net_ = net
+
+
+def fill_added_params(cls, state):
+    """Give a pickle's or a model file's ``state`` the hyperparameters added since it
+    was written (``_params_added``), in its fitted structure too."""
+    structure = state.get("_fitted_structure_")
+    for name, value in getattr(cls, "_params_added", {}).items():
+        state.setdefault(name, value)
+        if isinstance(structure, dict) and name in cls._structural_names():
+            structure.setdefault(name, value)
 
 
 def _fitted_batch(history, default):

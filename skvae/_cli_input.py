@@ -1,4 +1,4 @@
-"""Reading the command line's input: a CSV file, or scikit-learn's digits, as numbers."""
+"""Reading the command line's input: a CSV file (numbers, text, empty cells) or the digits."""
 
 import contextlib
 import sys
@@ -23,7 +23,10 @@ def _as_cli_error():
 
 
 def _read_table(path, drop_non_numeric, label=None):
-    """Read ``path`` (or the built-in digits) as a numeric DataFrame.
+    """Read ``path`` (or the built-in digits) as a DataFrame.
+
+    Text columns and empty cells are kept: skvae models a table column by
+    column (``--drop-non-numeric`` keeps the numbers only).
 
     With ``label``, that column is taken out first (it may hold any values)
     and returned as the classes: ``(X, y, description)``; else ``(X, description)``.
@@ -87,30 +90,65 @@ def _read_table(path, drop_non_numeric, label=None):
                 f"{path} has {len(blank)} row(s) without a class in column {label!r} "
                 f"(e.g. data row {blank[0] + 1}); drop those rows or fill in their class"
             )
-    # True / False columns are numbers (1 / 0), as the Python API reads them
-    numeric = frame.select_dtypes(include=["number", "bool"]).astype(
-        {c: float for c in frame.select_dtypes(include="bool").columns}
-    )
-    other = [str(c) for c in frame.columns if c not in numeric.columns]
-    if other and not drop_non_numeric:
+    numbers = frame.select_dtypes(include=["number", "bool"])
+    if drop_non_numeric:
+        frame = numbers
+        if frame.shape[1] == 0:
+            raise CLIError(f"{path} has no numeric columns")
+    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
+    if empty:
         raise CLIError(
-            f"{path} has non-numeric columns ({', '.join(other[:5])}"
-            f"{', ...' if len(other) > 5 else ''}); remove them or pass "
-            "--drop-non-numeric to use only the numeric ones"
+            f"{path} has columns with no value at all ({', '.join(empty[:5])}); drop them"
         )
-    if numeric.shape[1] == 0:
-        raise CLIError(f"{path} has no numeric columns")
-    missing = numeric.columns[numeric.isna().any()].tolist()
-    if missing:
-        raise CLIError(
-            f"{path} has missing values (NaN) in columns {', '.join(map(str, missing[:5]))}; "
-            "impute or drop them first"
-        )
-    if not np.isfinite(numeric.to_numpy(dtype=float)).all():
+    floats = frame.select_dtypes(include="number")
+    if np.isinf(floats.to_numpy(dtype=float)).any():
         raise CLIError(f"{path} has infinite values; remove them first")
-    if len(numeric) < 2:
-        raise CLIError(f"{path} has {len(numeric)} data row(s); at least 2 are needed")
-    description = f"{path} ({numeric.shape[0]} x {numeric.shape[1]})"
+    if len(frame) < 2:
+        raise CLIError(f"{path} has {len(frame)} data row(s); at least 2 are needed")
+    description = f"{path} ({frame.shape[0]} x {frame.shape[1]})"
     if label is not None:
-        return numeric, y, description
-    return numeric, description
+        return frame, y, description
+    return frame, description
+
+
+def column_types_option(text):
+    """``--column-types TYPE=COLUMN[,COLUMN...]``, one type per use."""
+    import argparse
+
+    from .models import COLUMN_TYPES
+
+    kind, _, columns = text.partition("=")
+    kind = kind.strip()
+    if kind not in COLUMN_TYPES or not columns.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected TYPE=COLUMN[,COLUMN...] with a TYPE in {', '.join(COLUMN_TYPES)}, "
+            f"got {text!r}"
+        )
+    return kind, [c.strip() for c in columns.split(",") if c.strip()]
+
+
+def column_types_of(args):
+    """The ``column_types`` of ``--column-types`` (None when not given)."""
+    given = getattr(args, "column_types", None)
+    if not given:
+        return None
+    out = {}
+    for kind, columns in given:
+        out.setdefault(kind, []).extend(columns)
+    return out
+
+
+def describe_columns(estimator):
+    """One line per column: its name, the type skvae models it with, its categories."""
+    names = getattr(estimator, "feature_names_in_", None)
+    lines = []
+    for j, (kind, cats) in enumerate(
+        zip(estimator.column_types_, estimator.categories_, strict=True)
+    ):
+        label = names[j] if names is not None else f"column {j}"
+        extra = ""
+        if cats is not None:
+            shown = ", ".join(map(str, cats[:5]))
+            extra = f" ({len(cats)} categories: {shown}{', ...' if len(cats) > 5 else ''})"
+        lines.append(f"  {label}: {kind}{extra}")
+    return lines

@@ -269,6 +269,7 @@ class GMVAEClusterer(
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -300,6 +301,7 @@ class GMVAEClusterer(
             buffer_size=buffer_size,
             precision=precision,
             compile=compile,
+            column_types=column_types,
         )
         self.n_clusters = n_clusters
         self.inference = inference

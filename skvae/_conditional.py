@@ -184,6 +184,7 @@ class ConditionalVAE(
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -215,6 +216,7 @@ class ConditionalVAE(
             buffer_size=buffer_size,
             precision=precision,
             compile=compile,
+            column_types=column_types,
         )
         self.latent_prior = latent_prior
         self.independence_weight = independence_weight

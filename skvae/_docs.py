@@ -230,7 +230,28 @@ default=<callbacks>
         larger networks, after a compilation of seconds to a minute at the
         start of each ``fit``. Only training is compiled: inference and the
         fitted module are the plain module, which pickles and saves as
-        usual."""
+        usual.
+
+    column_types : dict or None, default=<column_types>
+        The type of each column of a table, where the dtypes do not say it:
+        a dict from a type to its columns, given as a ColumnTransformer
+        takes them (names, indices, a boolean mask, or a callable such as
+        ``make_column_selector``), e.g. ``{"ordinal": ["education"],
+        "count": [3]}``. The types: ``"real"`` (Gaussian, or Student-t with
+        ``likelihood="student_t"``, with a variance per column),
+        ``"binary"`` (Bernoulli), ``"nominal"`` (categorical),
+        ``"ordinal"`` (cumulative logit) and ``"count"`` (negative binomial).
+        Columns it does not name are inferred: categories, strings and
+        objects are nominal (ordinal for an ordered pandas Categorical),
+        booleans binary, floats real, integers a count when they are never
+        negative and vary at least as much as their mean, else real. A table
+        is modelled column by column when it has a non-numeric or nullable
+        column, a missing entry (NaN, None, ``pd.NA``), or ``column_types``
+        is given (``{}`` infers every column); then missing entries are
+        accepted at fit and after, training and scores use the observed
+        entries only, and ``inverse_transform`` and ``sample`` return the
+        table's columns in their dtypes (a DataFrame when fitted on one).
+        Otherwise every feature is real and ``likelihood`` models them all."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int
@@ -243,6 +264,14 @@ SHARED_ATTRIBUTES_DOC = """\
     image_shape_ : tuple of int or None
         ``(channels, height, width)`` of the images seen during fit, or None
         for tables.
+
+    column_types_ : ndarray of shape (n_features,)
+        The type of each column as fitted (see ``column_types``): all
+        ``"real"`` for numeric data modelled as a whole.
+
+    categories_ : list of ndarray or None
+        The categories of each binary, nominal or ordinal column, in their
+        order (the codes index them); None for the other columns.
 
     x_offset_ : ndarray of shape (n_features,)
         What each feature is centred by before it reaches the model (its
@@ -285,6 +314,10 @@ SHARED_ATTRIBUTES_DOC = """\
         ``kl_per_dim_``."""
 
 
+# Shared parameters that a family written before them may lack in its __init__.
+_ADDED_PARAMS = ("column_types",)
+
+
 def _default_text(default):
     return f'"{default}"' if isinstance(default, str) else repr(default)
 
@@ -306,7 +339,9 @@ def fill_doc(cls):
             "where the shared entries go (in its Parameters and Attributes sections)."
         )
     params = inspect.signature(cls.__init__).parameters
-    omit = getattr(cls, "_doc_omit", ())
+    omit = tuple(getattr(cls, "_doc_omit", ()))
+    # parameters added to the core after a family (of a user's) was written
+    omit += tuple(name for name in _ADDED_PARAMS if name not in params)
     shared = _without_blocks(SHARED_PARAMETERS_DOC, omit)
     for name, param in params.items():
         shared = shared.replace(f"<{name}>", _default_text(param.default))

@@ -117,6 +117,7 @@ class HierarchicalVAETransformer(GaussianCodeTransformer):
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -148,6 +149,7 @@ class HierarchicalVAETransformer(GaussianCodeTransformer):
             buffer_size=buffer_size,
             precision=precision,
             compile=compile,
+            column_types=column_types,
         )
 
     def _layer_sizes(self):

@@ -163,7 +163,7 @@ class InferenceMixin:
     def _decode_mean(self, Z, **rows):
         """Decoder means ``E[x | z]``, shape (n_samples, n_features)."""
         out = self._map_blocks(Z, lambda m, zb, **r: m.decode_mean(zb, **r), **rows)
-        return self._from_model_units(out).astype(out.dtype, copy=False)
+        return self._to_user(self._from_model_units(out).astype(out.dtype, copy=False))
 
     def _latent_statistics(self, X, **rows):
         """Mean KL per latent dimension and the variance of the posterior means."""
@@ -247,12 +247,14 @@ class InferenceMixin:
         under a torch seed drawn from ``rng``.
         """
         if not noise:
-            return self._decode_mean(z, **rows).astype(np.float64)
+            out = self._decode_mean(z, **rows)
+            numbers = isinstance(out, np.ndarray) and out.dtype.kind == "f"
+            return out.astype(np.float64) if numbers else out
         with seeded_draws(child_seed(rng), self.net_.device):
             draws = self._map_blocks(
                 z, lambda m, zb, **r: m.decode(zb, **r).sample(), dtype=np.float64, **rows
             )
-        return self._from_model_units(draws)
+        return self._to_user(self._from_model_units(draws))
 
     def _draw_codes(self, n_samples, rng):
         """``n_samples`` codes from the model's prior, drawn from ``rng``."""

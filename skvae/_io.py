@@ -219,6 +219,7 @@ class _Writer:
             state["callbacks"] = None
             if "_fitted_structure_" in state:
                 state["_fitted_structure_"] = dict(state["_fitted_structure_"])
+            _store_column_types(est, state, name)
             for owner in (state, state.get("_fitted_structure_") or {}):
                 for param in _CODE_PARAMS:
                     module = owner.get(param)
@@ -226,6 +227,31 @@ class _Writer:
                         owner[param] = _Code(param, _code_name(module))
         out["state"] = {k: self.value(v, f"{key}.{k}") for k, v in state.items()}
         return out
+
+
+def _store_column_types(est, state, name):
+    """``column_types`` without code: a callable entry (``make_column_selector``)
+    becomes the columns it selected at fit; unfitted, it cannot be stored."""
+    for owner in (state, state.get("_fitted_structure_") or {}):
+        given = owner.get("column_types")
+        if not isinstance(given, dict) or not any(callable(v) for v in given.values()):
+            continue
+        table = est._table
+        if table is None:
+            raise TypeError(
+                f"{name}'s column_types holds a callable (such as make_column_selector), "
+                "and a model file holds no code: fit the model first (the file then "
+                "holds the columns it selected), or name the columns."
+            )
+        owner["column_types"] = table.stored_column_types(given)
+        if owner is state:
+            warnings.warn(
+                f"{name}'s column_types selects columns with a callable, which a model "
+                "file cannot hold: it is saved as the columns it selected at fit, "
+                f"{owner['column_types']!r}.",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _optimizer_groups(groups):
@@ -397,7 +423,7 @@ class _Reader:
         }
 
     def estimator(self, data):
-        from ._base import BaseVAE
+        from ._base import BaseVAE, fill_added_params
 
         check_estimator_entry(data, self.path)
         name = data["__estimator__"]
@@ -417,8 +443,8 @@ class _Reader:
         check_state_names(cls, data["state"], self.path)
         est = cls.__new__(cls)
         est.__dict__.update({k: self.value(v) for k, v in data["state"].items()})
-        for key, value in getattr(cls, "_params_added", {}).items():
-            est.__dict__.setdefault(key, value)  # a file from before the parameter
+        if issubclass(cls, BaseVAE):
+            fill_added_params(cls, est.__dict__)  # a file from before the parameter
         check_params(est, self.path)
         if cls.__name__ == "Pipeline":
             check_pipeline(est, self.path)

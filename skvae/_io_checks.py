@@ -129,6 +129,9 @@ def check_optimizer_entry(saved, path):
 def check_state_names(cls, state, path):
     """No attribute may hide anything of the class (a method, ``_parameter_constraints``)."""
     params = set(inspect.signature(cls.__init__).parameters)
+    # hyperparameters added to the core later: a family that does not take
+    # one still holds the core's value
+    params |= set(getattr(cls, "_params_added", {}))
     for name in state:
         if name in params:
             continue
@@ -186,10 +189,74 @@ def check_fitted(est, path):
     ):
         raise unreadable(path, f"its {name}'s image_shape_ {shape!r} does not hold {n} features")
     structure = est._fitted_structure_
-    if not isinstance(structure, dict) or set(structure) != set(est._structural_params):
+    if not isinstance(structure, dict) or set(structure) != set(est._structural_names()):
         raise unreadable(path, f"its {name}'s fitted structure is damaged")
     if not isinstance(est._inference_seed, Integral) or not 0 <= est._inference_seed < 2**32:
         raise unreadable(path, f"its {name}'s inference seed is damaged")
+    if vars(est).get("_table_") is not None:
+        check_table(est, path)
+
+
+def check_table(est, path):
+    """A fitted table's description (``_table_``): types, categories, dtypes, names.
+
+    Everything ``decode`` reads is checked here, so that an edited file is
+    refused when it is read rather than failing inside pandas later.
+    """
+    from ._tables import MAX_CATEGORIES
+    from .models import CATEGORICAL_TYPES, COLUMN_TYPES
+
+    table, n, name = est._table_, est.n_features_in_, type(est).__name__
+
+    def bad(why):
+        return unreadable(path, f"its {name}'s table description is damaged ({why})")
+
+    if not isinstance(table, dict) or set(table) != {"types", "categories", "dtypes", "names",
+                                                     "frame", "declared"}:
+        raise bad("not the six entries of a table")
+    declared = table["declared"]
+    if not isinstance(declared, list) or len(declared) != n or not all(
+        d is None or d == t for d, t in zip(declared, table["types"], strict=False)
+    ):
+        raise bad("the declared column types")
+    types, categories, dtypes = table["types"], table["categories"], table["dtypes"]
+    for key, value in (("types", types), ("categories", categories), ("dtypes", dtypes)):
+        if not isinstance(value, list) or len(value) != n:
+            raise bad(f"{key} is not a list of {n} entries")
+    if not all(isinstance(t, str) and t in COLUMN_TYPES for t in types):
+        raise bad("an unknown column type")
+    for kind, cats in zip(types, categories, strict=True):
+        if kind not in CATEGORICAL_TYPES:
+            if cats is not None:
+                raise bad(f"a {kind} column has categories")
+            continue
+        if not isinstance(cats, list) or not 1 <= len(cats) <= MAX_CATEGORIES:
+            raise bad("a categorical column without its categories")
+        for c in cats:
+            finite = not isinstance(c, float) or math.isfinite(c)
+            if not isinstance(c, (str, int, float, bool)) or not finite:
+                raise bad(f"the category {c!r}")
+        if len({(type(c) is bool, c) for c in cats}) != len(cats):
+            raise bad("a category listed twice")
+    import pandas as pd
+
+    for dtype in dtypes:
+        if not isinstance(dtype, str) or len(dtype) > 40:
+            raise bad("a dtype that is not a dtype's name")
+        try:
+            pd.api.types.pandas_dtype(dtype)
+        except (TypeError, ValueError):
+            raise bad(f"the dtype {dtype!r}") from None
+    names = table["names"]
+    if names is not None and not (
+        isinstance(names, list) and len(names) == n and all(isinstance(v, str) for v in names)
+        and len(set(names)) == n
+    ):
+        raise bad("the column names")
+    if not isinstance(table["frame"], bool) or (table["frame"] and names is None):
+        raise bad("whether it was a DataFrame")
+    if est.x_unit_ != 1.0:
+        raise bad("a table's x_unit_ is 1")
 
 
 def check_weights(est, weights, path):
@@ -307,7 +374,11 @@ def check_model(model, path):
     if est._fitted_param("likelihood") == "bernoulli":
         row = np.full_like(row, 0.5)
     names = getattr(est, "feature_names_in_", None)
-    if names is not None:  # as fitted: a row without names would warn the user
+    table = est._table
+    if table is not None:
+        # the real columns' means, each category column's first category
+        row = table.decode(row)
+    elif names is not None:  # as fitted: a row without names would warn the user
         import pandas as pd
 
         row = pd.DataFrame(row, columns=names)
@@ -321,7 +392,8 @@ def check_model(model, path):
         outputs.append(est.decision_function(row))
     if tags.samples is not None:
         drawn = est.sample(2, random_state=0)
-        outputs.append(drawn[0] if tags.samples == "X_y" else drawn)
+        drawn = drawn[0] if tags.samples == "X_y" else drawn
+        outputs.append(drawn if table is None else table.encode(drawn))
     for out in outputs:
         out = np.asarray(out, dtype=np.float64)
         if np.isnan(out).any() or np.isposinf(out).any():

@@ -198,6 +198,7 @@ default="combined"
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -229,6 +230,7 @@ default="combined"
             buffer_size=buffer_size,
             precision=precision,
             compile=compile,
+            column_types=column_types,
         )
         self.contamination = contamination
         self.score_method = score_method

@@ -44,6 +44,12 @@ class ModelTags:
         Takes a ``prior`` that can be learned on the codes after the fit.
     cli_name : str or None, default=None
         The name ``skvae reduce --estimator`` knows it by, for a transformer.
+    imputes : bool, default=False
+        ``transform`` fills in the missing entries of a table (an imputer)
+        rather than giving codes.
+    images : bool, default=True
+        Takes images (``image_shape``, ``architecture="conv"``); False for
+        an estimator of tables only.
     """
 
     codes: str | None = "stochastic"
@@ -54,6 +60,8 @@ class ModelTags:
     latent_statistics: bool = True
     learned_prior: bool = False
     cli_name: str | None = None
+    imputes: bool = False
+    images: bool = True
 
 
 def register(cls):
@@ -80,7 +88,7 @@ def _check_tags(cls):
     except Exception:  # noqa: BLE001 - tags that need a configured instance
         return
     methods = {
-        "transform": ("codes", tags.codes is not None),
+        "transform": ("codes", tags.codes is not None or tags.imputes),
         "inverse_transform": ("decodes", tags.decodes),
         "sample": ("samples", tags.samples is not None),
         "decision_function": ("outlier_scores", tags.outlier_scores),

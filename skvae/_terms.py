@@ -8,11 +8,12 @@ training inputs it adds; the family's torch module and loss consume them (see
 from numbers import Real
 
 import numpy as np
+import torch
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._data import is_out_of_core
-from .models import CORRUPTIONS, NeighborPairs
+from .models import CORRUPTIONS, INPUT_BOUND, NeighborPairs, TableInput, table_statistics
 
 
 class NeighborTermMixin:
@@ -41,13 +42,25 @@ class NeighborTermMixin:
         shared their class there, against 91% on pixels / 255.)
         """
         k = min(self.n_neighbors, X.shape[0] - 1)
-        Xf = X.astype(np.float32, copy=False)
+        Xf = self._neighbor_space(X).astype(np.float32, copy=False)
         nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xf)
         neighbors = nn_index.kneighbors(Xf, return_distance=False)
         # drop each row itself (the first hit, barring exact duplicates)
         own = neighbors == np.arange(X.shape[0])[:, None]
         keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
         return neighbors[keep].reshape(X.shape[0], k)
+
+    def _neighbor_space(self, X):
+        """Where distances are measured: ``X`` itself, or for a table of mixed
+        columns what the encoder reads of it (standardised numbers, one-hot
+        categories, missing entries as 0 beside their indicators)."""
+        table = self._table
+        if table is None:
+            return X
+        layout = table.layout
+        stats = table_statistics(X, layout)
+        with torch.no_grad():
+            return TableInput(layout, stats, INPUT_BOUND)(torch.as_tensor(X)).numpy()
 
     def _with_neighbors(self, X, inputs):
         """The training inputs, with ``neighbors`` when the term is on."""

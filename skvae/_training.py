@@ -82,10 +82,13 @@ class TrainingMixin:
             "the widths of the encoder's hidden layers",
         )
 
-    def _networks(self, n_features):
-        """The recipe of the encoder and decoder, from the hyperparameters."""
+    def _networks(self, n_features, layout=None):
+        """The recipe of the encoder and decoder, from the hyperparameters (and the
+        :class:`~skvae.models.ColumnLayout` of a table of mixed columns)."""
         return Networks(
             n_features,
+            n_inputs=None if layout is None else layout.n_inputs,
+            n_outputs=None if layout is None else layout.n_raw,
             architecture=self.architecture,
             hidden_layer_sizes=self._hidden_layer_sizes(),
             activation=self.activation,
@@ -101,6 +104,9 @@ class TrainingMixin:
 
     def _module_params(self, X):
         """Keyword arguments of the torch module, from the training data."""
+        table = self._table
+        if table is not None:
+            return self._table_module_params(X, table.layout)
         if isinstance(X, RowBlocks):
             mean, var = X.moments
         else:  # block by block: no temporary of X's size
@@ -393,6 +399,7 @@ class TrainingMixin:
         "activation",
         "likelihood",
         "variance",
+        "column_types",
     )
 
     def _structure(self):
@@ -400,7 +407,7 @@ class TrainingMixin:
         # that changing its parameters later does not change what was fitted
         return {
             name: clone(value) if isinstance(value, BaseEstimator) else value
-            for name, value in ((n, getattr(self, n)) for n in self._structural_params)
+            for name, value in ((n, getattr(self, n)) for n in self._structural_names())
         }
 
     def _fitted_param(self, name):

@@ -335,6 +335,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -366,6 +367,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
             buffer_size=buffer_size,
             precision=precision,
             compile=compile,
+            column_types=column_types,
         )
         self.prior = prior
         self.neighbor_weight = neighbor_weight

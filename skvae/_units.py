@@ -184,12 +184,20 @@ class DataMixin:
         encode, where a MinMaxScaler fitted on a training fold routinely
         gives test values slightly outside [0, 1].
         """
+        if is_out_of_core(X) and not reset and getattr(self, "_table_", None) is not None:
+            X = np.asarray(X)  # a table's columns are read whole
         if is_out_of_core(X):
+            if reset:
+                self.__dict__.pop("_table_", None)
             return self._validate_out_of_core(
                 X, reset=reset, likelihood_support=likelihood_support, y=y
             )
+        if self._takes_table(X, reset):
+            return self._validate_table(X, reset=reset, y=y)
         X, shape = self._flatten_images(X, reset)
         _check_numeric_columns(X)
+        if not reset:
+            self._check_complete(X)
         try:
             out = validate_data(
                 self,
@@ -207,6 +215,7 @@ class DataMixin:
             ) from None
         X = out if isinstance(y, str) and y == "no_validation" else out[0]
         if reset:
+            self.__dict__.pop("_table_", None)
             self._set_image_shape(shape, X.shape[1])
         if likelihood_support:
             self._check_support(X, self.likelihood if reset else self._fitted_param("likelihood"))
@@ -265,8 +274,10 @@ class DataMixin:
             if not np.isfinite(block).all():
                 row = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
                 raise ValueError(
-                    f"Input X contains NaN or infinity (first in row {row}). Impute or "
-                    "drop the missing values first."
+                    f"Input X contains NaN or infinity (first in row {row}). {name} is "
+                    "read a block at a time, which a table with missing entries cannot "
+                    "be: read it into memory (np.asarray) to model its missing entries, "
+                    "or impute or drop them first."
                 )
             if bernoulli and block.size and (block.min() < 0 or block.max() > 1):
                 self._check_support(block, likelihood)

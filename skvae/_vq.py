@@ -175,6 +175,7 @@ default="autoregressive"
         buffer_size=65536,
         precision="float32",
         compile=False,
+        column_types=None,
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which a VQ-VAE
         # does not have (its KL term is a constant)
@@ -210,6 +211,7 @@ default="autoregressive"
         self.buffer_size = buffer_size
         self.precision = precision
         self.compile = compile
+        self.column_types = column_types
 
     # ------------------------------------------------------------------ fitting
 

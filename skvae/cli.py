@@ -28,9 +28,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._cli_input import CLIError, _as_cli_error, _read_table
+from ._cli_args import (
+    _add_common,
+    _add_label,
+    _contamination,
+    _Deprecated,
+    _HelpWithDefaults,
+    _positive_int,
+)
+from ._cli_input import (
+    CLIError,
+    _as_cli_error,
+    _read_table,
+    column_types_of,
+    describe_columns,
+)
 from ._cli_plots import check_plot_format, draw_codes, draw_samples, save_plot
 from ._files import write_file
+from ._tables import needs_table
 
 
 def _check_writable(option, out):
@@ -139,13 +154,22 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None, supervised=Fa
         random_state=args.random_state,
         verbose=_verbosity(args),
     )
-    steps = [estimator] if args.no_scale else [StandardScaler(), estimator]
+    column_types = column_types_of(args)
+    # text, booleans or empty cells: modelled column by column, each in its
+    # own units (no scaler)
+    table = column_types is not None or needs_table(X)
+    if table:
+        estimator.set_params(column_types=column_types)
+    steps = [estimator] if args.no_scale or table else [StandardScaler(), estimator]
     model = make_pipeline(*steps).set_output(transform="pandas")
     if not args.quiet:
         print(f"Fitting {what} on {source}", file=sys.stderr)
     # skorch prints its epoch table to stdout: keep stdout for the data.
     with contextlib.redirect_stdout(sys.stderr), _as_cli_error():
         model.fit(X, y if supervised else None)
+    if table and not args.quiet:
+        print("Column types (change them with --column-types TYPE=COLUMN,...):",
+              *describe_columns(model[-1]), sep="\n", file=sys.stderr)
     _save_model(model, args)
     return SimpleNamespace(model=model, X=X, y=y, source=_short(source, args))
 
@@ -320,13 +344,16 @@ def _generate(args):
     if shape is None and args.file is None and args.model is None:
         shape = (8, 8)  # scikit-learn's digits
     # images in their pixels; table rows standardised, so that no one column's
-    # units flatten the others
+    # units flatten the others; a table of mixed columns by its numbers
     standardised = scaled and shape is None
+    if not scaled and isinstance(samples, pd.DataFrame):
+        samples = samples.select_dtypes(include="number")
     title = (f"skvae generate: {args.n_samples} new rows per class, from {job.source}\n"
              f"({type(model[-1]).__name__}, classes in column {y.name!r})")
     save_plot(args, lambda ax: draw_samples(
         ax, drawn if standardised else samples, chosen, image_shape=shape,
-        feature_names=list(X.columns),
+        feature_names=list(samples.columns) if isinstance(samples, pd.DataFrame)
+        else list(X.columns),
         value_label="standardised value (training mean 0, sd 1)" if standardised
         else "value",
         title=title,
@@ -357,151 +384,18 @@ def _outliers(args):
         print(f"Flagged {int(frame['outlier'].sum())} of {len(frame)} rows", file=sys.stderr)
 
 
-def _contamination(text):
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 0.5:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a share in (0, 0.5], got {text!r}")
-    return value
+def _impute(args):
+    from . import VAEImputer
 
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _steps(text):
-    """``--max-steps``: a positive integer, or "none"."""
-    if text.strip().lower() == "none":
-        return "none"
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer or 'none', got {text!r}"
-        ) from None
-
-
-def _add_common(parser, output_help):
-    parser.add_argument("file", nargs="?", help="input CSV with a header row")
-    parser.add_argument(
-        "-o", "--output", help=f"write the {output_help} here (default, or '-': stdout)"
-    )
-    parser.add_argument(
-        "--max-iter",
-        type=_positive_int,
-        default=None,
-        help="at most this many epochs (default: the estimator's own)",
-    )
-    parser.add_argument(
-        "--max-steps",
-        type=_steps,
-        default=None,
-        help="budget of optimiser steps: the fit runs as many epochs as it takes, at most "
-        "--max-iter; 'none' runs every --max-iter epoch (default: the estimator's own)",
-    )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--random-state", type=int, default=0, help="seed of the fit and of every draw"
-    )
-    parser.add_argument(
-        "--drop-non-numeric",
-        action="store_true",
-        help="ignore non-numeric columns instead of stopping",
-    )
-    parser.add_argument("--no-scale", action="store_true", help="skip the StandardScaler")
-    parser.add_argument(
-        "--architecture",
-        choices=("mlp", "conv"),
-        default="mlp",
-        help="the networks: mlp (default) or conv (rows are images: give --image-shape, "
-        "and --no-scale for pixels already in [0, 1])",
-    )
-    parser.add_argument(
-        "--image-shape",
-        type=_positive_int,
-        nargs="+",
-        metavar="N",
-        default=None,
-        help="the shape of a row as an image: C H W, or H W",
-    )
-    parser.add_argument(
-        "--save-model",
-        metavar="FILE",
-        help="also save the fitted model (scaler and estimator) to FILE, a safetensors "
-        "file that runs no code when loaded (see skvae.load)",
-    )
-    parser.add_argument(
-        "--model",
-        metavar="FILE",
-        help="apply a model saved with --save-model instead of fitting one (the "
-        "training options are then ignored)",
-    )
-    parser.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="also draw the job's picture into FILE (codes, clusters, samples per class "
-        "or the score histogram; needs matplotlib: pip install 'skvae[plot]')",
-    )
-    talk = parser.add_mutually_exclusive_group()
-    talk.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    talk.add_argument(
-        "-v", "--verbose", action="store_true",
-        help="also print a table of every epoch's losses",
-    )
-    parser.add_argument(
-        "--progress", action="store_true",
-        help="show the progress bar even when stderr is not a terminal (it is shown "
-        "on a terminal by default; with -v, the table of epochs takes its place there)",
-    )
-
-
-def _add_label(parser):
-    parser.add_argument(
-        "-l", "--label", metavar="COLUMN", default=None,
-        help="a column of classes: left out of the features and used to colour the "
-        "--plot picture (default: none; the digits' classes without FILE)",
-    )
-
-
-class _Deprecated(argparse.Action):
-    """An old spelling of an option: works for one more release, with a warning."""
-
-    def __init__(self, option_strings, dest, replacement, **kwargs):
-        self.replacement = replacement
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(
-            f"{parser.prog}: warning: {option_string} is deprecated and will be removed in "
-            f"the next release; use {self.replacement}",
-            file=sys.stderr,
-        )
-        setattr(namespace, self.dest, values)
-
-
-class _HelpWithDefaults(argparse.HelpFormatter):
-    """Help that shows each option's default, unless the text already says it."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        hidden = action.default is None or action.default is False
-        shown = not hidden and action.default is not argparse.SUPPRESS and action.option_strings
-        if shown and "default" not in text:
-            value = action.default
-            if isinstance(value, (list, tuple)):
-                value = " ".join(map(str, value))
-            text += f" (default: {value})"
-        return text
+    imputer = VAEImputer(sample_posterior=args.sample_posterior)
+    args.no_scale = True  # the imputer models each column in its own units
+    job = _fit_pipeline(imputer, args, "a VAE imputer")
+    missing = int(job.X.isna().to_numpy().sum())
+    with _as_cli_error():
+        filled = job.model.transform(job.X)
+    _write(filled, args, "rows")
+    if not args.quiet:
+        print(f"Filled in {missing} missing entries", file=sys.stderr)
 
 
 def build_parser():
@@ -609,6 +503,23 @@ def build_parser():
         help="expected share of outliers, or 'auto' (default)",
     )
     outliers.set_defaults(run=_outliers)
+
+    impute = sub.add_parser(
+        "impute",
+        formatter_class=_HelpWithDefaults,
+        help="fill in the empty cells of a CSV",
+        description="Fit a VAEImputer on FILE (numbers, categories and empty cells, each "
+        "column modelled by its type) and write FILE with every empty cell filled in "
+        "as CSV: a number's conditional mean, a category's most probable value.",
+    )
+    _add_common(impute, "filled table")
+    impute.add_argument(
+        "--sample-posterior",
+        action="store_true",
+        help="draw each filled-in value from its conditional distribution (one of "
+        "multiple imputations; vary --random-state) instead of its mean",
+    )
+    impute.set_defaults(run=_impute)
     return parser
 
 

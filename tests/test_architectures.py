@@ -66,7 +66,10 @@ def _outputs(est, X, y):
     return out
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+IMAGE_ESTIMATORS = [cls for cls in ESTIMATORS if tags(cls).images]
+
+
+@pytest.mark.parametrize("cls", IMAGE_ESTIMATORS)
 def test_conv_architecture_fits_and_keeps_the_contract(images, cls):
     X, y = images
     est = _fit(cls, X, y, likelihood="bernoulli", **CONV)
@@ -155,7 +158,7 @@ class SmallDecoder(nn.Module):
         return self.net(z).reshape(-1, 1, 8, 8)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", IMAGE_ESTIMATORS)
 @pytest.mark.parametrize("as_class", [True, False])
 def test_user_modules_work_with_every_estimator(images, cls, as_class):
     X, y = images

@@ -35,8 +35,7 @@ def test_reduce_builtin_digits_to_stdout(capsys):
     "content, message",
     [
         (None, "no such file"),
-        ("a,b,name\n1,2,x\n3,4,y\n", "non-numeric columns (name)"),
-        ("a,b\n1,2\n3,\n5,6\n", "missing values (NaN) in columns b"),
+        ("a,b\n1,\n3,\n", "no value at all (b)"),
         ("a,b\n1,2\n", "at least 2 are needed"),
     ],
 )
@@ -93,10 +92,37 @@ def test_cluster_builtin_digits_to_stdout(capsys):
 
 def test_cluster_bad_input_is_one_line_error(tmp_path, capsys):
     path = tmp_path / "data.csv"
-    path.write_text("a,b\n1,2\n3,\n5,6\n")
-    assert main(["cluster", str(path), *FAST]) == 2
+    path.write_text("a,b\n1,2\n3,x\n5,\n")
+    assert main(["cluster", str(path), "--column-types", "count=b", *FAST]) == 2
     err = capsys.readouterr().err
-    assert "missing values (NaN) in columns b" in err and err.count("\n") == 1
+    assert "'b' of X is count but holds 'x'" in err and err.count("\n") == 1
+
+
+def test_text_columns_and_empty_cells_are_modelled_and_reported(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({
+        "size": rng.normal(size=40),
+        "colour": rng.choice(["red", "blue"], 40),
+        "visits": rng.poisson(3, 40),
+    })
+    frame.loc[[3, 7], "size"] = np.nan
+    frame.loc[5, "colour"] = None
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    talk = ["--max-iter", "2"]  # not --quiet: the types are reported on stderr
+    assert main(["reduce", str(path), "--column-types", "ordinal=visits", *talk]) == 0
+    captured = capsys.readouterr()
+    assert pd.read_csv(io.StringIO(captured.out)).shape == (40, 2)
+    assert "size: real" in captured.err and "visits: ordinal" in captured.err
+    assert "colour: nominal (2 categories: blue, red)" in captured.err
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(path), "-o", str(out), *talk]) == 0
+    filled = pd.read_csv(out)
+    assert filled.shape == frame.shape and not filled.isna().any().any()
+    observed = frame.notna()
+    assert (filled["size"][observed["size"]] == frame["size"][observed["size"]]).all()
+    assert set(filled["colour"]) <= {"red", "blue"}
+    assert "Filled in 3 missing entries" in capsys.readouterr().err
 
 
 def test_non_positive_counts_are_refused(capsys):

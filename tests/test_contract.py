@@ -22,6 +22,8 @@ ROOT = Path(skvae.__file__).parent
 CORE_FILES = [
     "_base.py",
     "_units.py",
+    "_tables.py",
+    "_table_data.py",
     "_training.py",
     "_inference.py",
     "_docs.py",
@@ -36,6 +38,7 @@ CORE_FILES = [
     "models/_autoencoder.py",
     "models/_networks.py",
     "models/_distributions.py",
+    "models/_columns.py",
     "models/_noise.py",
 ]
 

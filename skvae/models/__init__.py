@@ -20,6 +20,15 @@ the ``architecture`` hyperparameters, or wraps a user's own modules (see
 """
 
 from ._autoencoder import INPUT_BOUND, Autoencoder
+from ._columns import (
+    CATEGORICAL_TYPES,
+    COLUMN_TYPES,
+    ColumnLayout,
+    TableDistribution,
+    TableInput,
+    TableLikelihood,
+    table_statistics,
+)
 from ._denoising import CORRUPTIONS, Denoising
 from ._distributions import (
     FAST,
@@ -57,6 +66,13 @@ from .vae import ELBOLoss, VAEModule, VAEOutput
 from .vq import SlotPrior, VectorQuantizer, VQLoss, VQVAEModule
 
 __all__ = [
+    "CATEGORICAL_TYPES",
+    "COLUMN_TYPES",
+    "ColumnLayout",
+    "TableDistribution",
+    "TableInput",
+    "TableLikelihood",
+    "table_statistics",
     "ACTIVATIONS",
     "ARCHITECTURES",
     "CORRUPTIONS",

@@ -19,6 +19,7 @@ estimators' shared core never names them:
 import torch
 from torch import nn
 
+from ._columns import CATEGORICAL_TYPES, TableInput, TableLikelihood
 from ._distributions import full_precision, make_likelihood
 from ._noise import DrawsNoise
 
@@ -70,6 +71,14 @@ class Autoencoder(DrawsNoise, nn.Module):
         Width of a side input ``c`` (a family's, e.g. a one-hot class) that
         both the encoder and the decoder see with the row and the code; 0 for
         none.
+    table : skvae.models.ColumnLayout or None, default=None
+        The column types of a table of mixed columns (with
+        ``table_stats``, from :func:`~skvae.models.table_statistics`): the
+        encoder reads it through :class:`~skvae.models.TableInput` and
+        ``p(x | z)`` is a :class:`~skvae.models.TableLikelihood` (``likelihood``
+        names the distribution of its real columns). None: every feature is
+        real and ``likelihood`` is ``p(x | z)``.
+    table_stats : dict of Tensor or None, default=None
     """
 
     def __init__(
@@ -84,6 +93,8 @@ class Autoencoder(DrawsNoise, nn.Module):
         input_mean=None,
         input_var=None,
         n_context=0,
+        table=None,
+        table_stats=None,
     ):
         super().__init__()
         self.n_components = n_components
@@ -95,13 +106,44 @@ class Autoencoder(DrawsNoise, nn.Module):
         self.encoder = networks.build_encoder(n_context)
         self.width = self.encoder.n_outputs + (0 if self.encoder.takes_context else n_context)
         self.decoder = networks.build_decoder(n_components + n_context)
-        self.likelihood = make_likelihood(
-            likelihood, feature_mean, feature_var, var_floor, variance
-        )
+        self.n_raw = networks.n_outputs
+        self.table_input = None
+        if table is None:
+            self.likelihood = make_likelihood(
+                likelihood, feature_mean, feature_var, var_floor, variance
+            )
+        else:
+            self.table_input = TableInput(table, table_stats, INPUT_BOUND)
+            # denoising's Gaussian noise moves numbers, never a category's index
+            numbers = [kind not in CATEGORICAL_TYPES for kind in table.types]
+            self.x_scale.mul_(torch.tensor(numbers, device=self.x_scale.device))
+            self.likelihood = TableLikelihood(table, table_stats, real=likelihood)
+            _silence_missing_indicators(self.encoder, table)
+
+    def __setstate__(self, state):
+        # a module pickled before tables had columns of their own
+        super().__setstate__(state)
+        if "table_input" not in self._modules and "table_input" not in self.__dict__:
+            self.table_input = None
+        if "n_raw" not in self.__dict__:
+            self.n_raw = self.x_shift.shape[0]
 
     def standardise(self, x):
-        """``x`` as the encoder sees it: standardised, clipped to ``INPUT_BOUND``."""
+        """``x`` as the encoder sees it: standardised, clipped to ``INPUT_BOUND``.
+
+        A table's rows go through :class:`~skvae.models.TableInput` (missing
+        entries as zeros, and the indicators of which are missing).
+        """
+        if self.table_input is not None:
+            return self.table_input(x)
         return ((x - self.x_shift) / self.x_scale).clamp(-INPUT_BOUND, INPUT_BOUND)
+
+    def missing_fill(self):
+        """What a masked entry becomes in training (denoising): a table's is NaN,
+        a missing entry; otherwise the encoder's input mean."""
+        if self.table_input is not None:
+            return torch.full_like(self.x_shift, float("nan"))
+        return self.x_shift
 
     def features(self, x, c=None):
         """Encoder features of ``x`` (and the side input ``c``), shape (n, width)."""
@@ -118,7 +160,7 @@ class Autoencoder(DrawsNoise, nn.Module):
         z = join(z.clamp(-INPUT_BOUND, INPUT_BOUND), c)
         lead = z.shape[:-1]
         out = self.decoder(z.reshape(-1, z.shape[-1]))
-        return full_precision(out).reshape(lead + (self.x_shift.shape[0],))
+        return full_precision(out).reshape(lead + (self.n_raw,))
 
     def px(self, z, c=None):
         """The likelihood ``p(x | z)`` (``p(x | z, c)`` with a side input)."""
@@ -143,3 +185,19 @@ class Autoencoder(DrawsNoise, nn.Module):
     def decode_mean(self, z):
         """``E[x | z]``: the reconstruction a user sees."""
         return self.px_mean(z)
+
+
+def _silence_missing_indicators(encoder, table):
+    """Start a built-in encoder's weights on the missing-entry indicators at 0.
+
+    Trained on complete rows the indicators are always 0 and their weights
+    never move: at 0, a row with missing entries is then encoded as if each
+    were at its column's training mean (a value of 0, a category of none)
+    rather than through random weights. A user's encoder is left as it is.
+    """
+    first = next((m for m in encoder.modules() if isinstance(m, nn.Linear)), None)
+    if first is None or first.in_features < table.n_inputs:
+        return
+    start = table.n_inputs - table.n_columns
+    with torch.no_grad():
+        first.weight[:, start : table.n_inputs] = 0.0

@@ -29,13 +29,14 @@ class Denoising:
         """``x`` as the encoder sees it in training: with the corruption applied.
 
         Gaussian noise of ``noise_level`` standard deviations of each feature,
-        or each entry replaced by the encoder's input mean (``x_shift``) with
-        probability ``noise_level``, drawn from the module's ``generator``; in
-        evaluation mode, or without a corruption, ``x`` itself.
+        or each entry replaced by the encoder's input mean (``x_shift``; in a
+        table of mixed columns, made missing) with probability
+        ``noise_level``, drawn from the module's ``generator``; in evaluation
+        mode, or without a corruption, ``x`` itself.
         """
         if not self.training or self.corruption is None:
             return x
         if self.corruption == "gaussian":
             return x + self.noise_level * self.x_scale * self.normal_like(x)
         masked = self.uniform_like(x) < self.noise_level
-        return torch.where(masked, self.x_shift.expand_as(x), x)
+        return torch.where(masked, self.missing_fill().expand_as(x), x)

@@ -348,6 +348,10 @@ class Networks:
         Channels of each stride-2 convolution of ``"conv"``.
     encoder, decoder : nn.Module, class or None, default=None
         A user's networks (see :class:`UserEncoder`, :class:`UserDecoder`).
+    n_inputs, n_outputs : int or None, default=None
+        Width of the encoder's input and of the decoder's output, where they
+        are not ``n_features`` (a table of mixed columns: see
+        :class:`~skvae.models.ColumnLayout`).
     """
 
     def __init__(
@@ -361,8 +365,12 @@ class Networks:
         conv_channels=(32, 64),
         encoder=None,
         decoder=None,
+        n_inputs=None,
+        n_outputs=None,
     ):
         self.n_features = n_features
+        self.n_inputs = n_features if n_inputs is None else n_inputs
+        self.n_outputs = n_features if n_outputs is None else n_outputs
         self.architecture = architecture
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.activation = activation
@@ -370,6 +378,12 @@ class Networks:
         self.conv_channels = tuple(conv_channels)
         self.encoder = encoder
         self.decoder = decoder
+
+    def __setstate__(self, state):
+        # a recipe pickled before tables had columns of their own
+        state.setdefault("n_inputs", state["n_features"])
+        state.setdefault("n_outputs", state["n_features"])
+        self.__dict__.update(state)
 
     @property
     def image_input(self):
@@ -386,7 +400,7 @@ class Networks:
         there the side input joins the body's output, before the heads.
         """
         if self.encoder is not None:
-            shape = self.image_shape or (self.n_features,)
+            shape = self.image_shape or (self.n_inputs,)
             body, takes = UserEncoder(self.encoder, shape), False
         elif self.architecture == "conv":
             body = ConvEncoder(
@@ -394,7 +408,7 @@ class Networks:
             )
             takes = False
         else:
-            body = MLP(self.n_features + n_context, self.hidden_layer_sizes, self.activation)
+            body = MLP(self.n_inputs + n_context, self.hidden_layer_sizes, self.activation)
             takes = True
         body.takes_context = takes
         return body
@@ -402,7 +416,7 @@ class Networks:
     def build_decoder(self, n_inputs):
         """A decoder from ``(m, n_inputs)`` codes to ``(m, ...)`` raw values per feature."""
         if self.decoder is not None:
-            return UserDecoder(self.decoder, n_inputs, self.n_features, self.image_shape)
+            return UserDecoder(self.decoder, n_inputs, self.n_outputs, self.image_shape)
         if self.architecture == "conv":
             return ConvDecoder(
                 n_inputs,
@@ -411,4 +425,4 @@ class Networks:
                 self.hidden_layer_sizes,
                 self.activation,
             )
-        return MLPDecoder(n_inputs, self.n_features, self.hidden_layer_sizes, self.activation)
+        return MLPDecoder(n_inputs, self.n_outputs, self.hidden_layer_sizes, self.activation)

@@ -67,9 +67,9 @@ class AutoencoderModule(HoldsCodePrior, Denoising, Autoencoder):
         # linear paths beside the networks, from the standardised row to the
         # code and from the code to the output: the model contains PCA's
         # solution, and the networks only add to it
-        n_features = self.x_shift.shape[0]
-        self.linear_encoder = nn.Linear(n_features, n_components, bias=False)
-        self.linear_decoder = nn.Linear(n_components, n_features, bias=False)
+        n_inputs = self.x_shift.shape[0] if self.table_input is None else self.table_input.n_outputs
+        self.linear_encoder = nn.Linear(n_inputs, n_components, bias=False)
+        self.linear_decoder = nn.Linear(n_components, self.n_raw, bias=False)
         self.sparse = sparse
         self.code_prior = make_code_prior(prior, n_components)
 

@@ -1,0 +1,578 @@
+"""Tables of mixed columns: column types, categories, missing entries, the user's dtypes.
+
+A :class:`Table` is fitted on the training data (a pandas DataFrame, or an
+array) and maps a table to the model's matrix and back:
+
+* ``encode``: one float64 column per column of the table; a real value or
+  a count as itself, a binary, nominal or ordinal entry as the index of its
+  category, NaN where the entry is missing (NaN, None, ``pd.NA``, ``NaT``);
+* ``decode``: such a matrix (decoder means, draws, imputations) as the
+  user's columns, with their dtypes: categories as categories, counts as
+  integers, in a DataFrame where the table was one.
+
+The fitted description is plain JSON-able data (:meth:`Table.to_dict`), so
+model files hold it as data and check it when they are read.
+
+Column types are inferred from the dtypes (:func:`infer_type`) unless the
+``column_types`` hyperparameter names them: a dict from a type to the
+columns, given as ColumnTransformer users give them (names, indices, a
+boolean mask, or a callable such as ``make_column_selector``).
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from .models import CATEGORICAL_TYPES, COLUMN_TYPES, ColumnLayout
+
+# pandas dtypes whose values are categories
+_CATEGORY_KINDS = ("category", "object", "string", "bool", "boolean")
+# the most categories a nominal or ordinal column may have: beyond, the
+# column is an identifier or free text, not a category
+MAX_CATEGORIES = 1000
+
+
+def _pandas():
+    import pandas as pd
+
+    return pd
+
+
+def is_frame(X):
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def _columns_of(X):
+    """The table's columns as a list of 1-D sequences, and their names (or None)."""
+    if is_frame(X):
+        return [X.iloc[:, j] for j in range(X.shape[1])], [str(c) for c in X.columns]
+    if getattr(getattr(X, "dtype", None), "kind", None) == "c":
+        raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")
+    arr = np.asarray(X, dtype=object) if _has_non_numbers(X) else np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got an array of shape {arr.shape}. Give one row per sample."
+        )
+    return [arr[:, j] for j in range(arr.shape[1])], None
+
+
+def _has_non_numbers(X):
+    dtype = getattr(X, "dtype", None)
+    return dtype is None or dtype.kind in "OUS"
+
+
+def _missing(values):
+    """Which entries of a column are missing: NaN, None, pd.NA, NaT."""
+    pd = _pandas()
+    return np.asarray(pd.isna(pd.Series(values, copy=False)), dtype=bool)
+
+
+def needs_table(X):
+    """Whether ``X`` is a table skvae models column by column (see :class:`Table`).
+
+    True for a DataFrame with a column of categories, strings, booleans or
+    pandas' nullable integers, an array of strings or other objects, and any
+    table with a missing entry (NaN, None, ``pd.NA``).
+    """
+    if _is_sparse(X):
+        return False  # refused as scikit-learn refuses it, further on
+    if is_frame(X):
+        pd = _pandas()
+        for _, dtype in X.dtypes.items():
+            if not _plain_number(dtype) or isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                return True
+        return bool(np.asarray(X.isna()).any())
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "fc":
+        return bool(np.isnan(np.asarray(X)).any()) if getattr(X, "ndim", 0) == 2 else False
+    if dtype is not None and dtype.kind in "iub":
+        return dtype.kind == "b"
+    try:
+        arr = np.asarray(X, dtype=object)
+    except Exception:
+        return False
+    if arr.ndim != 2:
+        return False
+    # strings, booleans and missing entries make a table; other objects are
+    # left to scikit-learn's check, which names them
+    return any(
+        v is None
+        or v is _pandas().NA
+        or isinstance(v, (str, bool, np.bool_))
+        or (isinstance(v, float) and math.isnan(v))
+        for v in arr.ravel()
+    )
+
+
+def _is_sparse(X):
+    try:
+        import scipy.sparse
+    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+        return False
+    return scipy.sparse.issparse(X)
+
+
+def _plain_number(dtype):
+    kind = getattr(dtype, "kind", "O")
+    return kind in "iuf" and not hasattr(dtype, "categories")
+
+
+def infer_type(values, dtype):
+    """The column type of a column from its dtype (and, for integers, its values).
+
+    Categories, strings, objects and booleans are categories: ``"binary"``
+    for booleans, ``"ordinal"`` for an ordered pandas Categorical,
+    ``"nominal"`` otherwise. Floats are ``"real"``. Integers are
+    ``"count"`` when they are never negative and vary at least as much as
+    their mean (as counts do, and as a negative binomial can model), and
+    ``"real"`` otherwise (a year, a code); so is a float column with missing
+    entries whose other values are all integers (an integer column read
+    from a file with empty cells).
+    """
+    pd = _pandas()
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "ordinal" if dtype.ordered else "nominal"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "binary"
+    kind = getattr(dtype, "kind", "O")
+    if kind == "f":
+        # integers that empty cells made floats (as a CSV file's are) are
+        # integers; other floats are real
+        observed = np.asarray(pd.Series(values).dropna(), dtype=np.float64)
+        holed = observed.size < len(values)
+        if not (holed and observed.size and np.array_equal(observed, np.round(observed))):
+            return "real"
+        kind = "i"
+    if kind in "iu":
+        observed = np.asarray(pd.Series(values).dropna(), dtype=np.float64)
+        if observed.size and observed.min() >= 0 and observed.var() >= observed.mean() > 0:
+            return "count"
+        return "real"
+    if kind in "mM":
+        raise ValueError(
+            f"a column holds {dtype} values: encode dates and durations as numbers "
+            "first (for example days since a reference date)."
+        )
+    # objects: numbers stored as objects are numbers, booleans binary
+    observed = [v for v, m in zip(values, _missing(values), strict=True) if not m]
+    if observed and all(isinstance(v, (bool, np.bool_)) for v in observed):
+        return "binary"
+    if observed and all(
+        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in observed
+    ):
+        return "real"
+    return "nominal"
+
+
+def _selected(selection, X, names, n_columns, kind):
+    """Column indices of a ``column_types`` entry: names, indices, a mask or a callable."""
+    if callable(selection):
+        if not is_frame(X):
+            raise ValueError(
+                f"column_types[{kind!r}] is a callable (such as make_column_selector), "
+                "which selects the columns of a DataFrame; X is not one. Give the "
+                "columns as indices."
+            )
+        selection = selection(X)
+    if isinstance(selection, (str, numbers.Integral)):
+        selection = [selection]
+    selection = list(np.asarray(selection, dtype=object).ravel()) if not isinstance(
+        selection, list
+    ) else selection
+    if selection and all(isinstance(s, (bool, np.bool_)) for s in selection):
+        if len(selection) != n_columns:
+            raise ValueError(
+                f"column_types[{kind!r}] is a boolean mask of {len(selection)} entries; "
+                f"X has {n_columns} columns."
+            )
+        return [j for j, s in enumerate(selection) if s]
+    out = []
+    for s in selection:
+        if isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_)):
+            j = int(s)
+            if not -n_columns <= j < n_columns:
+                raise ValueError(
+                    f"column_types[{kind!r}] names column {j}; X has {n_columns} columns."
+                )
+            out.append(j % n_columns)
+        elif isinstance(s, str):
+            if names is None:
+                raise ValueError(
+                    f"column_types[{kind!r}] names the column {s!r}, but X has no column "
+                    "names (it is not a DataFrame). Give the columns as indices."
+                )
+            if s not in names:
+                shown = ", ".join(repr(n) for n in names[:10])
+                raise ValueError(
+                    f"column_types[{kind!r}] names the column {s!r}, which X does not "
+                    f"have (its columns: {shown}{', ...' if len(names) > 10 else ''})."
+                )
+            out.append(names.index(s))
+        else:
+            raise ValueError(
+                f"column_types[{kind!r}] must select columns by name, index, boolean "
+                f"mask or a callable (make_column_selector); got {s!r}."
+            )
+    return out
+
+
+def check_column_types(column_types):
+    """The ``column_types`` hyperparameter: None or a dict from a column type to columns."""
+    if column_types is None:
+        return
+    if not isinstance(column_types, dict):
+        raise ValueError(
+            "column_types must be None (inferred from the dtypes) or a dict from a "
+            f"column type {COLUMN_TYPES} to the columns of that type, e.g. "
+            "{'ordinal': ['education'], 'count': [3, 4]}; got "
+            f"{type(column_types).__name__}."
+        )
+    unknown = [k for k in column_types if k not in COLUMN_TYPES]
+    if unknown:
+        raise ValueError(
+            f"column_types has the key(s) {unknown!r}; the column types are {COLUMN_TYPES}."
+        )
+
+
+def _describe(value):
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+class Table:
+    """The fitted description of a table: column types, categories and dtypes.
+
+    Built by :meth:`fit` from training data; :meth:`encode` and
+    :meth:`decode` map tables to the model's matrix and back. Plain data
+    (:meth:`to_dict`, :meth:`from_dict`).
+    """
+
+    def __init__(self, types, categories, dtypes, names, frame, declared=None):
+        self.types = list(types)
+        # the type column_types named for each column (None: inferred)
+        self.declared = list(declared) if declared is not None else [None] * len(self.types)
+        self.categories = list(categories)  # a list of values, or None
+        self.dtypes = list(dtypes)  # the dtype's name of each column
+        self.names = names  # list of str, or None
+        self.frame = bool(frame)
+
+    # ---------------------------------------------------------------- fitting
+
+    @classmethod
+    def fit(cls, X, column_types=None):
+        check_column_types(column_types)
+        columns, names = _columns_of(X)
+        if not columns:
+            raise ValueError("X has no columns: a table needs at least one.")
+        declared = {}
+        for kind, selection in (column_types or {}).items():
+            for j in _selected(selection, X, names, len(columns), kind):
+                if j in declared and declared[j] != kind:
+                    label = names[j] if names else j
+                    raise ValueError(
+                        f"column_types names the column {label!r} as both "
+                        f"{declared[j]!r} and {kind!r}."
+                    )
+                declared[j] = kind
+        types, categories, dtypes = [], [], []
+        for j, values in enumerate(columns):
+            label = repr(names[j]) if names else str(j)
+            dtype = getattr(values, "dtype", np.asarray(values).dtype)
+            missing = _missing(values)
+            if missing.all():
+                raise ValueError(
+                    f"Column {label} of X has no observed value: every entry is missing. "
+                    "Drop it: nothing can be learned about it."
+                )
+            try:
+                kind = declared.get(j) or infer_type(values, dtype)
+            except ValueError as exc:
+                raise ValueError(f"Column {label} of X: {exc}") from None
+            types.append(kind)
+            dtypes.append(str(dtype))
+            categories.append(
+                _categories(values, dtype, missing, kind, label)
+                if kind in CATEGORICAL_TYPES
+                else None
+            )
+            if kind == "count":
+                _check_counts(_numbers(values, missing, label, kind), label)
+        declared_types = [declared.get(j) for j in range(len(columns))]
+        return cls(types, categories, dtypes, names, is_frame(X), declared_types)
+
+    @property
+    def layout(self):
+        return ColumnLayout(
+            self.types,
+            [
+                2 if kind == "binary" else len(c) if c is not None else 0
+                for kind, c in zip(self.types, self.categories, strict=True)
+            ],
+        )
+
+    # ------------------------------------------------------------ conversion
+
+    def encode(self, X):
+        """``X`` as the model's float64 matrix: numbers, category indices, NaN for missing."""
+        columns, names = _columns_of(X)
+        if len(columns) != len(self.types):
+            raise ValueError(
+                f"X has {len(columns)} features, but this model was fitted on "
+                f"{len(self.types)} columns."
+            )
+        out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64)
+        for j, values in enumerate(columns):
+            label = repr(self.names[j]) if self.names else str(j)
+            missing = _missing(values)
+            kind = self.types[j]
+            if kind in CATEGORICAL_TYPES:
+                out[:, j] = _codes(values, missing, self.categories[j], label)
+            else:
+                out[:, j] = _numbers(values, missing, label, kind)
+                if kind == "count":
+                    _check_counts(out[:, j], label)
+        return out
+
+    def decode(self, M, index=None, frame=None):
+        """The model's matrix ``M`` as the user's table: a DataFrame where it was one
+        (or where ``frame`` says so).
+
+        Real columns in their dtype (float), counts rounded to integers,
+        categories as the original values in the original dtype.
+        """
+        pd = _pandas()
+        M = np.asarray(M, dtype=np.float64)
+        values = []
+        for j, kind in enumerate(self.types):
+            column = M[:, j]
+            if kind in CATEGORICAL_TYPES:
+                cats = np.asarray(self.categories[j], dtype=object)
+                codes = np.clip(np.rint(np.nan_to_num(column)), 0, len(cats) - 1).astype(int)
+                col = np.empty(len(column), dtype=object)
+                col[:] = cats[codes]
+                col[np.isnan(column)] = None
+                values.append(col)
+            elif kind == "count":
+                values.append(np.where(np.isnan(column), np.nan, np.rint(np.maximum(column, 0))))
+            else:
+                values.append(column)
+        if not (self.frame if frame is None else frame):
+            if all(kind not in CATEGORICAL_TYPES for kind in self.types):
+                return np.column_stack(values) if values else M
+            out = np.empty((M.shape[0], len(values)), dtype=object)
+            for j, col in enumerate(values):
+                out[:, j] = col
+            return out
+        data = {}
+        names = self.names or [f"x{j}" for j in range(len(values))]
+        for j, col in enumerate(values):
+            data[names[j]] = self._as_dtype(col, j, pd)
+        return pd.DataFrame(data, index=index)
+
+    def _as_dtype(self, col, j, pd):
+        """A decoded column in column ``j``'s fitted dtype (where its values fit it)."""
+        dtype, kind = self.dtypes[j], self.types[j]
+        if kind in CATEGORICAL_TYPES:
+            if dtype == "category":
+                return pd.Categorical(
+                    col, categories=self.categories[j], ordered=kind == "ordinal"
+                )
+            if dtype in ("bool",) and not pd.isna(pd.Series(col)).any():
+                return col.astype(bool)
+            if dtype in ("bool", "boolean"):
+                return pd.array(col, dtype="boolean")
+            if dtype.startswith("string"):
+                return pd.array(col, dtype=dtype)
+            if dtype == "object":
+                return pd.Series(col, dtype=object)
+            return pd.Series(col, dtype=object).infer_objects()
+        if kind == "count" or dtype.startswith(("int", "uint", "Int", "UInt")):
+            rounded = np.rint(col)
+            missing = np.isnan(rounded)
+            if dtype[:1] in "IU" or missing.any():
+                name = dtype if dtype[:1] in "IU" else "Int64"
+                return pd.array(np.where(missing, 0, rounded).astype(np.int64), dtype=name).astype(
+                    name
+                ) if not missing.any() else pd.array(
+                    [None if m else int(v) for v, m in zip(rounded, missing, strict=True)],
+                    dtype=name,
+                )
+            return rounded.astype(dtype if dtype.startswith(("int", "uint")) else np.int64)
+        if dtype in ("float32", "float64", "Float32", "Float64"):
+            return col.astype(dtype.lower()) if dtype[0] == "f" else pd.array(col, dtype=dtype)
+        return col
+
+    # ---------------------------------------------------------------- storage
+
+    def to_dict(self):
+        return {
+            "types": list(self.types),
+            "categories": [None if c is None else list(c) for c in self.categories],
+            "dtypes": list(self.dtypes),
+            "names": None if self.names is None else list(self.names),
+            "frame": self.frame,
+            "declared": list(self.declared),
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(
+            data["types"], data["categories"], data["dtypes"], data["names"], data["frame"],
+            data.get("declared"),
+        )
+
+    def stored_column_types(self, column_types):
+        """``column_types`` as a model file can hold it: a callable entry (such as
+        ``make_column_selector``) replaced by the columns it selected at fit."""
+        out = {}
+        for kind, selection in column_types.items():
+            if callable(selection):
+                chosen = [j for j, d in enumerate(self.declared) if d == kind]
+                selection = [self.names[j] for j in chosen] if self.names else chosen
+            out[kind] = selection
+        return out
+
+    def describe(self):
+        """One line per column: its name (or index), type and categories."""
+        lines = []
+        for j, kind in enumerate(self.types):
+            label = self.names[j] if self.names else f"column {j}"
+            cats = self.categories[j]
+            extra = ""
+            if cats is not None:
+                shown = ", ".join(str(c) for c in cats[:6])
+                extra = f" ({len(cats)} categories: {shown}{', ...' if len(cats) > 6 else ''})"
+            lines.append(f"{label}: {kind}{extra}")
+        return lines
+
+
+def _plain_value(v):
+    """A category as a plain Python value (JSON-able: str, int, float, bool)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return v
+
+
+def _categories(values, dtype, missing, kind, label):
+    """The categories of a column: a Categorical's own, else its sorted values."""
+    pd = _pandas()
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [_plain_value(c) for c in dtype.categories]
+    else:
+        observed = [_plain_value(v) for v, m in zip(values, missing, strict=True) if not m]
+        odd = next((v for v in observed if not isinstance(v, (str, bool, numbers.Number))), None)
+        if odd is not None:
+            raise TypeError(
+                f"Column {label} of X holds {odd!r} (a {type(odd).__name__}), which is "
+                "neither a category nor a number: each argument must be a string, a "
+                "number or a boolean."
+            )
+        unique = list(dict.fromkeys(observed))
+        try:
+            cats = sorted(unique)
+        except TypeError:
+            cats = sorted(unique, key=lambda v: (type(v).__name__, str(v)))
+    for c in cats:
+        plain = isinstance(c, (str, bool, int, float))
+        if not plain or (isinstance(c, float) and not math.isfinite(c)):
+            raise ValueError(
+                f"Column {label} of X holds the category {c!r} ({type(c).__name__}); "
+                "categories must be strings, numbers or booleans. Convert the column, "
+                "for example with X[col].astype(str)."
+            )
+    if kind == "binary" and len(cats) > 2:
+        raise ValueError(
+            f"Column {label} of X is binary but holds {len(cats)} different values "
+            f"({', '.join(map(repr, cats[:5]))}...). Declare it 'nominal' in column_types."
+        )
+    if kind == "binary" and len(cats) == 1:
+        # a binary column seen with one value: the other is its complement
+        only = cats[0]
+        if isinstance(only, bool):
+            cats = [False, True]
+    if len(cats) > MAX_CATEGORIES:
+        raise ValueError(
+            f"Column {label} of X has {len(cats)} different values, more than the "
+            f"{MAX_CATEGORIES} categories skvae models: it looks like an identifier or "
+            "text. Drop it, or declare it 'real' or 'count' in column_types if it holds "
+            "numbers."
+        )
+    return cats
+
+
+def _codes(values, missing, categories, label):
+    """The category index of each entry (NaN where missing); unknown values refused."""
+    lookup = {}
+    for i, c in enumerate(categories):
+        lookup[(type(c) is bool, c)] = i
+    out = np.full(len(missing), np.nan)
+    unknown = []
+    for r, (v, m) in enumerate(zip(values, missing, strict=True)):
+        if m:
+            continue
+        v = _plain_value(v)
+        code = lookup.get((type(v) is bool, v))
+        if code is None and isinstance(v, float) and v.is_integer():
+            code = lookup.get((False, int(v)))
+        if code is None:
+            if len(unknown) < 5 and v not in unknown:
+                unknown.append(v)
+            continue
+        out[r] = code
+    if unknown:
+        shown = ", ".join(_describe(u) for u in unknown)
+        raise ValueError(
+            f"Column {label} of X holds categories not seen during fit: {shown}. The model "
+            f"knows {len(categories)} ({', '.join(map(repr, categories[:8]))}"
+            f"{', ...' if len(categories) > 8 else ''}). Set those entries to missing "
+            "(NaN) to have them ignored, or refit with them (a pandas Categorical lists "
+            "categories before any is seen)."
+        )
+    return out
+
+
+def _numbers(values, missing, label, kind):
+    """A real or count column as float64 (NaN where missing); text, dates and inf refused."""
+    pd = _pandas()
+    if getattr(getattr(values, "dtype", None), "kind", "O") in ("m", "M"):
+        raise ValueError(
+            f"Column {label} of X holds {values.dtype} values, but it is {kind}: encode "
+            "dates and durations as numbers first (for example days since a reference date)."
+        )
+    series = pd.Series(values, copy=False)
+    try:
+        numeric = pd.to_numeric(series, errors="raise")
+        out = numeric.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    except (ValueError, TypeError):
+        bad = next(
+            (v for v, m in zip(values, missing, strict=True) if not m and not _is_number(v)), None
+        )
+        raise ValueError(
+            f"Column {label} of X is {kind} but holds {bad!r}, which is not a number. "
+            "Declare it 'nominal' in column_types if it holds categories."
+        ) from None
+    out[missing] = np.nan
+    if np.isinf(out).any():
+        raise ValueError(
+            f"Column {label} of X holds infinity. Missing entries are NaN; replace "
+            "infinite values or drop those rows."
+        )
+    return out
+
+
+def _is_number(v):
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_counts(column, label):
+    observed = column[~np.isnan(column)]
+    bad = observed[(observed < 0) | (observed != np.floor(observed))]
+    if bad.size:
+        raise ValueError(
+            f"Column {label} of X is a count but holds {float(bad[0]):g}: counts are integers "
+            "of at least 0. Declare it 'real' in column_types."
+        )

@@ -1,0 +1,496 @@
+"""Tables of mixed columns and missing entries: likelihoods, masking, dtypes, hostile input."""
+
+import math
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from helpers import fit_estimator, tags, takes_y
+from scipy import stats
+from sklearn.compose import make_column_selector
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import skvae
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae.models import ColumnLayout, TableInput, TableLikelihood, table_statistics
+
+SMALL = dict(max_iter=3, hidden_layer_sizes=(16,), random_state=0, device="cpu")
+ESTIMATORS = [cls for _, cls in skvae.all_estimators()]
+
+
+def mixed_frame(n=120, seed=0, missing=0.1):
+    """A table of every column type, with missing entries in each column."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "size": size * 3 + 10,
+            "weight": size + rng.normal(scale=0.3, size=n),
+            "colour": np.where(size > 0, "red", np.where(rng.random(n) < 0.5, "blue", "green")),
+            "flag": size + rng.normal(scale=0.5, size=n) > 0,
+            "visits": rng.negative_binomial(2, 0.3, size=n).astype(np.int64),
+            "grade": pd.Categorical(
+                rng.choice(["low", "mid", "high"], n), categories=["low", "mid", "high"],
+                ordered=True,
+            ),
+        }
+    )
+    frame["colour"] = frame["colour"].astype(object)
+    if missing:
+        frame["flag"] = frame["flag"].astype("boolean")
+        for column in frame.columns:
+            frame.loc[rng.random(n) < missing, column] = None
+    return frame
+
+
+# ---------------------------------------------------------------- likelihoods
+
+
+def _one_column(kind, k=0):
+    layout = ColumnLayout([kind], [k])
+    return layout
+
+
+@pytest.mark.parametrize("real", ["gaussian", "student_t"])
+def test_real_log_prob_is_the_closed_form(real):
+    layout = _one_column("real")
+    x = torch.tensor([[0.5], [-2.0], [3.0]], dtype=torch.float64)
+    lik = TableLikelihood(layout, table_statistics(x, layout), real=real).double()
+    raw = torch.tensor([[0.1], [-0.4], [1.2]], dtype=torch.float64)
+    loc = (lik.real_shift + lik.real_scale * raw[:, 0]).numpy()
+    scale = float(lik.real_sd[0].detach())
+    got = lik.log_prob(raw, x).detach().numpy()
+    if real == "gaussian":
+        want = stats.norm.logpdf(x[:, 0].numpy(), loc, scale)
+    else:
+        want = stats.t.logpdf(x[:, 0].numpy(), float(lik.df[0]), loc, scale)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_binary_and_nominal_log_probs_are_the_closed_forms():
+    layout = ColumnLayout(["binary", "nominal"], [2, 3])
+    x = torch.tensor([[1.0, 2.0], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    lik = TableLikelihood(layout, table_statistics(x, layout)).double()
+    raw = torch.tensor([[0.3, 0.1, -1.0, 2.0], [-1.0, 0.0, 0.5, 0.5], [2.0, 1.0, 1.0, -3.0]],
+                       dtype=torch.float64)
+    columns = lik.column_log_prob(raw, x).detach().numpy()
+    p = torch.sigmoid(raw[:, 0] + lik.binary_offset[0]).numpy()
+    np.testing.assert_allclose(columns[:, 0], stats.bernoulli.logpmf(x[:, 0].numpy(), p))
+    logits = (raw[:, 1:] + lik.nominal_offset[0]).numpy()
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    codes = x[:, 1].long().numpy()
+    np.testing.assert_allclose(columns[:, 1], np.log(probs[np.arange(3), codes]), rtol=1e-10)
+
+
+def test_ordinal_log_prob_is_the_cumulative_logit():
+    layout = ColumnLayout(["ordinal"], [4])
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0], [1.0]], dtype=torch.float64)
+    lik = TableLikelihood(layout, table_statistics(x, layout)).double()
+    raw = torch.tensor([[0.0], [1.5], [-2.0], [0.7], [40.0]], dtype=torch.float64)
+    theta = lik.thresholds()[0].detach().numpy()
+    cuts = np.concatenate([[-np.inf], theta, [np.inf]])
+    eta = raw[:, 0].clamp(-30, 30).numpy()
+    codes = x[:, 0].long().numpy()
+    want = np.log(
+        stats.logistic.cdf(cuts[codes + 1] - eta) - stats.logistic.cdf(cuts[codes] - eta)
+    )
+    got = lik.log_prob(raw, x).detach().numpy()
+    np.testing.assert_allclose(got[:4], want[:4], rtol=1e-9)
+    assert np.isfinite(got).all()  # far in the tail: no log(0)
+    probs = torch.exp(lik.ordinal_log_probs(raw)).detach()[:, 0, :]
+    np.testing.assert_allclose(probs.sum(-1).numpy(), 1.0, rtol=1e-9)
+
+
+def test_count_log_prob_is_the_negative_binomial():
+    layout = _one_column("count")
+    x = torch.tensor([[0.0], [3.0], [17.0], [1.0]], dtype=torch.float64)
+    lik = TableLikelihood(layout, table_statistics(x, layout)).double()
+    raw = torch.tensor([[0.0], [0.5], [-1.0], [2.0]], dtype=torch.float64)
+    mu = torch.exp(raw[:, 0] + lik.count_offset[0]).numpy()
+    r = float(lik.dispersion[0])
+    want = stats.nbinom.logpmf(x[:, 0].numpy(), r, r / (r + mu))
+    np.testing.assert_allclose(lik.log_prob(raw, x).detach().numpy(), want, rtol=1e-9)
+
+
+# ------------------------------------------------------------------- masking
+
+
+def _layout_and_rows():
+    layout = ColumnLayout(["real", "binary", "nominal", "ordinal", "count"], [0, 2, 3, 4, 0])
+    x = torch.tensor(
+        [[0.5, 1, 2, 3, 4], [-1.0, 0, 0, 0, 0], [1.0, 1, 1, 2, 10]], dtype=torch.float64
+    )
+    return layout, x
+
+
+@pytest.mark.parametrize("column", range(5))
+def test_a_missing_entry_changes_neither_the_gradient_nor_the_other_scores(column):
+    layout, x = _layout_and_rows()
+    lik = TableLikelihood(layout, table_statistics(x, layout)).double()
+    raw = torch.randn(3, layout.n_raw, dtype=torch.float64, requires_grad=True)
+    holed = x.clone()
+    holed[0, column] = float("nan")
+    full = lik.column_log_prob(raw, x)
+    part = lik.column_log_prob(raw, holed)
+    assert part[0, column] == 0
+    others = [j for j in range(5) if j != column]
+    torch.testing.assert_close(part[0, others], full[0, others])
+    torch.testing.assert_close(lik.log_prob(raw, holed)[0], full[0, others].sum())
+    # the row's loss gradient: that of its observed columns alone
+    (grad,) = torch.autograd.grad(lik.log_prob(raw, holed)[0], raw)
+    (want,) = torch.autograd.grad(full[0, others].sum(), raw)
+    torch.testing.assert_close(grad, want)
+    assert torch.isfinite(grad).all()
+
+
+def test_the_encoder_is_told_which_entries_are_missing():
+    layout, x = _layout_and_rows()
+    holed = x.clone()
+    holed[1, 2] = float("nan")
+    seen = TableInput(layout, table_statistics(x, layout), 1e4)(holed)
+    assert seen.shape == (3, layout.n_inputs)
+    mask = seen[:, -5:]
+    assert mask[1, 2] == 1 and mask.sum() == 1
+    # the nominal column's one-hot of the missing entry is all zeros
+    assert seen[1, 3:6].abs().sum() == 0 and seen[0, 3:6].sum() == 1
+
+
+def test_missing_entries_do_not_change_an_estimator_s_training_gradient():
+    # the same rows with the missing entry's value anywhere give the same fit
+    frame = mixed_frame(missing=0.0)
+    holed = frame.copy()
+    holed.loc[3, "size"] = np.nan
+    est = VAETransformer(**SMALL).fit(holed)
+    other = holed.copy()
+    other["size"] = other["size"].astype(float)
+    again = VAETransformer(**SMALL).fit(other)
+    np.testing.assert_array_equal(est.transform(holed), again.transform(other))
+
+
+# --------------------------------------------------------------- estimators
+
+
+def _fit(cls, X, **params):
+    extra = {"n_clusters": 2} if tags(cls).labels == "clusters" else {}
+    est = cls(**{**SMALL, **extra, **params})
+    if tags(cls).codes == "discrete":
+        est.set_params(prior=skvae.AutoregressivePrior(hidden_layer_sizes=(8,), max_steps=5),
+                       n_slots=2)
+    y = np.arange(len(X)) % 2
+    return fit_estimator(est, X, y), y
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_every_estimator_fits_a_mixed_table_with_missing_entries(cls):
+    frame = mixed_frame()
+    est, y = _fit(cls, frame)
+    assert list(est.column_types_) == ["real", "real", "nominal", "binary", "count", "ordinal"]
+    args = (frame, y) if takes_y(cls) else (frame,)
+    scores = est.score_samples(*args)
+    assert scores.shape == (len(frame),) and np.isfinite(scores).all()
+    if tags(cls).codes is not None:
+        codes = est.transform(*args)
+        assert np.isfinite(codes).all()
+    if tags(cls).samples is not None:
+        drawn = est.sample(5, random_state=0)
+        drawn = drawn[0] if tags(cls).samples == "X_y" else drawn
+        _check_valid_rows(drawn, frame)
+
+
+def _check_valid_rows(drawn, frame):
+    assert isinstance(drawn, pd.DataFrame) and list(drawn.columns) == list(frame.columns)
+    assert not drawn.isna().any().any()
+    assert set(drawn["colour"]) <= {"red", "blue", "green"}
+    assert drawn["flag"].dtype == frame["flag"].dtype
+    assert (drawn["visits"] >= 0).all() and (drawn["visits"] % 1 == 0).all()
+    assert drawn["grade"].dtype == frame["grade"].dtype
+
+
+def test_outputs_keep_the_table_s_dtypes():
+    frame = mixed_frame(missing=0.0)
+    frame["share"] = np.linspace(0, 1, len(frame)).astype(np.float32)
+    frame["label"] = frame["colour"].astype("string")
+    frame["nullable"] = pd.array(frame["visits"], dtype="Int64")
+    frame["maybe"] = pd.array(frame["flag"], dtype="boolean")
+    est = VAETransformer(**SMALL).fit(frame)
+    for out in (est.inverse_transform(est.transform(frame)), est.sample(7, random_state=1)):
+        assert dict(out.dtypes) == dict(frame.dtypes)
+        assert list(out["grade"].cat.categories) == ["low", "mid", "high"]
+        assert out["grade"].cat.ordered
+
+
+def test_an_object_array_round_trips_as_objects():
+    X = mixed_frame(missing=0.0)[["size", "colour"]].to_numpy(dtype=object)
+    est = VAETransformer(**SMALL).fit(X)
+    assert list(est.column_types_) == ["real", "nominal"]
+    out = est.sample(4, random_state=0)
+    assert out.dtype == object and set(out[:, 1]) <= {"red", "blue", "green"}
+
+
+def test_column_types_accepts_names_indices_masks_and_selectors():
+    frame = mixed_frame(missing=0.0)
+    for spec in (
+        {"ordinal": ["visits"]},
+        {"ordinal": [4]},
+        {"ordinal": [c == "visits" for c in frame.columns]},
+        {"ordinal": make_column_selector(pattern="^visits$")},
+    ):
+        est = VAETransformer(**SMALL, column_types=spec).fit(frame)
+        assert est.column_types_[4] == "ordinal"
+        assert list(est.categories_[4]) == sorted(set(frame["visits"]))
+    est = VAETransformer(**SMALL, column_types={}).fit(frame[["size", "weight"]])
+    assert list(est.column_types_) == ["real", "real"]
+    assert est._table_ is not None  # modelled column by column: takes NaN later
+    holed = frame[["size", "weight"]].copy()
+    holed.iloc[0, 0] = np.nan
+    assert np.isfinite(est.score_samples(holed)).all()
+
+
+def test_scores_are_in_nats_of_each_column():
+    # a real column scaled by 10 costs log(10) nats per observed entry
+    frame = mixed_frame(missing=0.2)
+    est = VAETransformer(**SMALL).fit(frame)
+    scaled = frame.assign(size=frame["size"] * 10)
+    again = VAETransformer(**SMALL).fit(scaled)
+    observed = frame["size"].notna().to_numpy()
+    diff = est.score_samples(frame) - again.score_samples(scaled)
+    np.testing.assert_allclose(diff[observed], math.log(10), atol=0.05)
+    np.testing.assert_allclose(diff[~observed], 0.0, atol=0.05)
+
+
+def test_an_incomplete_row_scores_its_observed_entries():
+    frame = mixed_frame(missing=0.0)
+    est = VAEOutlierDetector(**SMALL).fit(frame)
+    holed = frame.copy()
+    holed.loc[:, "size"] = np.nan
+    # fewer observed entries: a bound on a marginal likelihood, higher
+    assert (est.score_samples(holed) > est.score_samples(frame)).mean() > 0.9
+    every = frame.copy().astype(object)
+    every.loc[0, :] = None
+    assert np.isfinite(est.score_samples(every)).all()
+    assert est.predict(every).shape == (len(frame),)
+
+
+def test_a_model_fitted_on_complete_numbers_explains_missing_entries():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    est = VAETransformer(**SMALL).fit(X)
+    holed = X.copy()
+    holed[0, 0] = np.nan
+    with pytest.raises(ValueError, match="column_types"):
+        est.transform(holed)
+
+
+def test_partial_fit_takes_chunks_of_a_table():
+    frame = mixed_frame()
+    est = VAETransformer(**SMALL)
+    est.partial_fit(frame.iloc[:60]).partial_fit(frame.iloc[60:])
+    assert np.isfinite(est.score_samples(frame)).all()
+    new = frame.iloc[:5].copy()
+    new["colour"] = "purple"
+    with pytest.raises(ValueError, match="not seen during fit.*purple"):
+        est.partial_fit(new)
+
+
+def test_a_warm_fit_refuses_new_column_types():
+    frame = mixed_frame()
+    est = VAETransformer(**SMALL, warm_start=True).fit(frame)
+    est.set_params(column_types={"ordinal": ["visits"]})
+    with pytest.raises(ValueError, match="column_types"):
+        est.fit(frame)
+
+
+def test_a_table_model_round_trips_through_a_model_file(tmp_path):
+    frame = mixed_frame()
+    est = VAETransformer(**SMALL).fit(frame)
+    path = tmp_path / "table.safetensors"
+    skvae.save(est, path)
+    loaded = skvae.load(path)
+    np.testing.assert_array_equal(loaded.transform(frame), est.transform(frame))
+    pd.testing.assert_frame_equal(loaded.sample(5, random_state=0), est.sample(5, random_state=0))
+
+
+# -------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda f: f.assign(colour=["purple"] * len(f)), "not seen during fit"),
+        (lambda f: f.assign(visits=-1), "count but holds -1"),
+        (lambda f: f.assign(size="big"), "not a number"),
+        (lambda f: f.assign(size=np.inf), "infinity"),
+        (lambda f: f.iloc[:, :3], "features"),
+    ],
+)
+def test_bad_tables_after_fit_get_clear_errors(change, match):
+    frame = mixed_frame()
+    est = VAETransformer(**SMALL).fit(frame)
+    with pytest.raises(ValueError, match=match):
+        est.transform(change(frame))
+
+
+@pytest.mark.parametrize(
+    "params, change, match",
+    [
+        ({}, lambda f: f.assign(size=np.nan), "no observed value"),
+        ({"column_types": {"binary": ["colour"]}}, None, "binary but holds 3"),
+        ({"column_types": {"count": ["size"]}}, None, "count but holds"),
+        ({"column_types": {"cont": ["size"]}}, None, "column types are"),
+        ({"column_types": {"real": ["nope"]}}, None, "does not have"),
+        ({"column_types": {"real": [0], "count": [0]}}, None, "both"),
+        ({"column_types": {"real": [9]}}, None, "has 6 columns"),
+        ({"column_types": ["real"]}, None, "column_types"),
+        ({"likelihood": "bernoulli"}, None, "binary"),
+        ({"architecture": "conv", "image_shape": (1, 2, 3)}, None, "images"),
+    ],
+)
+def test_bad_tables_at_fit_get_clear_errors(params, change, match):
+    frame = mixed_frame()
+    if change is not None:
+        frame = change(frame)
+    with pytest.raises((ValueError, TypeError), match=match):
+        VAETransformer(**{**SMALL, **params}).fit(frame)
+
+
+def test_too_many_categories_are_refused():
+    frame = pd.DataFrame({"id": [f"row{i}" for i in range(1500)], "x": np.arange(1500.0)})
+    with pytest.raises(ValueError, match="identifier"):
+        VAETransformer(**SMALL).fit(frame)
+
+
+def test_rows_with_nothing_observed_and_a_category_seen_once():
+    frame = mixed_frame()
+    frame = frame.astype({"colour": object})
+    frame.loc[0, "colour"] = "violet"  # seen once
+    frame.loc[1, :] = None  # nothing observed
+    est = VAETransformer(**SMALL).fit(frame)
+    assert "violet" in list(est.categories_[2])
+    scores = est.score_samples(frame)
+    assert np.isfinite(scores).all()
+    assert scores[1] <= 1e-9  # log p(nothing) is 0; its bound is at most 0
+    assert np.isfinite(est.transform(frame.iloc[[0]])).all()
+
+
+# ------------------------------------------------------------------ imputer
+
+
+def test_the_imputer_keeps_observed_entries_and_fills_valid_values():
+    frame = mixed_frame(missing=0.2)
+    imputer = VAEImputer(**SMALL).set_output(transform="pandas")
+    out = imputer.fit_transform(frame)
+    assert not out.isna().any().any()
+    observed = frame.notna()
+    for column in frame.columns:
+        kept = observed[column]
+        np.testing.assert_array_equal(
+            out.loc[kept, column].to_numpy(), frame.loc[kept, column].to_numpy()
+        )
+    _check_valid_rows(out, frame)
+    plain = VAEImputer(**SMALL).fit_transform(frame)
+    assert isinstance(plain, np.ndarray) and plain.dtype == object
+
+
+def test_the_imputer_beats_the_mean_on_correlated_columns():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(400, 2))
+    X = z @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(400, 6))
+    holes = rng.random(X.shape) < 0.2
+    holed = np.where(holes, np.nan, X)
+    filled = VAEImputer(random_state=0, max_iter=100).fit_transform(holed)
+    error = np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
+    mean_error = np.sqrt(np.mean((np.nanmean(holed, 0)[np.nonzero(holes)[1]] - X[holes]) ** 2))
+    assert error < 0.5 * mean_error
+
+
+def test_the_imputer_s_indicators_and_multiple_imputations():
+    frame = mixed_frame(missing=0.2)
+    frame["complete"] = np.arange(len(frame), dtype=float)
+    imputer = VAEImputer(**SMALL, add_indicator=True, sample_posterior=True).fit(frame)
+    names = imputer.get_feature_names_out()
+    assert "missingindicator_size" in names and "missingindicator_complete" not in names
+    out = imputer.transform(frame)
+    assert out.shape == (len(frame), len(names))
+    first = imputer.set_params(random_state=1).transform(frame)
+    again = imputer.transform(frame)
+    other = imputer.set_params(random_state=2).transform(frame)
+    np.testing.assert_array_equal(first, again)
+    assert (first != other).any()
+
+
+def test_the_imputer_in_a_pipeline_and_a_search():
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    frame = mixed_frame(missing=0.2)
+    y = (frame["weight"].fillna(0) > 0).to_numpy()
+    numbers = frame[["size", "visits"]]
+    pipe = make_pipeline(VAEImputer(**SMALL), LogisticRegression())
+    assert cross_val_score(pipe, numbers, y, cv=3).mean() > 0.4
+    search = GridSearchCV(VAEImputer(**SMALL), {"n_components": [1, 2]}, cv=2).fit(frame)
+    assert search.best_params_["n_components"] in (1, 2)
+
+
+def test_the_imputer_on_two_threads_gives_the_serial_answer():
+    frame = mixed_frame(missing=0.2)
+    imputer = VAEImputer(**SMALL, sample_posterior=True).fit(frame)
+    serial = imputer.transform(frame)
+    results = [None, None]
+
+    def run(i):
+        results[i] = imputer.transform(frame)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results:
+        np.testing.assert_array_equal(got, serial)
+
+
+def test_a_column_selector_is_saved_as_the_columns_it_selected(tmp_path):
+    frame = mixed_frame()
+    spec = {"ordinal": make_column_selector(pattern="^visits$")}
+    est = VAETransformer(**SMALL, column_types=spec).fit(frame)
+    path = tmp_path / "selected.safetensors"
+    with pytest.warns(UserWarning, match="columns it selected"):
+        skvae.save(est, path)
+    loaded = skvae.load(path)
+    assert loaded.column_types == {"ordinal": ["visits"]}
+    assert list(loaded.column_types_) == list(est.column_types_)
+    np.testing.assert_array_equal(loaded.transform(frame), est.transform(frame))
+    with pytest.raises(TypeError, match="holds no code"):
+        skvae.save(VAETransformer(column_types=spec), tmp_path / "unfitted.safetensors")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.update(types=["real"] * 6),  # the weights no longer fit
+        lambda t: t["categories"][2].append("red"),  # a category twice
+        lambda t: t.update(dtypes=["nonsense"] * 6),
+        lambda t: t.update(frame="yes"),
+        lambda t: t.update(declared=["count"] * 6),
+        lambda t: t.pop("names"),
+    ],
+)
+def test_an_edited_table_description_is_refused(tmp_path, edit):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    est = VAETransformer(**SMALL).fit(mixed_frame())
+    path = tmp_path / "table.safetensors"
+    skvae.save(est, path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    description = json.loads(metadata["skvae"])
+    edit(description["model"]["state"]["_table_"]["__dict__"])
+    bad = tmp_path / "edited.safetensors"
+    save_file(tensors, str(bad), metadata={**metadata, "skvae": json.dumps(description)})
+    with pytest.raises(ValueError, match="edited.safetensors"):
+        skvae.load(bad)
