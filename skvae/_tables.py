@@ -459,7 +459,7 @@ def _categories(values, dtype, missing, kind, label):
     if isinstance(dtype, pd.CategoricalDtype):
         cats = [_plain_value(c) for c in dtype.categories]
     else:
-        observed = [_plain_value(v) for v, m in zip(values, missing, strict=True) if not m]
+        observed = _unique_observed(values, missing)
         odd = next((v for v in observed if not isinstance(v, (str, bool, numbers.Number))), None)
         if odd is not None:
             raise TypeError(
@@ -467,7 +467,8 @@ def _categories(values, dtype, missing, kind, label):
                 "neither a category nor a number: each argument must be a string, a "
                 "number or a boolean."
             )
-        unique = list(dict.fromkeys(observed))
+        unique = list(dict.fromkeys((type(v) is bool, v) for v in observed))
+        unique = [v for _, v in unique]
         try:
             cats = sorted(unique)
         except TypeError:
@@ -500,8 +501,36 @@ def _categories(values, dtype, missing, kind, label):
     return cats
 
 
+# pandas' inferred kinds of a column whose values hash apart exactly (no
+# boolean that would be taken for 0 or 1)
+_HASHABLE_KINDS = ("string", "integer", "floating", "mixed-integer-float", "decimal", "empty")
+
+
+def _unique_observed(values, missing):
+    """The distinct observed values of a column, as plain Python values (by hashing,
+    where no boolean can be taken for 0 or 1)."""
+    pd = _pandas()
+    observed = np.asarray(pd.Series(values, copy=False).to_numpy(dtype=object))[~missing]
+    try:
+        kind = pd.api.types.infer_dtype(observed, skipna=True)
+    except TypeError:
+        kind = "mixed"
+    if kind in _HASHABLE_KINDS or kind == "boolean":
+        try:
+            return [_plain_value(v) for v in pd.unique(observed)]
+        except TypeError:  # unhashable values: named by the caller
+            pass
+    return [_plain_value(v) for v in observed]
+
+
 def _codes(values, missing, categories, label):
     """The category index of each entry (NaN where missing); unknown values refused."""
+    fast = _fast_codes(values, missing, categories)
+    if fast is not None:
+        out, unknown = fast
+        if unknown:
+            _refuse_unknown(unknown, categories, label)
+        return out
     lookup = {}
     for i, c in enumerate(categories):
         lookup[(type(c) is bool, c)] = i
@@ -520,6 +549,31 @@ def _codes(values, missing, categories, label):
             continue
         out[r] = code
     if unknown:
+        _refuse_unknown(unknown, categories, label)
+    return out
+
+
+def _fast_codes(values, missing, categories):
+    """``_codes`` by hashing (pandas), where no boolean can be taken for 0 or 1."""
+    pd = _pandas()
+    if any(isinstance(c, bool) for c in categories):
+        return None
+    observed = np.asarray(pd.Series(values, copy=False).to_numpy(dtype=object))[~missing]
+    try:
+        kind = pd.api.types.infer_dtype(observed, skipna=True)
+    except TypeError:
+        return None
+    if kind not in _HASHABLE_KINDS:
+        return None  # booleans, maybe beside numbers (True == 1): the slow, exact path
+    index = pd.Index(categories, dtype=object).get_indexer(observed)
+    out = np.full(len(missing), np.nan)
+    out[~missing] = np.where(index >= 0, index, np.nan)
+    unknown = list(dict.fromkeys(_plain_value(v) for v in observed[index < 0][:1000]))[:5]
+    return out, unknown
+
+
+def _refuse_unknown(unknown, categories, label):
+    if unknown:
         shown = ", ".join(_describe(u) for u in unknown)
         raise ValueError(
             f"Column {label} of X holds categories not seen during fit: {shown}. The model "
@@ -528,7 +582,6 @@ def _codes(values, missing, categories, label):
             "(NaN) to have them ignored, or refit with them (a pandas Categorical lists "
             "categories before any is seen)."
         )
-    return out
 
 
 def _numbers(values, missing, label, kind):

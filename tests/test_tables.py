@@ -494,3 +494,21 @@ def test_an_edited_table_description_is_refused(tmp_path, edit):
     save_file(tensors, str(bad), metadata={**metadata, "skvae": json.dumps(description)})
     with pytest.raises(ValueError, match="edited.safetensors"):
         skvae.load(bad)
+
+
+def test_pictures_of_rows_draw_a_table_s_numeric_columns():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skvae.plotting import ReconstructionDisplay, SampleGridDisplay
+
+    frame = mixed_frame()
+    est = VAETransformer(**SMALL).fit(frame)
+    shown = ReconstructionDisplay.from_estimator(est, frame)
+    assert shown.reconstructions.shape[1] == 3  # size, weight, visits
+    drawn = SampleGridDisplay.from_estimator(est, n_samples=4)
+    assert drawn.samples.shape[-1] == 3 and np.isfinite(drawn.samples).all()
+    words = VAETransformer(**SMALL).fit(frame[["colour", "grade"]])
+    with pytest.raises(TypeError, match="without a numeric column"):
+        SampleGridDisplay.from_estimator(words)

@@ -254,6 +254,11 @@ class _Fitted:
                 ) from None
             self.tags = None
         check_is_fitted(estimator)
+        # a table of mixed columns: pictures of rows draw its numeric columns
+        self.table_columns = None
+        if getattr(self.model, "_table_", None) is not None:
+            kinds = list(self.model.column_types_)
+            self.table_columns = [j for j, k in enumerate(kinds) if k in ("real", "count")]
         self.steps = _steps_before(estimator)
         self.invertible, self.units_note = True, None
         if self.steps:
@@ -274,8 +279,24 @@ class _Fitted:
             X = step.transform(X)
         return X
 
+    def _numbers(self, rows):
+        """A table's rows as the floats of its numeric columns (NaN where missing)."""
+        if not self.table_columns:
+            raise TypeError(
+                f"{self.display} draws the numbers of rows, but {self.name} was fitted on "
+                "a table without a numeric column."
+            )
+        if hasattr(rows, "iloc"):
+            rows = rows.iloc[:, self.table_columns].astype(object)
+        else:
+            rows = np.asarray(rows, dtype=object)[:, self.table_columns]
+        return np.asarray(rows, dtype=np.float64)
+
     def to_data(self, rows):
-        """Rows from the model back in ``X``'s units, where the earlier steps invert."""
+        """Rows from the model back in ``X``'s units, where the earlier steps invert
+        (a table's numeric columns)."""
+        if self.table_columns is not None:
+            return self._numbers(rows)
         if not self.invertible:
             return rows
         for step in reversed(self.steps):
@@ -284,6 +305,8 @@ class _Fitted:
 
     def data_rows(self, X):
         """Rows of ``X`` in the units the pictures are in (see :attr:`units_note`)."""
+        if self.table_columns is not None:
+            return self._numbers(X)
         return _rows(X if self.invertible else self.to_model(X))
 
     def require(self, what, ok, *methods):
@@ -354,7 +377,10 @@ class _Fitted:
     def feature_names(self, names, n_features):
         """``names`` (checked), or the names of the features drawn, or None."""
         if names is None:
-            if self.steps and not self.invertible:
+            if self.table_columns is not None:
+                every = getattr(self.model, "feature_names_in_", None)
+                names = None if every is None else np.asarray(every)[self.table_columns]
+            elif self.steps and not self.invertible:
                 names = self.model_feature_names()
             else:
                 source = self.steps[0] if self.steps else self.model

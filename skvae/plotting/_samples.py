@@ -164,7 +164,7 @@ class SampleGridDisplay:
                 raise ValueError(f"{fitted.name} samples its prior: groups must be None.")
             out = model.sample(n_samples, random_state=random_state, noise=noise)
             samples, labels = [out[0] if fitted.tags.samples == "X_y" else out], ["prior"]
-        samples = np.stack([_rows(fitted.to_data(_rows(s))) for s in samples])
+        samples = np.stack([_rows(fitted.to_data(s)) for s in samples])
         display = cls(
             samples, labels, image_shape=fitted.image_shape(image_shape, samples.shape[-1]),
         )
