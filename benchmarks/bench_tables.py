@@ -335,7 +335,7 @@ def run_codes(tables, seeds, widths, max_rows, vae_params):
 # ------------------------------------------------------------------- outliers
 
 
-def run_outliers(seeds, rate, data_dir, only_sets, vae_params):
+def run_outliers(seeds, rate, data_dir, only_sets, vae_params, only=None):
     auc, secs = {}, {}
     files = sorted(Path(data_dir).glob("*.npz"))
     if only_sets:
@@ -369,6 +369,8 @@ def run_outliers(seeds, rate, data_dir, only_sets, vae_params):
                         random_state=seed, **vae_params)), X_tr, X_te),
             }
             for name, (make, train, test) in routes.items():
+                if only and not any(o.lower() in name.lower() for o in only):
+                    continue
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -502,7 +504,8 @@ def main():
     parser.add_argument("--rates", nargs="+", type=float, default=list(RATES))
     parser.add_argument("--widths", nargs="+", type=int, default=[2, 8, 16])
     parser.add_argument("--max-rows", type=int, default=12_000)
-    parser.add_argument("--only", nargs="+", default=None, help="imputers, by name")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="imputers (impute) or routes (outliers), by a part of the name")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--data", nargs="+", default=None, help="ADBench file stems")
     parser.add_argument("--vae", nargs="*", default=[], metavar="NAME=VALUE")
@@ -517,7 +520,7 @@ def main():
     if "codes" in args.sections:
         run_codes(tables, args.seeds, args.widths, args.max_rows, vae_params)
     if "outliers" in args.sections:
-        run_outliers(args.seeds, 0.2, args.data_dir, args.data, vae_params)
+        run_outliers(args.seeds, 0.2, args.data_dir, args.data, vae_params, args.only)
     if "samples" in args.sections:
         run_samples(tables, args.seeds, args.max_rows, vae_params)
 

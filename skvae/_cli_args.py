@@ -71,12 +71,16 @@ def _add_common(parser, output_help):
     parser.add_argument(
         "--column-types",
         type=column_types_option,
-        action="append",
+        nargs="+",
+        action="extend",
         metavar="TYPE=COLUMN,...",
         help="the type of columns whose dtype does not say it: real, binary, nominal, "
-        "ordinal or count (e.g. ordinal=education count=visits,children; may be "
-        "repeated). A file with text columns or empty cells is modelled column by "
-        "column (no scaler), each type inferred and reported on stderr",
+        "ordinal or count, e.g. --column-types count=visits,children "
+        "ordinal=education:school<college<degree (an ordinal column's categories in "
+        "order after ':', separated by '<'; without them, numbers in numeric order "
+        "and text in alphabetical order). A file with text columns or empty cells is "
+        "modelled column by column (no scaler), each type inferred and reported on "
+        "stderr",
     )
     parser.add_argument(
         "--architecture",

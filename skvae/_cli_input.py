@@ -124,7 +124,17 @@ def column_types_option(text):
             f"expected TYPE=COLUMN[,COLUMN...] with a TYPE in {', '.join(COLUMN_TYPES)}, "
             f"got {text!r}"
         )
-    return kind, [c.strip() for c in columns.split(",") if c.strip()]
+    out = []
+    for column in (c.strip() for c in columns.split(",") if c.strip()):
+        name, _, levels = column.partition(":")
+        order = [v.strip() for v in levels.split("<")] if levels else None
+        if order is not None and (kind not in ("ordinal", "nominal", "binary") or "" in order):
+            raise argparse.ArgumentTypeError(
+                f"{column!r}: categories in order (COLUMN:A<B<C) are for ordinal, nominal "
+                "or binary columns, each named"
+            )
+        out.append((name.strip(), order))
+    return kind, out
 
 
 def column_types_of(args):
@@ -134,8 +144,14 @@ def column_types_of(args):
         return None
     out = {}
     for kind, columns in given:
-        out.setdefault(kind, []).extend(columns)
-    return out
+        ordered = out.setdefault(kind, {})
+        for name, order in columns:
+            ordered[name] = order
+    # a list of names where no order was given, as the Python API takes it
+    return {
+        kind: (list(columns) if all(v is None for v in columns.values()) else columns)
+        for kind, columns in out.items()
+    }
 
 
 def describe_columns(estimator):

@@ -41,7 +41,10 @@ SHARED_PARAMETERS_DOC = """\
         of standardised rows, shape ``(n, n_features)``, or of images,
         ``(n, channels, height, width)`` when ``image_shape`` is given, and
         must return a float tensor of shape ``(n, d)`` for any ``d``; skvae
-        adds the posterior heads (and the class of a conditional model). An
+        adds the posterior heads (and the class of a conditional model). A
+        table modelled column by column (see ``column_types``) reaches it
+        encoded: ``(n, n_inputs)``, its numbers standardised, each category
+        one-hot and one indicator per column of the missing entries. An
         instance is copied at each fit, weights included (a pretrained
         encoder starts from them); a class (or ``functools.partial``) is
         called with no arguments at each fit, under ``random_state``. A
@@ -280,7 +283,9 @@ SHARED_ATTRIBUTES_DOC = """\
 
     x_unit_ : float
         The one scale every centred feature is divided by (the root mean
-        square of the centred training data; 1 with a Bernoulli likelihood).
+        square of the centred training data; 1 with a Bernoulli likelihood,
+        and for a table modelled column by column, whose columns each have
+        their own scale).
         Scores and losses are reported in nats of ``X``, not of these units.
 
     net_ : skorch.NeuralNet

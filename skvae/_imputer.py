@@ -43,6 +43,12 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
     z_l)``): calls with different ``random_state`` give multiple
     imputations, as :class:`~sklearn.impute.IterativeImputer` does.
 
+    An imputer reads tables only: of the shared parameters below,
+    ``architecture`` is ``"mlp"``, ``image_shape`` None, and ``likelihood``
+    (``"gaussian"`` or ``"student_t"``) is the distribution of the real
+    columns; an ``encoder`` of your own reads the encoded table (see
+    ``column_types``).
+
     Missing entries are NaN, None, ``pd.NA`` or ``NaT``. ``transform``
     returns an array (of objects where the table has categories) or, under
     ``set_output(transform="pandas")``, a DataFrame with the columns' dtypes

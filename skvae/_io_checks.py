@@ -212,8 +212,13 @@ def check_table(est, path):
         return unreadable(path, f"its {name}'s table description is damaged ({why})")
 
     if not isinstance(table, dict) or set(table) != {"types", "categories", "dtypes", "names",
-                                                     "frame", "declared"}:
-        raise bad("not the six entries of a table")
+                                                     "frame", "declared", "integral"}:
+        raise bad("not the seven entries of a table")
+    integral = table["integral"]
+    if not isinstance(integral, list) or len(integral) != n or not all(
+        isinstance(v, bool) for v in integral
+    ):
+        raise bad("which columns are integers")
     declared = table["declared"]
     if not isinstance(declared, list) or len(declared) != n or not all(
         d is None or d == t for d, t in zip(declared, table["types"], strict=False)

@@ -121,6 +121,13 @@ default="combined"
         Median and interquartile range of the reconstruction and latent
         views on the training data, which standardise the combined score.
 
+    missing_fill_ : ndarray of shape (n_features,)
+        Only for a table modelled column by column (see ``column_types``):
+        what a missing entry of each column adds to a row's reconstruction
+        view, the column's median reconstruction log-likelihood over the
+        training rows that have it, so that an empty cell makes a row
+        neither more nor less normal.
+
     {shared_attributes}
 
     See Also
@@ -251,6 +258,16 @@ default="combined"
 
     def _fit(self, X, warm, inputs, random_state=None):
         super()._fit(X, warm, inputs, random_state)
+        self.__dict__.pop("missing_fill_", None)
+        if getattr(self, "_table_", None) is not None:
+            # what a missing entry of each column adds to the reconstruction
+            # view: the column's median over the training rows that have it,
+            # so that a hole makes a row neither more nor less normal
+            per_column = self._feature_scores(X)
+            observed = ~np.isnan(X)
+            per_column[~observed] = np.nan
+            fill = np.nanmedian(np.where(observed.any(axis=0), per_column, 0.0), axis=0)
+            self.missing_fill_ = np.nan_to_num(fill)
         views = self._views(X)
         q1, median, q3 = np.percentile(views, [25, 50, 75], axis=0)
         self.view_centers_ = median
@@ -275,6 +292,9 @@ default="combined"
 
         views = self._map_blocks(X, views, dtype=np.float64)
         views[:, 0] += self._log_jacobian  # nats of X
+        fill = getattr(self, "missing_fill_", None)
+        if fill is not None:
+            views[:, 0] += np.isnan(np.asarray(X)) @ fill
         return views
 
     def _scores(self, X, views=None):
@@ -351,12 +371,20 @@ default="combined"
         Returns
         -------
         scores : ndarray of shape (n_samples, n_features)
-            In nats; lower is more abnormal.
+            In nats; lower is more abnormal. NaN where an entry of a table is
+            missing (it has no score).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        scores = self._feature_scores(X)
+        if getattr(self, "_table_", None) is not None:
+            scores[np.isnan(np.asarray(X))] = np.nan  # a missing entry has no score
+        return scores
+
+    def _feature_scores(self, X):
+        """``score_features`` of validated ``X``, in nats of each feature of X."""
         eps = self._score_noise(self.n_draws, moment_matched=True)
         scores = self._map_blocks(
             X, lambda m, xb: m.feature_log_px(xb, eps), dtype=np.float64
         )
-        return scores - math.log(self.x_unit_)  # nats of each feature of X
+        return scores - math.log(self.x_unit_)

@@ -70,6 +70,13 @@ class TableMixin:
         Returns the matrix, and ``y`` validated where it is given.
         """
         if not is_frame(X):
+            if isinstance(X, (list, tuple)):
+                # rows of numbers and text: objects (numpy would make every
+                # value a string)
+                try:
+                    X = np.asarray(X, dtype=object)
+                except ValueError:
+                    pass  # ragged: check_array says so
             # scikit-learn's errors for sparse, 1-D, empty and complex input
             # (dtype=None keeps strings and objects as they are)
             X = check_array(
@@ -81,8 +88,8 @@ class TableMixin:
         else:
             table = self._table
             _check_n_features(self, X, reset=False)
+        _check_feature_names(self, X, reset=reset)  # before the values: names first
         M = table.encode(X)
-        _check_feature_names(self, X, reset=reset)
         _check_n_features(self, M, reset=reset)
         n_min = 2 if reset else 1
         if M.shape[0] < n_min:
@@ -107,16 +114,21 @@ class TableMixin:
 
     def _check_table_params(self):
         """The hyperparameters a table of mixed columns can be fitted with."""
+        what = (
+            f"{type(self).__name__} models tables column by column"
+            if getattr(self, "_always_table", False)
+            else "X is a table (with categories, booleans or missing entries)"
+        )
         if self.architecture == "conv" or self.image_shape is not None:
             raise ValueError(
-                "X is a table (with categories, booleans or missing entries), but "
+                f"{what}, but "
                 "image_shape or architecture='conv' reads rows as images. Images with "
                 "missing pixels are not supported; fit a table with architecture='mlp'."
             )
         if self.likelihood == "bernoulli":
             raise ValueError(
-                "likelihood='bernoulli' models every feature as a probability; in a table "
-                "of mixed columns each column has its own likelihood. Declare 0/1 columns "
+                f"{what}: likelihood='bernoulli' models every feature as a probability, but "
+                "in a table each column has its own likelihood. Declare 0/1 columns "
                 "'binary' in column_types, and keep likelihood='gaussian' or 'student_t' "
                 "(the distribution of the real columns)."
             )

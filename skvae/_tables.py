@@ -128,7 +128,8 @@ def infer_type(values, dtype):
     their mean (as counts do, and as a negative binomial can model), and
     ``"real"`` otherwise (a year, a code); so is a float column with missing
     entries whose other values are all integers (an integer column read
-    from a file with empty cells).
+    from a file with empty cells). Numbers that are all 0 or 1 are
+    ``"binary"``.
     """
     pd = _pandas()
     if isinstance(dtype, pd.CategoricalDtype):
@@ -136,6 +137,10 @@ def infer_type(values, dtype):
     if pd.api.types.is_bool_dtype(dtype):
         return "binary"
     kind = getattr(dtype, "kind", "O")
+    if kind in "iuf":
+        observed = np.asarray(pd.Series(values).dropna(), dtype=np.float64)
+        if observed.size and np.isin(observed, (0.0, 1.0)).all():
+            return "binary"  # a 0/1 column
     if kind == "f":
         # integers that empty cells made floats (as a CSV file's are) are
         # integers; other floats are real
@@ -177,6 +182,10 @@ def _selected(selection, X, names, n_columns, kind):
         selection = selection(X)
     if isinstance(selection, (str, numbers.Integral)):
         selection = [selection]
+    if isinstance(selection, slice):
+        selection = list(range(n_columns))[selection]
+    if isinstance(selection, (set, frozenset)):
+        selection = sorted(selection, key=str)
     selection = list(np.asarray(selection, dtype=object).ravel()) if not isinstance(
         selection, list
     ) else selection
@@ -247,8 +256,11 @@ class Table:
     (:meth:`to_dict`, :meth:`from_dict`).
     """
 
-    def __init__(self, types, categories, dtypes, names, frame, declared=None):
+    def __init__(self, types, categories, dtypes, names, frame, declared=None, integral=None):
         self.types = list(types)
+        # whether a real column's observed values were all integers (its
+        # outputs are rounded)
+        self.integral = list(integral) if integral is not None else [False] * len(self.types)
         # the type column_types named for each column (None: inferred)
         self.declared = list(declared) if declared is not None else [None] * len(self.types)
         self.categories = list(categories)  # a list of values, or None
@@ -264,8 +276,20 @@ class Table:
         columns, names = _columns_of(X)
         if not columns:
             raise ValueError("X has no columns: a table needs at least one.")
-        declared = {}
+        if len(columns[0]) < 2:
+            raise ValueError(
+                f"Found a table with {len(columns[0])} row(s) while a minimum of 2 is "
+                "required to fit."
+            )
+        declared, orders = {}, {}
         for kind, selection in (column_types or {}).items():
+            if isinstance(selection, dict):
+                # {column: its categories in order (or None)}
+                for column, order in selection.items():
+                    for j in _selected([column], X, names, len(columns), kind):
+                        if order is not None:
+                            orders[j] = _check_order(order, kind, column)
+                selection = list(selection)
             for j in _selected(selection, X, names, len(columns), kind):
                 if j in declared and declared[j] != kind:
                     label = names[j] if names else j
@@ -290,15 +314,22 @@ class Table:
                 raise ValueError(f"Column {label} of X: {exc}") from None
             types.append(kind)
             dtypes.append(str(dtype))
-            categories.append(
-                _categories(values, dtype, missing, kind, label)
-                if kind in CATEGORICAL_TYPES
-                else None
-            )
+            if kind in CATEGORICAL_TYPES and j in orders:
+                cats = _given_categories(values, missing, orders[j], label)
+            elif kind in CATEGORICAL_TYPES:
+                cats = _categories(values, dtype, missing, kind, label)
+            else:
+                cats = None
+            categories.append(cats)
             if kind == "count":
                 _check_counts(_numbers(values, missing, label, kind), label)
         declared_types = [declared.get(j) for j in range(len(columns))]
-        return cls(types, categories, dtypes, names, is_frame(X), declared_types)
+        integral = [
+            kind == "real" and _integral(values, missing)
+            for kind, values, missing in ((t, c, _missing(c)) for t, c in zip(types, columns,
+                                                                                strict=True))
+        ]
+        return cls(types, categories, dtypes, names, is_frame(X), declared_types, integral)
 
     @property
     def layout(self):
@@ -354,11 +385,18 @@ class Table:
                 values.append(col)
             elif kind == "count":
                 values.append(np.where(np.isnan(column), np.nan, np.rint(np.maximum(column, 0))))
+            elif self.integral[j]:
+                values.append(np.rint(column))
             else:
                 values.append(column)
         if not (self.frame if frame is None else frame):
-            if all(kind not in CATEGORICAL_TYPES for kind in self.types):
-                return np.column_stack(values) if values else M
+            numbers = all(
+                cats is None
+                or all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cats)
+                for cats in self.categories
+            )
+            if numbers:  # an array of numbers stays one
+                return np.column_stack([np.asarray(v, dtype=np.float64) for v in values])
             out = np.empty((M.shape[0], len(values)), dtype=object)
             for j, col in enumerate(values):
                 out[:, j] = col
@@ -367,7 +405,12 @@ class Table:
         names = self.names or [f"x{j}" for j in range(len(values))]
         for j, col in enumerate(values):
             data[names[j]] = self._as_dtype(col, j, pd)
-        return pd.DataFrame(data, index=index)
+        # built on a fresh index, then given the caller's: a Series among the
+        # columns must not be aligned to it by label
+        out = pd.DataFrame(data)  # every Series here has the index 0..n-1
+        if index is not None:
+            out.index = index
+        return out
 
     def _as_dtype(self, col, j, pd):
         """A decoded column in column ``j``'s fitted dtype (where its values fit it)."""
@@ -412,13 +455,14 @@ class Table:
             "names": None if self.names is None else list(self.names),
             "frame": self.frame,
             "declared": list(self.declared),
+            "integral": list(self.integral),
         }
 
     @classmethod
     def from_dict(cls, data):
         return cls(
             data["types"], data["categories"], data["dtypes"], data["names"], data["frame"],
-            data.get("declared"),
+            data.get("declared"), data.get("integral"),
         )
 
     def stored_column_types(self, column_types):
@@ -453,6 +497,47 @@ def _plain_value(v):
     return v
 
 
+def _check_order(order, kind, column):
+    """An ordinal column's categories in order, as given in ``column_types``."""
+    if isinstance(order, (str, bytes)) or not hasattr(order, "__iter__"):
+        raise ValueError(
+            f"column_types[{kind!r}][{column!r}] must list the column's categories in "
+            f"order, e.g. ['low', 'mid', 'high']; got {order!r}."
+        )
+    order = [_plain_value(v) for v in order]
+    if len({(type(v) is bool, v) for v in order}) != len(order) or not order:
+        raise ValueError(
+            f"column_types[{kind!r}][{column!r}] lists a category twice (or none): {order!r}."
+        )
+    return order
+
+
+def _given_categories(values, missing, order, label):
+    """The categories given in ``column_types``, every observed value among them."""
+    observed = _unique_observed(values, missing)
+    known = {(type(v) is bool, v) for v in order}
+    extra = [v for v in observed if (type(v) is bool, v) not in known]
+    if extra:
+        raise ValueError(
+            f"Column {label} of X holds {', '.join(map(repr, extra[:5]))}, which the order "
+            f"given in column_types ({order!r}) does not list."
+        )
+    return list(order)
+
+
+def _sorted_categories(unique):
+    """Categories in order: numbers (also numbers written as text) by value, else text."""
+    if unique and all(isinstance(v, str) for v in unique):
+        try:
+            return sorted(unique, key=float)  # "2" before "10"
+        except ValueError:
+            return sorted(unique)
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=lambda v: (type(v).__name__, str(v)))
+
+
 def _categories(values, dtype, missing, kind, label):
     """The categories of a column: a Categorical's own, else its sorted values."""
     pd = _pandas()
@@ -469,10 +554,7 @@ def _categories(values, dtype, missing, kind, label):
             )
         unique = list(dict.fromkeys((type(v) is bool, v) for v in observed))
         unique = [v for _, v in unique]
-        try:
-            cats = sorted(unique)
-        except TypeError:
-            cats = sorted(unique, key=lambda v: (type(v).__name__, str(v)))
+        cats = _sorted_categories(unique)
     for c in cats:
         plain = isinstance(c, (str, bool, int, float))
         if not plain or (isinstance(c, float) and not math.isfinite(c)):
@@ -619,6 +701,16 @@ def _is_number(v):
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _integral(values, missing):
+    """Whether a numeric column's observed values are all integers."""
+    pd = _pandas()
+    try:
+        observed = pd.to_numeric(pd.Series(values, copy=False)[~missing]).to_numpy(float)
+    except (ValueError, TypeError):
+        return False
+    return bool(observed.size) and bool(np.all(observed == np.round(observed)))
 
 
 def _check_counts(column, label):

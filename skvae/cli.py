@@ -387,6 +387,8 @@ def _outliers(args):
 def _impute(args):
     from . import VAEImputer
 
+    if args.plot:
+        raise CLIError("impute draws no picture: drop --plot")
     imputer = VAEImputer(sample_posterior=args.sample_posterior)
     args.no_scale = True  # the imputer models each column in its own units
     job = _fit_pipeline(imputer, args, "a VAE imputer")

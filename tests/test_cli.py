@@ -695,3 +695,20 @@ def test_max_steps_sets_the_budget(tmp_path, capsys):
         main(["reduce", str(src), "--max-steps", "many", "-q"])
     assert exit_.value.code == 2
     assert "expected a positive integer or 'none', got 'many'" in capsys.readouterr().err
+
+
+def test_column_types_take_several_columns_and_an_order(tmp_path, capsys):
+    frame = pd.DataFrame({
+        "level": ["low", "high", "medium", None] * 10,
+        "kids": [0, 2, 1, 3] * 10,
+        "x": np.arange(40.0),
+    })
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    argv = ["impute", str(path), "--max-iter", "2", "--column-types",
+            "ordinal=level:low<medium<high", "count=kids", "-o", str(tmp_path / "o.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "level: ordinal (3 categories: low, medium, high)" in err and "kids: count" in err
+    assert main(["impute", str(path), *FAST, "--plot", str(tmp_path / "p.png")]) == 2
+    assert "impute draws no picture" in capsys.readouterr().err

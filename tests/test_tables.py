@@ -263,11 +263,18 @@ def test_scores_are_in_nats_of_each_column():
 
 def test_an_incomplete_row_scores_its_observed_entries():
     frame = mixed_frame(missing=0.0)
-    est = VAEOutlierDetector(**SMALL).fit(frame)
     holed = frame.copy()
     holed.loc[:, "size"] = np.nan
     # fewer observed entries: a bound on a marginal likelihood, higher
-    assert (est.score_samples(holed) > est.score_samples(frame)).mean() > 0.9
+    vae = VAETransformer(**SMALL).fit(frame)
+    assert (vae.score_samples(holed) > vae.score_samples(frame)).mean() > 0.9
+    # the detector counts a hole as its column's typical entry: neither more
+    # nor less normal on the whole
+    est = VAEOutlierDetector(**SMALL).fit(mixed_frame(missing=0.1))
+    full, part = est.score_samples(frame), est.score_samples(holed)
+    assert abs(np.mean(part - full)) < 0.25 * np.std(full)
+    assert np.isnan(est.score_features(holed)[:, 0]).all()
+    assert np.isfinite(est.score_features(holed)[:, 1:]).all()
     every = frame.copy().astype(object)
     every.loc[0, :] = None
     assert np.isfinite(est.score_samples(every)).all()
@@ -512,3 +519,50 @@ def test_pictures_of_rows_draw_a_table_s_numeric_columns():
     words = VAETransformer(**SMALL).fit(frame[["colour", "grade"]])
     with pytest.raises(TypeError, match="without a numeric column"):
         SampleGridDisplay.from_estimator(words)
+
+
+def test_the_imputer_keeps_rows_of_a_frame_with_any_index():
+    # a filtered frame (a CV fold): its rows keep their own values
+    frame = mixed_frame(missing=0.2).iloc[::-2]
+    out = VAEImputer(**SMALL).set_output(transform="pandas").fit_transform(frame)
+    assert list(out.index) == list(frame.index)
+    for column in ("colour", "grade", "size"):
+        kept = frame[column].notna()
+        assert (out.loc[kept, column] == frame.loc[kept, column]).all()
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e20])
+def test_a_real_column_of_any_scale_trains(scale):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(0, scale, 300), "b": rng.normal(0, 1, 300)})
+    est = VAETransformer(max_iter=10, random_state=0, column_types={}).fit(frame)
+    # two independent unit Gaussians, one in units of 1/scale: about 2.84 + log(scale)
+    assert est.loss_curve_[-1] == pytest.approx(2.84 + math.log(scale), abs=0.3)
+
+
+def test_an_ordinal_column_s_order_is_given_or_numeric():
+    frame = pd.DataFrame({
+        "level": ["low", "high", "medium"] * 20,
+        "code": ["1", "10", "2"] * 20,
+        "x": np.arange(60.0),
+    })
+    spec = {"ordinal": {"level": ["low", "medium", "high"], "code": None}}
+    est = VAETransformer(**SMALL, column_types=spec).fit(frame)
+    assert list(est.categories_[0]) == ["low", "medium", "high"]
+    assert list(est.categories_[1]) == ["1", "2", "10"]
+    with pytest.raises(ValueError, match="does not list"):
+        VAETransformer(**SMALL, column_types={"ordinal": {"level": ["low"]}}).fit(frame)
+
+
+def test_zero_one_numbers_are_binary_and_whole_numbers_come_back_whole():
+    frame = pd.DataFrame({
+        "flag": [0.0, 1.0, 1.0, np.nan] * 20,
+        "year": [2007.0, 2008.0, np.nan, 2009.0] * 20,
+        "x": np.linspace(0, 1, 80),
+    })
+    imputer = VAEImputer(**SMALL).set_output(transform="pandas")
+    out = imputer.fit_transform(frame)
+    assert list(imputer.column_types_) == ["binary", "real", "real"]
+    assert set(out["flag"]) <= {0.0, 1.0} and (out["year"] % 1 == 0).all()
+    filled = VAEImputer(**SMALL).fit_transform(frame.to_numpy())
+    assert filled.dtype == np.float64  # numbers in, numbers out

@@ -115,8 +115,13 @@ class Autoencoder(DrawsNoise, nn.Module):
         else:
             self.table_input = TableInput(table, table_stats, INPUT_BOUND)
             # denoising's Gaussian noise moves numbers, never a category's index
+            # denoising's Gaussian noise in each number's own spread (no
+            # absolute floor: a column of 1e-5 or 1e20 is fine), never on a
+            # category's index
             numbers = [kind not in CATEGORICAL_TYPES for kind in table.types]
-            self.x_scale.mul_(torch.tensor(numbers, device=self.x_scale.device))
+            std = table_stats["std"].to(self.x_scale)
+            spread = torch.where(std > 0, std, torch.ones_like(std))
+            self.x_scale.copy_(spread * torch.tensor(numbers, device=self.x_scale.device))
             self.likelihood = TableLikelihood(table, table_stats, real=likelihood)
             _silence_missing_indicators(self.encoder, table)
 
