@@ -32,6 +32,15 @@ from ._distributions import FAST
 COLUMN_TYPES = ("real", "binary", "nominal", "ordinal", "count")
 CATEGORICAL_TYPES = ("binary", "nominal", "ordinal")
 _LOG_2PI = math.log(2 * math.pi)
+# How much faster than the network's weights a real column's log variance
+# share moves. Not FAST (30): it starts at 1 (the column's variance), near
+# enough; at 30 times the step a batch holding a far outlier kicked it up by
+# Adam's whole step, and on diamonds (three rows with y = 58.9 or x = 0
+# among 12,000) the shares of carat, x, y and z ended at 2.6 to 7.4 times
+# their columns' variances (loss 24.4 nats against 13.1, samples 2.5 times
+# too spread). At 5 they end at 0.01 to 0.1; imputation on six other tables
+# did not change (benchmarks/bench_tables.py, 2026-12-06).
+_VAR_SPEED = 5.0
 _LOG_2 = math.log(2.0)
 # A count's log-mean and a category's logits stay inside this range, so that
 # an extreme code cannot overflow exp into inf (and the log-probability of an
@@ -366,7 +375,7 @@ class TableLikelihood(nn.Module):
     @property
     def real_share(self):
         """Each real column's variance as a share of its training variance."""
-        return self.var_floor + torch.exp(self.scaled_log_var * FAST)
+        return self.var_floor + torch.exp(self.scaled_log_var * _VAR_SPEED)
 
     @property
     def real_sd(self):
