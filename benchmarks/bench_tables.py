@@ -292,6 +292,8 @@ def run_codes(tables, seeds, widths, max_rows, vae_params):
             values, counts = np.unique(y, return_counts=True)
             y = np.where(np.isin(y, values[counts < 5]), "other", y)
             folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+            # PCA keeps at most as many components as the encoded table has
+            encoded = one_hot_scaled(frame).fit_transform(frame).shape[1]
             for k in widths:
                 routes = {
                     "VAETransformer (table)": make_pipeline(
@@ -299,7 +301,7 @@ def run_codes(tables, seeds, widths, max_rows, vae_params):
                         LogisticRegression(max_iter=2000),
                     ),
                     "one-hot + PCA": make_pipeline(
-                        one_hot_scaled(frame), PCA(k, random_state=seed),
+                        one_hot_scaled(frame), PCA(min(k, encoded), random_state=seed),
                         LogisticRegression(max_iter=2000),
                     ),
                     "one-hot + Gaussian VAE": make_pipeline(
@@ -311,10 +313,7 @@ def run_codes(tables, seeds, widths, max_rows, vae_params):
                     t0 = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        try:
-                            score = cross_val_score(pipe, frame, y, cv=folds).mean()
-                        except ValueError:  # PCA wider than the encoded table
-                            score = np.nan
+                        score = cross_val_score(pipe, frame, y, cv=folds).mean()
                     secs.setdefault(name, []).append(time.perf_counter() - t0)
                     acc.setdefault(name, {}).setdefault((item, k), []).append(score)
         print(f"done {item}", flush=True)

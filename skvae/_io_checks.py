@@ -203,7 +203,7 @@ def check_table(est, path):
     Everything ``decode`` reads is checked here, so that an edited file is
     refused when it is read rather than failing inside pandas later.
     """
-    from ._tables import MAX_CATEGORIES
+    from ._table_values import MAX_CATEGORIES
     from .models import CATEGORICAL_TYPES, COLUMN_TYPES
 
     table, n, name = est._table_, est.n_features_in_, type(est).__name__

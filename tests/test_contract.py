@@ -23,6 +23,7 @@ CORE_FILES = [
     "_base.py",
     "_units.py",
     "_tables.py",
+    "_table_values.py",
     "_table_data.py",
     "_training.py",
     "_inference.py",
