@@ -254,7 +254,9 @@ def check_table(est, path):
             raise bad(f"the dtype {dtype!r}") from None
     names = table["names"]
     if names is not None and not (
-        isinstance(names, list) and len(names) == n and all(isinstance(v, str) for v in names)
+        isinstance(names, list) and len(names) == n
+        and (all(isinstance(v, str) for v in names)
+             or all(isinstance(v, int) and not isinstance(v, bool) for v in names))
         and len(set(names)) == n
     ):
         raise bad("the column names")

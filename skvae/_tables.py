@@ -53,7 +53,7 @@ def is_frame(X):
 def _columns_of(X):
     """The table's columns as a list of 1-D sequences, and their names (or None)."""
     if is_frame(X):
-        return [X.iloc[:, j] for j in range(X.shape[1])], [str(c) for c in X.columns]
+        return [X.iloc[:, j] for j in range(X.shape[1])], _labels(X.columns)
     if getattr(getattr(X, "dtype", None), "kind", None) == "c":
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")
     arr = np.asarray(X, dtype=object) if _has_non_numbers(X) else np.asarray(X)
@@ -62,6 +62,17 @@ def _columns_of(X):
             f"Expected a 2D array, got an array of shape {arr.shape}. Give one row per sample."
         )
     return [arr[:, j] for j in range(arr.shape[1])], None
+
+
+def _labels(columns):
+    """A DataFrame's column labels as plain values: strings, or integers where every
+    label is one (outputs keep them), else their text."""
+    labels = [c.item() if isinstance(c, np.generic) else c for c in columns]
+    if all(isinstance(c, str) for c in labels):
+        return labels
+    if all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in labels):
+        return [int(c) for c in labels]
+    return [str(c) for c in labels]
 
 
 def _has_non_numbers(X):
@@ -265,7 +276,7 @@ class Table:
         self.declared = list(declared) if declared is not None else [None] * len(self.types)
         self.categories = list(categories)  # a list of values, or None
         self.dtypes = list(dtypes)  # the dtype's name of each column
-        self.names = names  # list of str, or None
+        self.names = names  # a list of str (or of int labels), or None
         self.frame = bool(frame)
 
     # ---------------------------------------------------------------- fitting

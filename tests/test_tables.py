@@ -566,3 +566,13 @@ def test_zero_one_numbers_are_binary_and_whole_numbers_come_back_whole():
     assert set(out["flag"]) <= {0.0, 1.0} and (out["year"] % 1 == 0).all()
     filled = VAEImputer(**SMALL).fit_transform(frame.to_numpy())
     assert filled.dtype == np.float64  # numbers in, numbers out
+
+
+def test_integer_column_labels_come_back_as_they_were(tmp_path):
+    frame = mixed_frame(missing=0.0)
+    frame.columns = range(frame.shape[1])
+    est = VAETransformer(**SMALL).fit(frame)
+    assert list(est.sample(3, random_state=0).columns) == list(range(6))
+    path = tmp_path / "labels.safetensors"
+    skvae.save(est, path)
+    assert list(skvae.load(path).sample(3, random_state=0).columns) == list(range(6))
