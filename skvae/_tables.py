@@ -53,7 +53,7 @@ def is_frame(X):
 def _columns_of(X):
     """The table's columns as a list of 1-D sequences, and their names (or None)."""
     if is_frame(X):
-        return [X.iloc[:, j] for j in range(X.shape[1])], _labels(X.columns)
+        return [X.iloc[:, j] for j in range(X.shape[1])], _column_names(X.columns)
     if getattr(getattr(X, "dtype", None), "kind", None) == "c":
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")
     arr = np.asarray(X, dtype=object) if _has_non_numbers(X) else np.asarray(X)
@@ -64,15 +64,15 @@ def _columns_of(X):
     return [arr[:, j] for j in range(arr.shape[1])], None
 
 
-def _labels(columns):
+def _column_names(columns):
     """A DataFrame's column labels as plain values: strings, or integers where every
     label is one (outputs keep them), else their text."""
-    labels = [c.item() if isinstance(c, np.generic) else c for c in columns]
-    if all(isinstance(c, str) for c in labels):
-        return labels
-    if all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in labels):
-        return [int(c) for c in labels]
-    return [str(c) for c in labels]
+    names = [c.item() if isinstance(c, np.generic) else c for c in columns]
+    if all(isinstance(c, str) for c in names):
+        return names
+    if all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in names):
+        return [int(c) for c in names]
+    return [str(c) for c in names]
 
 
 def _has_non_numbers(X):
