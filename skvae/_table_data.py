@@ -137,7 +137,8 @@ class TableMixin:
         """A model fitted on complete numbers refuses missing entries, saying what to do."""
         values = np.asarray(X) if not hasattr(X, "isna") else None
         if values is not None and values.dtype.kind == "f":
-            missing = bool(np.isnan(values).any())
+            # min propagates NaN: one pass over a transform's X, no temporary
+            missing = values.size > 0 and bool(np.isnan(np.min(values)))
         elif hasattr(X, "isna"):
             missing = bool(np.asarray(X.isna()).any())
         else:

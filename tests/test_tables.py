@@ -158,16 +158,19 @@ def test_the_encoder_is_told_which_entries_are_missing():
     assert seen[1, 3:6].abs().sum() == 0 and seen[0, 3:6].sum() == 1
 
 
-def test_missing_entries_do_not_change_an_estimator_s_training_gradient():
-    # the same rows with the missing entry's value anywhere give the same fit
-    frame = mixed_frame(missing=0.0)
-    holed = frame.copy()
-    holed.loc[3, "size"] = np.nan
-    est = VAETransformer(**SMALL).fit(holed)
-    other = holed.copy()
-    other["size"] = other["size"].astype(float)
-    again = VAETransformer(**SMALL).fit(other)
-    np.testing.assert_array_equal(est.transform(holed), again.transform(other))
+def test_every_missing_marker_gives_the_same_model():
+    # NaN, None and pd.NA are one missing entry: the same fit, the same codes
+    frame = mixed_frame(missing=0.0).astype({"size": object, "colour": object})
+    fits = []
+    for marker in (np.nan, None, pd.NA):
+        holed = frame.copy()
+        holed.loc[[3, 9], "size"] = marker
+        holed.loc[[4, 9], "colour"] = marker
+        est = VAETransformer(**SMALL).fit(holed)
+        fits.append(est.transform(holed))
+    np.testing.assert_array_equal(fits[0], fits[1])
+    np.testing.assert_array_equal(fits[0], fits[2])
+    assert not np.array_equal(fits[0], VAETransformer(**SMALL).fit(frame).transform(frame))
 
 
 # --------------------------------------------------------------- estimators
