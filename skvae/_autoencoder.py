@@ -72,9 +72,10 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         norm of a code; 0 trains a plain autoencoder with linear codes, a
         positive value a sparse one with rectified codes.
 
-    denoising : {"gaussian", "mask"} or None, default=None
+    denoising : {"auto", "gaussian", "mask"} or None, default=None
         Corruption of the training inputs: None trains on the rows as they
-        are.
+        are. ``"auto"`` masks a table modelled column by column and adds
+        Gaussian noise to anything else.
 
     noise_level : float, default=0.2
         With ``denoising="gaussian"``, the standard deviation of the noise in
@@ -194,6 +195,7 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which are not
         # hyperparameters of a deterministic autoencoder
@@ -229,6 +231,7 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         self.precision = precision
         self.compile = compile
         self.column_types = column_types
+        self.handle_unknown = handle_unknown
 
     # ------------------------------------------------------------------ fitting
 

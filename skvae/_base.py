@@ -145,6 +145,7 @@ class BaseVAE(DataMixin, TableMixin, TrainingMixin, InferenceMixin, BaseEstimato
         "precision": [StrOptions(set(PRECISIONS))],
         "compile": ["boolean"],
         "column_types": [dict, None],
+        "handle_unknown": [StrOptions({"error", "warn", "missing"})],
     }
 
     def __init__(
@@ -180,6 +181,7 @@ class BaseVAE(DataMixin, TableMixin, TrainingMixin, InferenceMixin, BaseEstimato
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -211,6 +213,7 @@ class BaseVAE(DataMixin, TableMixin, TrainingMixin, InferenceMixin, BaseEstimato
         self.precision = precision
         self.compile = compile
         self.column_types = column_types
+        self.handle_unknown = handle_unknown
 
     def __init_subclass__(cls, **kwargs):
         # every public estimator class is registered (see skvae._registry)
@@ -235,12 +238,14 @@ class BaseVAE(DataMixin, TableMixin, TrainingMixin, InferenceMixin, BaseEstimato
         return tags
 
     # A family written before tables had columns of their own (a user's,
-    # through "Adding a model family") may not take column_types: it reads None.
+    # through "Adding a model family") may not take column_types nor
+    # handle_unknown: it reads their defaults.
     column_types = None
+    handle_unknown = "warn"
 
     # Hyperparameters added after model files were first written, with the value
     # that keeps a file (or pickle) written before them behaving as it did.
-    _params_added = {"max_steps": None, "column_types": None}
+    _params_added = {"max_steps": None, "column_types": None, "handle_unknown": "error"}
 
     def __setstate__(self, state):
         fill_added_params(type(self), state)

@@ -83,6 +83,14 @@ def _add_common(parser, output_help):
         "stderr",
     )
     parser.add_argument(
+        "--handle-unknown",
+        choices=("warn", "missing", "error"),
+        default=None,
+        help="a category that the model was not fitted on (a --model reading a new "
+        "file): warn (the default) reads it as an empty cell and says so, missing does "
+        "so quietly, error stops and names it",
+    )
+    parser.add_argument(
         "--architecture",
         choices=("mlp", "conv"),
         default="mlp",

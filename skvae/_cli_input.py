@@ -19,7 +19,11 @@ def _as_cli_error():
     try:
         yield
     except (ValueError, OutputError) as exc:
-        raise CLIError(str(exc).splitlines()[0]) from None
+        # the model's advice, in the words of the command line
+        message = str(exc).splitlines()[0].replace(
+            "Set handle_unknown='missing'", "Pass --handle-unknown missing"
+        )
+        raise CLIError(message) from None
 
 
 def _read_table(path, drop_non_numeric, label=None):

@@ -270,6 +270,7 @@ class GMVAEClusterer(
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -302,6 +303,7 @@ class GMVAEClusterer(
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
         self.n_clusters = n_clusters
         self.inference = inference

@@ -185,6 +185,7 @@ class ConditionalVAE(
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -217,6 +218,7 @@ class ConditionalVAE(
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
         self.latent_prior = latent_prior
         self.independence_weight = independence_weight

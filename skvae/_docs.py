@@ -254,7 +254,19 @@ default=<callbacks>
         accepted at fit and after, training and scores use the observed
         entries only, and ``inverse_transform`` and ``sample`` return the
         table's columns in their dtypes (a DataFrame when fitted on one).
-        Otherwise every feature is real and ``likelihood`` models them all."""
+        Otherwise every feature is real and ``likelihood`` models them all.
+
+    handle_unknown : {"warn", "missing", "error"}, default=<handle_unknown>
+        What a table's category that the model was not fitted on (by
+        ``fit``, or the first chunk of ``partial_fit``) becomes in later
+        data. ``"warn"`` reads it as a missing entry, which the encoder is
+        told of and the scores leave out (a row's score then bounds the
+        likelihood of its other entries) and an imputer fills in, and warns,
+        naming the column and the values; ``"missing"`` does the same
+        without the warning; ``"error"`` refuses it. As scikit-learn's
+        gradient boosting reads unknown categories as missing, so that a
+        rare category absent from a training fold of cross-validation
+        does not stop it."""
 
 SHARED_ATTRIBUTES_DOC = """\
     n_features_in_ : int
@@ -320,7 +332,7 @@ SHARED_ATTRIBUTES_DOC = """\
 
 
 # Shared parameters that a family written before them may lack in its __init__.
-_ADDED_PARAMS = ("column_types",)
+_ADDED_PARAMS = ("column_types", "handle_unknown")
 
 
 def _default_text(default):

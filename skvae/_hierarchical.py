@@ -118,6 +118,7 @@ class HierarchicalVAETransformer(GaussianCodeTransformer):
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -150,6 +151,7 @@ class HierarchicalVAETransformer(GaussianCodeTransformer):
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
 
     def _layer_sizes(self):

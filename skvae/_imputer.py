@@ -72,13 +72,14 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
     n_draws : int, default=100
         Codes drawn for each row to weigh (the ``L`` of MIWAE's estimate).
 
-    denoising : {"gaussian", "mask"} or None, default="mask"
+    denoising : {"auto", "gaussian", "mask"} or None, default="mask"
         Corruption of the training inputs: with ``"mask"`` the encoder sees
         each observed entry made missing with probability ``noise_level``,
         and the likelihood scores the entry; the encoder learns to infer
         what it does not see, the task imputation sets it. ``"gaussian"``
         adds noise of ``noise_level`` standard deviations to real and count
-        columns. None trains on the rows as they are.
+        columns. ``"auto"`` is ``"mask"`` here (the imputer models every
+        table column by column). None trains on the rows as they are.
 
     noise_level : float, default=0.2
         The probability of each entry being masked (``"mask"``), or the
@@ -175,6 +176,7 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -207,6 +209,7 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
         self.add_indicator = add_indicator
         self.sample_posterior = sample_posterior

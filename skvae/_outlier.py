@@ -92,12 +92,17 @@ default="combined"
         usual robust choice, which leaves room for data sets with many
         outliers. 0 trains on every row.
 
-    denoising : {"gaussian", "mask"} or None, default="gaussian"
+    denoising : {"auto", "gaussian", "mask"} or None, default="auto"
         Corruption of the training inputs (a denoising VAE): in training the
         encoder sees each row with Gaussian noise of ``noise_level`` standard
-        deviations of each feature added, or with each entry replaced by its
-        feature's training mean with probability ``noise_level``, and the
-        likelihood scores the clean row. The encoder overfits the training
+        deviations of each feature added (``"gaussian"``), or with each entry
+        replaced by its feature's training mean, in a table of mixed columns
+        made missing, with probability ``noise_level`` (``"mask"``), and the
+        likelihood scores the clean row. ``"auto"`` masks a table modelled
+        column by column (see ``column_types``: Gaussian noise would move
+        only its numbers, and masking teaches the encoder to infer the
+        entries it does not see, as an incomplete row asks of it) and adds
+        Gaussian noise to anything else. The encoder overfits the training
         rows less, so unseen inliers are scored more like the training ones.
         The scores see the rows as they are. None trains on the rows as they
         are.
@@ -175,7 +180,7 @@ default="combined"
         score_method="combined",
         n_draws=10,
         trim=0.2,
-        denoising="gaussian",
+        denoising="auto",
         noise_level=0.1,
         architecture="mlp",
         image_shape=None,
@@ -206,6 +211,7 @@ default="combined"
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -238,6 +244,7 @@ default="combined"
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
         self.contamination = contamination
         self.score_method = score_method

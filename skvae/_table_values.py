@@ -9,6 +9,7 @@ a column's categories (its Categorical's, an order given in
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -148,13 +149,14 @@ def _unique_observed(values, missing):
     return [_plain_value(v) for v in observed]
 
 
-def _codes(values, missing, categories, label):
-    """The category index of each entry (NaN where missing); unknown values refused."""
+def _codes(values, missing, categories, label, handle_unknown="warn"):
+    """The category index of each entry (NaN where missing); values not among
+    ``categories`` are refused (``handle_unknown="error"``) or read as missing,
+    with a warning (``"warn"``) or without (``"missing"``)."""
     fast = _fast_codes(values, missing, categories)
     if fast is not None:
         out, unknown = fast
-        if unknown:
-            _refuse_unknown(unknown, categories, label)
+        _unknown_values(unknown, categories, label, handle_unknown)
         return out
     lookup = {}
     for i, c in enumerate(categories):
@@ -173,8 +175,7 @@ def _codes(values, missing, categories, label):
                 unknown.append(v)
             continue
         out[r] = code
-    if unknown:
-        _refuse_unknown(unknown, categories, label)
+    _unknown_values(unknown, categories, label, handle_unknown)
     return out
 
 
@@ -197,16 +198,29 @@ def _fast_codes(values, missing, categories):
     return out, unknown
 
 
-def _refuse_unknown(unknown, categories, label):
-    if unknown:
-        shown = ", ".join(_describe(u) for u in unknown)
+def _unknown_values(unknown, categories, label, handle_unknown):
+    """Refuse, or warn of, the values of a column not among its categories."""
+    if not unknown or handle_unknown == "missing":
+        return
+    shown = ", ".join(_describe(u) for u in unknown)
+    said = (
+        f"Column {label} of X holds categories not seen during fit: {shown}. The model "
+        f"knows {len(categories)} ({', '.join(map(repr, categories[:8]))}"
+        f"{', ...' if len(categories) > 8 else ''})."
+    )
+    if handle_unknown == "error":
         raise ValueError(
-            f"Column {label} of X holds categories not seen during fit: {shown}. The model "
-            f"knows {len(categories)} ({', '.join(map(repr, categories[:8]))}"
-            f"{', ...' if len(categories) > 8 else ''}). Set those entries to missing "
-            "(NaN) to have them ignored, or refit with them (a pandas Categorical lists "
-            "categories before any is seen)."
+            f"{said} Set handle_unknown='missing' to read them as missing entries (as if "
+            "NaN), or refit with them (a pandas Categorical lists categories before any "
+            "is seen)."
         )
+    warnings.warn(
+        f"{said} They are read as missing entries: left out of the scores, inferred by "
+        "the encoder. Set handle_unknown='missing' to do so without this warning, or "
+        "'error' to refuse them.",
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 def _numbers(values, missing, label, kind):

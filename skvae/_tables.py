@@ -354,8 +354,13 @@ class Table:
 
     # ------------------------------------------------------------ conversion
 
-    def encode(self, X):
-        """``X`` as the model's float64 matrix: numbers, category indices, NaN for missing."""
+    def encode(self, X, handle_unknown="error"):
+        """``X`` as the model's float64 matrix: numbers, category indices, NaN for missing.
+
+        A category not seen at fit is refused (``handle_unknown="error"``), or
+        read as a missing entry, with a warning (``"warn"``) or without
+        (``"missing"``).
+        """
         columns, names = _columns_of(X)
         if len(columns) != len(self.types):
             raise ValueError(
@@ -368,7 +373,7 @@ class Table:
             missing = _missing(values)
             kind = self.types[j]
             if kind in CATEGORICAL_TYPES:
-                out[:, j] = _codes(values, missing, self.categories[j], label)
+                out[:, j] = _codes(values, missing, self.categories[j], label, handle_unknown)
             else:
                 out[:, j] = _numbers(values, missing, label, kind)
                 if kind == "count":

@@ -214,12 +214,18 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         Number of nearest training rows among which a row's neighbor is
         drawn, when ``neighbor_weight > 0``.
 
-    denoising : {"gaussian", "mask"} or None, default="gaussian"
+    denoising : {"auto", "gaussian", "mask"} or None, default="auto"
         Corruption of the training inputs (a denoising VAE, Im et al.
         2017): in training the encoder sees each row with Gaussian noise of
-        ``noise_level`` standard deviations of each feature added, or with
-        each entry replaced by its feature's training mean with probability
-        ``noise_level``, and the likelihood scores the clean row. The encoder
+        ``noise_level`` standard deviations of each feature added
+        (``"gaussian"``), or with each entry replaced by its feature's
+        training mean, in a table of mixed columns made missing, with
+        probability ``noise_level`` (``"mask"``), and the likelihood scores
+        the clean row. ``"auto"`` masks a table modelled column by column
+        (see ``column_types``: Gaussian noise would move only its numbers,
+        and masking teaches the encoder to infer the entries it does not
+        see, as an incomplete row asks of it) and adds Gaussian noise to
+        anything else. The encoder
         learns to map nearby rows to nearby codes, so it overfits the
         training rows less: rows it has not seen are encoded more like the
         training rows around them, and their ELBO is usually higher, though
@@ -305,7 +311,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         prior="gaussian",
         neighbor_weight=0.0,
         n_neighbors=10,
-        denoising="gaussian",
+        denoising="auto",
         noise_level=0.1,
         architecture="mlp",
         image_shape=None,
@@ -336,6 +342,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         super().__init__(
             n_components=n_components,
@@ -368,6 +375,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
             precision=precision,
             compile=compile,
             column_types=column_types,
+            handle_unknown=handle_unknown,
         )
         self.prior = prior
         self.neighbor_weight = neighbor_weight

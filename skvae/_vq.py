@@ -176,6 +176,7 @@ default="autoregressive"
         precision="float32",
         compile=False,
         column_types=None,
+        handle_unknown="warn",
     ):
         # not BaseVAE.__init__: it sets beta and kl_warmup, which a VQ-VAE
         # does not have (its KL term is a constant)
@@ -212,6 +213,7 @@ default="autoregressive"
         self.precision = precision
         self.compile = compile
         self.column_types = column_types
+        self.handle_unknown = handle_unknown
 
     # ------------------------------------------------------------------ fitting
 

@@ -160,6 +160,8 @@ def _fit_pipeline(estimator, args, what, label=None, accepts=None, supervised=Fa
     table = column_types is not None or needs_table(X)
     if table:
         estimator.set_params(column_types=column_types)
+    if args.handle_unknown is not None:
+        estimator.set_params(handle_unknown=args.handle_unknown)
     steps = [estimator] if args.no_scale or table else [StandardScaler(), estimator]
     model = make_pipeline(*steps).set_output(transform="pandas")
     if not args.quiet:
@@ -226,6 +228,8 @@ def _load_model(accepts, args):
             f"skvae {args.command} needs {names}"
         )
     model.set_output(transform="pandas")
+    if getattr(args, "handle_unknown", None) is not None:
+        model[-1].set_params(handle_unknown=args.handle_unknown)
     if not args.quiet:
         print(f"Loaded a fitted {type(model[-1]).__name__} from {args.model}", file=sys.stderr)
     return model
@@ -525,11 +529,25 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(args):
+    """A warning of the model as one line on stderr, as the errors are (no source line)."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"skvae {args.command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.run(args)
+        with _warnings_as_lines(args):
+            args.run(args)
     except CLIError as exc:
         print(f"skvae {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -125,6 +125,29 @@ def test_text_columns_and_empty_cells_are_modelled_and_reported(tmp_path, capsys
     assert "Filled in 3 missing entries" in capsys.readouterr().err
 
 
+def test_a_saved_table_model_reads_new_categories_as_told(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"size": rng.normal(size=40), "colour": rng.choice(["red", "blue"], 40)})
+    path, model = tmp_path / "table.csv", tmp_path / "m.safetensors"
+    frame.to_csv(path, index=False)
+    assert main(["reduce", str(path), *FAST, "--save-model", str(model), "-o",
+                 str(tmp_path / "codes.csv")]) == 0
+    frame.loc[0, "colour"] = "green"
+    frame.to_csv(path, index=False)
+    argv = ["reduce", str(path), "-q", "--model", str(model)]
+    assert main([*argv, "--handle-unknown", "error"]) == 2
+    err = capsys.readouterr().err
+    assert "'green'" in err and "Pass --handle-unknown missing" in err
+    # by default: read as an empty cell, said in one line
+    out = tmp_path / "new.csv"
+    assert main([*argv, "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("skvae reduce: warning: Column 'colour'") and err.count("\n") == 1
+    assert pd.read_csv(out).notna().all().all()
+    assert main([*argv, "--handle-unknown", "missing", "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_non_positive_counts_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["cluster", "--n-clusters", "0"])

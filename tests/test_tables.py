@@ -2,6 +2,7 @@
 
 import math
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def test_real_log_prob_is_the_closed_form(real):
     if real == "gaussian":
         want = stats.norm.logpdf(x[:, 0].numpy(), loc, scale)
     else:
-        want = stats.t.logpdf(x[:, 0].numpy(), float(lik.df[0]), loc, scale)
+        want = stats.t.logpdf(x[:, 0].numpy(), float(lik.df[0].detach()), loc, scale)
     np.testing.assert_allclose(got, want, rtol=1e-10)
 
 
@@ -293,6 +294,26 @@ def test_a_model_fitted_on_complete_numbers_explains_missing_entries():
         est.transform(holed)
 
 
+@pytest.mark.parametrize("cls", [VAETransformer, VAEOutlierDetector])
+def test_auto_denoising_masks_a_table_and_adds_noise_to_numbers(cls):
+    frame = mixed_frame(60)
+    numbers = frame[["size", "weight"]].dropna().to_numpy()
+    on_table = cls(**SMALL).fit(frame)
+    on_numbers = cls(**SMALL).fit(numbers)
+    assert on_table.get_params()["denoising"] == "auto"
+    assert on_table.module_.corruption == "mask"
+    assert on_numbers.module_.corruption == "gaussian"
+    # masking a table makes entries missing: the encoder input has holes
+    module = on_table.module_.train()
+    x = torch.as_tensor(on_table._table_matrix(frame, reset=False)[0][:40])
+    x = torch.nan_to_num(x, nan=0.0)
+    assert torch.isnan(module.corrupt(x)).any()
+    with pytest.raises(ValueError, match="auto.*below 1"):
+        cls(noise_level=1.0, **SMALL).fit(frame)
+    # on numbers 'auto' is Gaussian noise, where 1 standard deviation is fine
+    cls(noise_level=1.0, **SMALL).fit(numbers)
+
+
 def test_partial_fit_takes_chunks_of_a_table():
     frame = mixed_frame()
     est = VAETransformer(**SMALL)
@@ -300,8 +321,70 @@ def test_partial_fit_takes_chunks_of_a_table():
     assert np.isfinite(est.score_samples(frame)).all()
     new = frame.iloc[:5].copy()
     new["colour"] = "purple"
+    with pytest.warns(UserWarning, match="not seen during fit.*purple"):
+        est.partial_fit(new)  # a chunk's new category is read as missing
     with pytest.raises(ValueError, match="not seen during fit.*purple"):
-        est.partial_fit(new)
+        est.set_params(handle_unknown="error").partial_fit(new)
+
+
+@pytest.mark.parametrize("column, value", [("colour", "purple"), ("flag", "maybe")])
+def test_handle_unknown_missing_reads_a_new_category_as_a_missing_entry(column, value):
+    # "flag" holds booleans: the exact (slow) path of the category lookup
+    frame = mixed_frame(missing=0)
+    est = VAETransformer(**SMALL).fit(frame)
+    new, holes = frame.iloc[:6].copy(), frame.iloc[:6].copy()
+    new[column] = new[column].astype(object)
+    new.loc[new.index[:3], column] = value
+    holes[column] = holes[column].astype(object)
+    holes.loc[holes.index[:3], column] = None
+    # the default reads it as missing and says so, naming the column and value
+    with pytest.warns(UserWarning, match=f"{column}.*{value}.*read as missing entries"):
+        codes = est.transform(new)
+    np.testing.assert_array_equal(codes, est.transform(holes))
+    est.set_params(handle_unknown="missing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(est.score_samples(new), est.score_samples(holes))
+    with pytest.raises(ValueError, match=f"{column}.*{value}.*handle_unknown='missing'"):
+        est.set_params(handle_unknown="error").transform(new)
+
+
+def test_handle_unknown_missing_lets_cross_validation_meet_a_rare_category():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    frame = mixed_frame(90, missing=0)
+    frame.loc[4, "colour"] = "purple"  # one row: absent from one training fold
+    folds = KFold(3)
+    with pytest.warns(UserWarning, match="purple"):
+        refused = cross_val_score(VAETransformer(**SMALL, handle_unknown="error"), frame,
+                                  cv=folds)
+    assert np.isnan(refused).sum() == 1
+    with pytest.warns(UserWarning, match="purple.*read as missing"):
+        scores = cross_val_score(VAETransformer(**SMALL), frame, cv=folds)
+    assert np.isfinite(scores).all()
+
+
+def test_the_imputer_fills_an_unknown_category_as_a_missing_entry():
+    frame = mixed_frame(missing=0.1)
+    imputer = VAEImputer(**SMALL, add_indicator=True, handle_unknown="missing")
+    imputer.set_output(transform="pandas").fit(frame)
+    new = frame.iloc[:8].copy()
+    new.loc[new.index[0], "colour"] = "purple"
+    filled = imputer.transform(new)
+    assert filled["colour"].iloc[0] in {"red", "blue", "green"}
+    assert bool(filled["missingindicator_colour"].iloc[0])
+
+
+def test_handle_unknown_is_kept_by_model_files_and_defaults_for_older_ones(tmp_path):
+    est = VAETransformer(**SMALL, handle_unknown="missing").fit(mixed_frame())
+    skvae.save(est, tmp_path / "m.safetensors")
+    assert skvae.load(tmp_path / "m.safetensors").handle_unknown == "missing"
+    # a pickle from before the parameter existed reads the old behaviour
+    state = est.__getstate__()
+    del state["handle_unknown"]
+    old = VAETransformer.__new__(VAETransformer)
+    old.__setstate__(state)
+    assert old.handle_unknown == "error"
 
 
 def test_a_warm_fit_refuses_new_column_types():
@@ -337,7 +420,7 @@ def test_a_table_model_round_trips_through_a_model_file(tmp_path):
 )
 def test_bad_tables_after_fit_get_clear_errors(change, match):
     frame = mixed_frame()
-    est = VAETransformer(**SMALL).fit(frame)
+    est = VAETransformer(**SMALL, handle_unknown="error").fit(frame)
     with pytest.raises(ValueError, match=match):
         est.transform(change(frame))
 

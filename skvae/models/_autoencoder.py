@@ -114,7 +114,6 @@ class Autoencoder(DrawsNoise, nn.Module):
             )
         else:
             self.table_input = TableInput(table, table_stats, INPUT_BOUND)
-            # denoising's Gaussian noise moves numbers, never a category's index
             # denoising's Gaussian noise in each number's own spread (no
             # absolute floor: a column of 1e-5 or 1e20 is fine), never on a
             # category's index
