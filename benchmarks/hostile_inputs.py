@@ -939,7 +939,8 @@ def cli_cases(tmp):
             ERROR,
         ),
         # a table: text and empty cells modelled column by column
-        "text columns": (["cluster", str(tmp / "text.csv"), *fast], RESULT),
+        "text columns": (["cluster", str(tmp / "text.csv"), "-k", "2", *fast], RESULT),
+        "more clusters than rows": (["cluster", str(tmp / "text.csv"), *fast], ERROR),
         "missing values": (["outliers", str(tmp / "nan.csv"), *fast], RESULT),
         "an empty column": (["impute", str(tmp / "empty.csv"), *fast], ERROR),
         "empty cells, imputed": (["impute", str(tmp / "nan.csv"), *fast], RESULT),

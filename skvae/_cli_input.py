@@ -26,6 +26,24 @@ def _as_cli_error():
         raise CLIError(message) from None
 
 
+def _integers_with_holes(frame):
+    """Columns of whole numbers that empty cells made floats, as nullable integers: the
+    model reads them as integers either way; written back, they stay ``1``, not ``1.0``."""
+    whole = []
+    for j in range(frame.shape[1]):
+        column = frame.iloc[:, j]
+        if column.dtype.kind == "f" and column.isna().any():
+            seen = column.dropna().to_numpy()
+            if (np.abs(seen) < 2.0**53).all() and (seen == np.round(seen)).all():
+                whole.append(j)
+    if not whole:
+        return frame
+    frame = frame.copy()
+    for j in whole:
+        frame.isetitem(j, frame.iloc[:, j].astype("Int64"))
+    return frame
+
+
 def _read_table(path, drop_non_numeric, label=None):
     """Read ``path`` (or the built-in digits) as a DataFrame.
 
@@ -109,6 +127,7 @@ def _read_table(path, drop_non_numeric, label=None):
         raise CLIError(f"{path} has infinite values; remove them first")
     if len(frame) < 2:
         raise CLIError(f"{path} has {len(frame)} data row(s); at least 2 are needed")
+    frame = _integers_with_holes(frame)
     description = f"{path} ({frame.shape[0]} x {frame.shape[1]})"
     if label is not None:
         return frame, y, description

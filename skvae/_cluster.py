@@ -350,14 +350,15 @@ class GMVAEClusterer(
 
     def _fit_inputs(self, X, y, reset):
         X = self._validate_X(self._in_memory_for_neighbors(X), reset=reset)
+        if reset and X.shape[0] < self.n_clusters:  # as GaussianMixture and KMeans
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         if y is None:
             return X, {}
         y = column_or_1d(y, warn=True)
         if not np.any(np.asarray(y, dtype=object) == -1):
-            # Not the semi-supervised convention: most likely true classes,
-            # passed on by cross_val_score or GridSearchCV to score the
-            # clustering. Training on them would leak them; ignore them as
-            # KMeans does, and say so.
+            # Not the semi-supervised convention: most likely true classes, passed on by
+            # cross_val_score or GridSearchCV to score the clustering. Training on them
+            # would leak them; ignore them as KMeans does, and say so.
             warnings.warn(
                 "y has no -1 entries, so GMVAEClusterer does not read it as partial "
                 "labels and ignores it (as KMeans does). To anchor clusters with "

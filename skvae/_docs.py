@@ -261,7 +261,8 @@ default=<callbacks>
         ``fit``, or the first chunk of ``partial_fit``) becomes in later
         data. ``"warn"`` reads it as a missing entry, which the encoder is
         told of and the scores leave out (a row's score then bounds the
-        likelihood of its other entries) and an imputer fills in, and warns,
+        likelihood of its other entries; an imputer returns it as given),
+        and warns,
         naming the column and the values; ``"missing"`` does the same
         without the warning; ``"error"`` refuses it. As scikit-learn's
         gradient boosting reads unknown categories as missing, so that a

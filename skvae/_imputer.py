@@ -249,9 +249,14 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
             ``set_output(transform="pandas")``.
         """
         check_is_fitted(self)
-        raw, _ = self._table_matrix(_in_memory(X), reset=False)
+        X = _in_memory(X)
+        raw, _ = self._table_matrix(X, reset=False)
         M = self._to_model_units(raw)
-        missing = np.isnan(raw)
+        table = self._table
+        # a category the model was not fitted on (handle_unknown) is read as
+        # missing to impute the rest of its row, and returned as it was given
+        missing = table.missing(X) if np.isnan(raw).any() else np.zeros(raw.shape, bool)
+        unknown = np.isnan(raw) & ~missing
         filled = raw.copy()
         if missing.any():
             rows = np.flatnonzero(missing.any(axis=1))
@@ -261,9 +266,8 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
             sub[missing[rows]] = imputed[missing[rows]]
             filled[rows] = sub
         pandas = _get_output_config("transform", self)["dense"] == "pandas"
-        table = self._table
         index = X.index if pandas and is_frame(X) else None
-        out = table.decode(filled, index=index, frame=pandas)
+        out = table.put_back(table.decode(filled, index=index, frame=pandas), X, unknown)
         if not self.add_indicator:
             return out
         indicator = missing[:, self.indicator_features_]

@@ -110,6 +110,7 @@ class TableMixin:
             for j, kind in enumerate(table.types):
                 if kind == "real":
                     offset[j] = np.nanmean(M[:, j])
+                    _check_magnitude(M[:, j] - offset[j], table, j)
             self.x_offset_, self.x_unit_ = offset, 1.0
         return M, y
 
@@ -194,3 +195,22 @@ class TableMixin:
             "table": layout,
             "table_stats": stats,
         }
+
+
+# the largest centred value of a real column that float32 training holds, with
+# room for the sums of a batch
+_LARGEST = float(np.finfo(np.float32).max) / 1e4
+
+
+def _check_magnitude(centred, table, j):
+    """A real column of a table is modelled in its own units, in float32: refuse one
+    whose values do not fit, saying what to do."""
+    largest = np.nanmax(np.abs(centred)) if np.isfinite(centred).any() else 0.0
+    if largest > _LARGEST:
+        label = repr(table.names[j]) if table.names else str(j)
+        raise ValueError(
+            f"Column {label} of X holds values {largest:.3g} away from its mean; a table's "
+            f"real columns are modelled in their own units in float32, which holds up to "
+            f"{_LARGEST:.0e}. Divide the column by a power of ten first (a "
+            "FunctionTransformer in a Pipeline does it)."
+        )

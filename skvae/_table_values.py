@@ -70,16 +70,28 @@ def _given_categories(values, missing, order, label):
 
 
 def _sorted_categories(unique):
-    """Categories in order: numbers (also numbers written as text) by value, else text."""
-    if unique and all(isinstance(v, str) for v in unique):
-        try:
-            return sorted(unique, key=float)  # "2" before "10"
-        except ValueError:
-            return sorted(unique)
+    """Categories in order: numbers by value, then numbers written as text by value
+    ("2" before "10"), then other text alphabetically, then anything else."""
     try:
-        return sorted(unique)
+        if not any(isinstance(v, str) for v in unique):
+            return sorted(unique)
     except TypeError:
-        return sorted(unique, key=lambda v: (type(v).__name__, str(v)))
+        pass
+    return sorted(unique, key=_category_key)
+
+
+def _category_key(v):
+    if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+        return (0, float(v), "")
+    if isinstance(v, str):
+        try:
+            number = float(v)
+        except ValueError:
+            return (2, 0.0, v)
+        if math.isfinite(number):
+            return (1, number, v)
+        return (2, 0.0, v)
+    return (3, 0.0, f"{type(v).__name__}:{v}")
 
 
 def _categories(values, dtype, missing, kind, label):
@@ -267,7 +279,9 @@ def _integral(values, missing):
         observed = pd.to_numeric(pd.Series(values, copy=False)[~missing]).to_numpy(float)
     except (ValueError, TypeError):
         return False
-    return bool(observed.size) and bool(np.all(observed == np.round(observed)))
+    # beyond 2**53 every float is whole: that says nothing of the column
+    whole = np.all(observed == np.round(observed)) and np.all(np.abs(observed) < 2.0**53)
+    return bool(observed.size) and bool(whole)
 
 
 def _check_counts(column, label):

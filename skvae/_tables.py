@@ -133,6 +133,14 @@ def _plain_number(dtype):
     return kind in "iuf" and not hasattr(dtype, "categories")
 
 
+def _whole(observed):
+    """Whether floats are integers a file wrote: whole, and below 2**53 (beyond it
+    every float is whole, so being whole says nothing)."""
+    return bool(np.all(np.abs(observed) < 2.0**53)) and np.array_equal(
+        observed, np.round(observed)
+    )
+
+
 def infer_type(values, dtype):
     """The column type of a column from its dtype (and, for integers, its values).
 
@@ -142,8 +150,8 @@ def infer_type(values, dtype):
     ``"count"`` when they are never negative and vary at least as much as
     their mean (as counts do, and as a negative binomial can model), and
     ``"real"`` otherwise (a year, a code); so is a float column with missing
-    entries whose other values are all integers (an integer column read
-    from a file with empty cells). Numbers that are all 0 or 1 are
+    entries whose other values are all integers below 2**53 (an integer
+    column read from a file with empty cells). Numbers that are all 0 or 1 are
     ``"binary"``.
     """
     pd = _pandas()
@@ -161,7 +169,7 @@ def infer_type(values, dtype):
         # integers; other floats are real
         observed = np.asarray(pd.Series(values).dropna(), dtype=np.float64)
         holed = observed.size < len(values)
-        if not (holed and observed.size and np.array_equal(observed, np.round(observed))):
+        if not (holed and observed.size and _whole(observed)):
             return "real"
         kind = "i"
     if kind in "iu":
@@ -378,6 +386,44 @@ class Table:
                 out[:, j] = _numbers(values, missing, label, kind)
                 if kind == "count":
                     _check_counts(out[:, j], label)
+        return out
+
+    def missing(self, X):
+        """Which entries of ``X`` are missing (NaN, None, ``pd.NA``, ``NaT``), by column."""
+        columns, _ = _columns_of(X)
+        if not columns:
+            return np.zeros((len(X), 0), dtype=bool)
+        return np.column_stack([_missing(values) for values in columns])
+
+    def put_back(self, out, X, entries):
+        """``out`` (a decoded table) with ``X``'s own values at ``entries`` (a boolean
+        matrix): values the model cannot represent, such as categories it was not
+        fitted on, returned as the user gave them. A column whose dtype cannot hold
+        them becomes one that can (a Categorical gains the categories; otherwise
+        objects)."""
+        if not entries.any():
+            return out
+        pd = _pandas()
+        columns, _ = _columns_of(X)
+        for j in np.flatnonzero(entries.any(axis=0)):
+            rows = np.flatnonzero(entries[:, j])
+            given = np.empty(len(rows), dtype=object)
+            given[:] = [np.asarray(columns[j], dtype=object)[r] for r in rows]
+            if not is_frame(out):
+                if out.dtype != object and not all(
+                    isinstance(v, numbers.Real) for v in given
+                ):
+                    out = out.astype(object)
+                out[rows, j] = given
+                continue
+            col = out.iloc[:, j]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                new = [v for v in pd.unique(given) if v not in col.cat.categories]
+                col = col.cat.add_categories(new)
+            else:
+                col = col.astype(object)
+            col.iloc[rows] = given
+            out.isetitem(j, col)
         return out
 
     def decode(self, M, index=None, frame=None):

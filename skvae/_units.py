@@ -78,8 +78,9 @@ def _positive_ints(values, name, what):
         raise ValueError(f"{name} must hold positive integers ({what}), got {values!r}.") from None
 
 
-def _check_numeric_columns(X):
-    """Name the columns of a DataFrame that cannot be read as numbers."""
+def _check_numeric_columns(X, fitted_on_numbers=False):
+    """Name the columns of a DataFrame that cannot be read as numbers; say how to
+    model them (``fitted_on_numbers``: a model fitted on numbers only reads them)."""
     kind = getattr(getattr(X, "dtype", None), "kind", None)
     if kind is not None and kind in "mM":
         raise ValueError(
@@ -92,6 +93,14 @@ def _check_numeric_columns(X):
     bad = [f"{name} ({dtype})" for name, dtype in dtypes.items() if not _numeric_column(X[name])]
     if bad:
         shown = ", ".join(bad[:8]) + (f" and {len(bad) - 8} more" if len(bad) > 8 else "")
+        if fitted_on_numbers:
+            raise ValueError(
+                f"X has columns that are not numbers: {shown}, but this model was fitted "
+                "on numbers only, every feature modelled as real. To model categories, "
+                "fit it on such a table from the start (with partial_fit: from the first "
+                "chunk), or with column_types={}, which reads even a chunk of numbers as "
+                "a table."
+            )
         raise ValueError(
             f"X has columns that are not numbers: {shown}. Encode categories as numbers "
             "first, for example with OneHotEncoder in a ColumnTransformer, or drop "
@@ -195,7 +204,7 @@ class DataMixin:
         if self._takes_table(X, reset):
             return self._validate_table(X, reset=reset, y=y)
         X, shape = self._flatten_images(X, reset)
-        _check_numeric_columns(X)
+        _check_numeric_columns(X, fitted_on_numbers=not reset)
         if not reset:
             self._check_complete(X)
         try:

@@ -531,11 +531,16 @@ def build_parser():
 
 @contextlib.contextmanager
 def _warnings_as_lines(args):
-    """A warning of the model as one line on stderr, as the errors are (no source line)."""
+    """A warning of the model as one line on stderr, as the errors are (no source
+    line), once per command however many passes over the data say it."""
     import warnings
 
+    said = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"skvae {args.command}: warning: {message}", file=sys.stderr)
+        if str(message) not in said:
+            said.add(str(message))
+            print(f"skvae {args.command}: warning: {message}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.showwarning = show

@@ -107,6 +107,7 @@ def test_text_columns_and_empty_cells_are_modelled_and_reported(tmp_path, capsys
     })
     frame.loc[[3, 7], "size"] = np.nan
     frame.loc[5, "colour"] = None
+    frame.loc[9, "visits"] = None  # the file then writes the column as 3.0, 5.0, ...
     path = tmp_path / "table.csv"
     frame.to_csv(path, index=False)
     talk = ["--max-iter", "2"]  # not --quiet: the types are reported on stderr
@@ -119,10 +120,12 @@ def test_text_columns_and_empty_cells_are_modelled_and_reported(tmp_path, capsys
     assert main(["impute", str(path), "-o", str(out), *talk]) == 0
     filled = pd.read_csv(out)
     assert filled.shape == frame.shape and not filled.isna().any().any()
+    # an integer column with empty cells is written back as integers, not 3.0
+    assert out.read_text().splitlines()[1].split(",")[2] == str(int(frame["visits"][0]))
     observed = frame.notna()
     assert (filled["size"][observed["size"]] == frame["size"][observed["size"]]).all()
     assert set(filled["colour"]) <= {"red", "blue"}
-    assert "Filled in 3 missing entries" in capsys.readouterr().err
+    assert "Filled in 4 missing entries" in capsys.readouterr().err
 
 
 def test_a_saved_table_model_reads_new_categories_as_told(tmp_path, capsys):
@@ -146,6 +149,12 @@ def test_a_saved_table_model_reads_new_categories_as_told(tmp_path, capsys):
     assert pd.read_csv(out).notna().all().all()
     assert main([*argv, "--handle-unknown", "missing", "-o", str(out)]) == 0
     assert capsys.readouterr().err == ""
+    # outliers reads the rows twice (scores and flags): said once
+    assert main(["outliers", str(path), *FAST, "--save-model", str(model)]) == 0
+    frame.loc[1, "colour"] = "violet"  # green is known to this model
+    frame.to_csv(path, index=False)
+    assert main(["outliers", str(path), "-q", "--model", str(model)]) == 0
+    assert capsys.readouterr().err.count("warning:") == 1
 
 
 def test_non_positive_counts_are_refused(capsys):

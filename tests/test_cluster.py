@@ -285,3 +285,12 @@ def test_n_init_with_the_neighbor_term_keeps_the_most_modular_run(blobs, monkeyp
     assert np.argmax(seen) != 0  # not the first run, so the choice shows
     nearest = NearestNeighbors(n_neighbors=6).fit(X).kneighbors(X, return_distance=False)
     assert graph_modularity(several.labels_, nearest[:, 1:]) == pytest.approx(max(seen))
+
+
+def test_fewer_rows_than_clusters_are_refused_as_gaussian_mixture_does():
+    X = np.random.default_rng(0).normal(size=(3, 4))
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=8"):
+        GMVAEClusterer(max_iter=2).fit(X)
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=4"):
+        GMVAEClusterer(n_clusters=4, max_iter=2).partial_fit(X)
+    GMVAEClusterer(n_clusters=3, max_iter=2, random_state=0).fit(X)

@@ -364,15 +364,28 @@ def test_handle_unknown_missing_lets_cross_validation_meet_a_rare_category():
     assert np.isfinite(scores).all()
 
 
-def test_the_imputer_fills_an_unknown_category_as_a_missing_entry():
+@pytest.mark.parametrize("dtype", ["object", "category"])
+def test_the_imputer_returns_an_unknown_category_as_given(dtype):
     frame = mixed_frame(missing=0.1)
+    frame["colour"] = frame["colour"].astype(dtype)
     imputer = VAEImputer(**SMALL, add_indicator=True, handle_unknown="missing")
     imputer.set_output(transform="pandas").fit(frame)
     new = frame.iloc[:8].copy()
+    if dtype == "category":
+        new["colour"] = new["colour"].cat.add_categories(["purple"])
     new.loc[new.index[0], "colour"] = "purple"
+    new.loc[new.index[0], "size"] = np.nan
     filled = imputer.transform(new)
-    assert filled["colour"].iloc[0] in {"red", "blue", "green"}
-    assert bool(filled["missingindicator_colour"].iloc[0])
+    # observed entries untouched, the unknown one included; the hole filled
+    assert filled["colour"].iloc[0] == "purple"
+    assert not bool(filled["missingindicator_colour"].iloc[0])
+    assert np.isfinite(filled["size"].iloc[0])
+    seen = new["colour"].notna().to_numpy()
+    assert (filled["colour"][seen].astype(str) == new["colour"][seen].astype(str)).all()
+    # an array in, an array out
+    with pytest.warns(UserWarning, match="feature names"):
+        as_array = imputer.set_output(transform="default").transform(new.to_numpy(dtype=object))
+    assert as_array[0, 2] == "purple"
 
 
 def test_handle_unknown_is_kept_by_model_files_and_defaults_for_older_ones(tmp_path):
@@ -385,6 +398,29 @@ def test_handle_unknown_is_kept_by_model_files_and_defaults_for_older_ones(tmp_p
     old = VAETransformer.__new__(VAETransformer)
     old.__setstate__(state)
     assert old.handle_unknown == "error"
+
+
+def test_a_model_of_numbers_says_how_to_model_a_later_table():
+    frame = mixed_frame(missing=0)
+    est = VAETransformer(**SMALL).partial_fit(frame[["size", "weight"]])
+    said = r"weight \(object\).*fitted on numbers only.*column_types=\{\}"
+    with pytest.raises(ValueError, match=said):
+        est.partial_fit(frame[["size", "colour"]].rename(columns={"colour": "weight"}))
+
+
+@pytest.mark.parametrize(
+    "values, order",
+    [
+        ([1, "a", 2.5, "b"], [1, 2.5, "a", "b"]),
+        (["10", "x", "2", "9"], ["2", "9", "10", "x"]),
+        (["b", None, "a"], ["a", "b"]),
+    ],
+)
+def test_categories_are_sorted_numbers_first_by_value(values, order):
+    column = pd.Series(values * 4, dtype=object)
+    frame = pd.DataFrame({"c": column, "n": np.arange(len(column), dtype=float)})
+    est = VAETransformer(**SMALL).fit(frame)
+    assert list(est.categories_[0]) == order
 
 
 def test_a_warm_fit_refuses_new_column_types():
@@ -406,6 +442,20 @@ def test_a_table_model_round_trips_through_a_model_file(tmp_path):
 
 
 # -------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e32])
+def test_huge_floats_with_holes_are_real_and_too_huge_ones_refused(offset):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "h": rng.normal(size=60) * 1e30 + offset})
+    frame.loc[0, "h"] = np.nan
+    # every float beyond 2**53 is whole: that does not make the column integers
+    est = VAETransformer(**SMALL).fit(frame)
+    assert list(est.column_types_) == ["real", "real"]
+    assert np.isfinite(est.score_samples(frame)).all()
+    frame["h"] *= 1e270
+    with pytest.raises(ValueError, match="Column 'h' .* Divide the column by a power of ten"):
+        VAETransformer(**SMALL).fit(frame)
 
 
 @pytest.mark.parametrize(
