@@ -72,10 +72,9 @@ class AutoencoderTransformer(LearnedPriorMixin, DenoisingMixin, _DeterministicCo
         norm of a code; 0 trains a plain autoencoder with linear codes, a
         positive value a sparse one with rectified codes.
 
-    denoising : {"auto", "gaussian", "mask"} or None, default=None
+    denoising : {"gaussian", "mask"} or None, default=None
         Corruption of the training inputs: None trains on the rows as they
-        are. ``"auto"`` masks a table modelled column by column and adds
-        Gaussian noise to anything else.
+        are.
 
     noise_level : float, default=0.2
         With ``denoising="gaussian"``, the standard deviation of the noise in

@@ -72,14 +72,13 @@ class VAEImputer(DenoisingMixin, TransformerMixin, BaseVAE):
     n_draws : int, default=100
         Codes drawn for each row to weigh (the ``L`` of MIWAE's estimate).
 
-    denoising : {"auto", "gaussian", "mask"} or None, default="mask"
+    denoising : {"gaussian", "mask"} or None, default="mask"
         Corruption of the training inputs: with ``"mask"`` the encoder sees
         each observed entry made missing with probability ``noise_level``,
         and the likelihood scores the entry; the encoder learns to infer
         what it does not see, the task imputation sets it. ``"gaussian"``
         adds noise of ``noise_level`` standard deviations to real and count
-        columns. ``"auto"`` is ``"mask"`` here (the imputer models every
-        table column by column). None trains on the rows as they are.
+        columns. None trains on the rows as they are.
 
     noise_level : float, default=0.2
         The probability of each entry being masked (``"mask"``), or the

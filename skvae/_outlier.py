@@ -92,17 +92,14 @@ default="combined"
         usual robust choice, which leaves room for data sets with many
         outliers. 0 trains on every row.
 
-    denoising : {"auto", "gaussian", "mask"} or None, default="auto"
+    denoising : {"gaussian", "mask"} or None, default="gaussian"
         Corruption of the training inputs (a denoising VAE): in training the
         encoder sees each row with Gaussian noise of ``noise_level`` standard
-        deviations of each feature added (``"gaussian"``), or with each entry
-        replaced by its feature's training mean, in a table of mixed columns
-        made missing, with probability ``noise_level`` (``"mask"``), and the
-        likelihood scores the clean row. ``"auto"`` masks a table modelled
-        column by column (see ``column_types``: Gaussian noise would move
-        only its numbers, and masking teaches the encoder to infer the
-        entries it does not see, as an incomplete row asks of it) and adds
-        Gaussian noise to anything else. The encoder overfits the training
+        deviations of each feature added (``"gaussian"``; in a table of
+        mixed columns, its real and count columns), or with each entry
+        replaced by its feature's training mean (in a table, made missing)
+        with probability ``noise_level`` (``"mask"``), and the likelihood
+        scores the clean row. The encoder overfits the training
         rows less, so unseen inliers are scored more like the training ones.
         The scores see the rows as they are. None trains on the rows as they
         are.
@@ -131,7 +128,10 @@ default="combined"
         what a missing entry of each column adds to a row's reconstruction
         view, the column's median reconstruction log-likelihood over the
         training rows that have it, so that an empty cell makes a row
-        neither more nor less normal.
+        neither more nor less normal. A category that the model was not
+        fitted on is read as an empty cell by default, with a warning
+        (see ``handle_unknown``): set ``handle_unknown="error"`` where a
+        new category should stop the scoring rather than count as typical.
 
     {shared_attributes}
 
@@ -180,7 +180,7 @@ default="combined"
         score_method="combined",
         n_draws=10,
         trim=0.2,
-        denoising="auto",
+        denoising="gaussian",
         noise_level=0.1,
         architecture="mlp",
         image_shape=None,

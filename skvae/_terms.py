@@ -82,26 +82,14 @@ class DenoisingMixin:
     """
 
     _denoising_constraints = {
-        "denoising": [StrOptions({"auto", *CORRUPTIONS}), None],
+        "denoising": [StrOptions(set(CORRUPTIONS)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _corruption(self):
-        """The corruption of this fit: ``"auto"`` masks the entries of a table
-        modelled column by column (Gaussian noise would move its numbers only,
-        never a category, and masking teaches the encoder to infer what it
-        does not see, which an incomplete row asks of it) and adds Gaussian
-        noise to anything else."""
-        if self.denoising == "auto":
-            return "gaussian" if self._table is None else "mask"
-        return self.denoising
-
     def _corruption_params(self):
-        corruption = self._corruption()
-        if corruption == "mask" and self.noise_level >= 1:
-            shown = "" if self.denoising == "mask" else " (the corruption of 'auto' on a table)"
+        if self.denoising == "mask" and self.noise_level >= 1:
             raise ValueError(
-                f"denoising='mask'{shown} masks each entry with probability noise_level, "
-                f"which must be below 1, got noise_level={self.noise_level!r}."
+                f"denoising='mask' masks each entry with probability noise_level, which "
+                f"must be below 1, got noise_level={self.noise_level!r}."
             )
-        return {"corruption": corruption, "noise_level": self.noise_level}
+        return {"corruption": self.denoising, "noise_level": self.noise_level}

@@ -214,18 +214,14 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         Number of nearest training rows among which a row's neighbor is
         drawn, when ``neighbor_weight > 0``.
 
-    denoising : {"auto", "gaussian", "mask"} or None, default="auto"
+    denoising : {"gaussian", "mask"} or None, default="gaussian"
         Corruption of the training inputs (a denoising VAE, Im et al.
         2017): in training the encoder sees each row with Gaussian noise of
         ``noise_level`` standard deviations of each feature added
-        (``"gaussian"``), or with each entry replaced by its feature's
-        training mean, in a table of mixed columns made missing, with
-        probability ``noise_level`` (``"mask"``), and the likelihood scores
-        the clean row. ``"auto"`` masks a table modelled column by column
-        (see ``column_types``: Gaussian noise would move only its numbers,
-        and masking teaches the encoder to infer the entries it does not
-        see, as an incomplete row asks of it) and adds Gaussian noise to
-        anything else. The encoder
+        (``"gaussian"``; in a table of mixed columns, its real and count
+        columns), or with each entry replaced by its feature's training
+        mean (in a table, made missing) with probability ``noise_level``
+        (``"mask"``), and the likelihood scores the clean row. The encoder
         learns to map nearby rows to nearby codes, so it overfits the
         training rows less: rows it has not seen are encoded more like the
         training rows around them, and their ELBO is usually higher, though
@@ -311,7 +307,7 @@ class VAETransformer(LearnedPriorMixin, NeighborTermMixin, DenoisingMixin, Gauss
         prior="gaussian",
         neighbor_weight=0.0,
         n_neighbors=10,
-        denoising="auto",
+        denoising="gaussian",
         noise_level=0.1,
         architecture="mlp",
         image_shape=None,

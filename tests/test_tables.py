@@ -295,23 +295,18 @@ def test_a_model_fitted_on_complete_numbers_explains_missing_entries():
 
 
 @pytest.mark.parametrize("cls", [VAETransformer, VAEOutlierDetector])
-def test_auto_denoising_masks_a_table_and_adds_noise_to_numbers(cls):
-    frame = mixed_frame(60)
-    numbers = frame[["size", "weight"]].dropna().to_numpy()
-    on_table = cls(**SMALL).fit(frame)
-    on_numbers = cls(**SMALL).fit(numbers)
-    assert on_table.get_params()["denoising"] == "auto"
-    assert on_table.module_.corruption == "mask"
-    assert on_numbers.module_.corruption == "gaussian"
-    # masking a table makes entries missing: the encoder input has holes
-    module = on_table.module_.train()
-    x = torch.as_tensor(on_table._table_matrix(frame, reset=False)[0][:40])
-    x = torch.nan_to_num(x, nan=0.0)
-    assert torch.isnan(module.corrupt(x)).any()
-    with pytest.raises(ValueError, match="auto.*below 1"):
-        cls(noise_level=1.0, **SMALL).fit(frame)
-    # on numbers 'auto' is Gaussian noise, where 1 standard deviation is fine
-    cls(noise_level=1.0, **SMALL).fit(numbers)
+def test_denoising_a_table_masks_entries_or_moves_numbers_only(cls):
+    frame = mixed_frame(60, missing=0)
+    x = torch.as_tensor(cls(**SMALL).fit(frame)._table_matrix(frame, reset=False)[0])
+    numbers = [0, 1, 4]  # size, weight, visits: the real and count columns
+    noisy = cls(**SMALL).fit(frame).module_.train().corrupt(x)
+    moved = (noisy != x).any(dim=0)
+    assert moved[numbers].all() and not moved[[2, 3, 5]].any()
+    masked = cls(denoising="mask", noise_level=0.3, **SMALL).fit(frame).module_.train()
+    holes = torch.isnan(masked.corrupt(x))
+    assert 0.2 < holes.float().mean() < 0.4 and holes.any(dim=0).all()
+    with pytest.raises(ValueError, match="below 1"):
+        cls(denoising="mask", noise_level=1.0, **SMALL).fit(frame)
 
 
 def test_partial_fit_takes_chunks_of_a_table():
