@@ -19,11 +19,15 @@ def _as_cli_error():
     try:
         yield
     except (ValueError, OutputError) as exc:
-        # the model's advice, in the words of the command line
-        message = str(exc).splitlines()[0].replace(
-            "Set handle_unknown='missing'", "Pass --handle-unknown missing"
-        )
-        raise CLIError(message) from None
+        raise CLIError(in_cli_words(str(exc).splitlines()[0])) from None
+
+
+def in_cli_words(message):
+    """The model's advice in the words of the command line (options, not parameters)."""
+    return (
+        message.replace("Set handle_unknown='missing'", "Pass --handle-unknown missing")
+        .replace("or 'error' to refuse them", "or --handle-unknown error to refuse them")
+    )
 
 
 def _integers_with_holes(frame):

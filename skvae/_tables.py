@@ -420,9 +420,16 @@ class Table:
             if isinstance(col.dtype, pd.CategoricalDtype):
                 new = [v for v in pd.unique(given) if v not in col.cat.categories]
                 col = col.cat.add_categories(new)
+                col.iloc[rows] = given
             else:
                 col = col.astype(object)
-            col.iloc[rows] = given
+                col.iloc[rows] = given
+                # the given values are X's: its column's dtype holds them (an int
+                # column stays int), or else the values say what they are
+                try:
+                    col = col.astype(X.iloc[:, j].dtype) if is_frame(X) else col.infer_objects()
+                except (TypeError, ValueError):
+                    col = col.infer_objects()
             out.isetitem(j, col)
         return out
 

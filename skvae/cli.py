@@ -42,6 +42,7 @@ from ._cli_input import (
     _read_table,
     column_types_of,
     describe_columns,
+    in_cli_words,
 )
 from ._cli_plots import check_plot_format, draw_codes, draw_samples, save_plot
 from ._files import write_file
@@ -540,7 +541,8 @@ def _warnings_as_lines(args):
     def show(message, category, filename, lineno, file=None, line=None):
         if str(message) not in said:
             said.add(str(message))
-            print(f"skvae {args.command}: warning: {message}", file=sys.stderr)
+            print(f"skvae {args.command}: warning: {in_cli_words(str(message))}",
+                  file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.showwarning = show

@@ -146,6 +146,7 @@ def test_a_saved_table_model_reads_new_categories_as_told(tmp_path, capsys):
     assert main([*argv, "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert err.startswith("skvae reduce: warning: Column 'colour'") and err.count("\n") == 1
+    assert "Pass --handle-unknown missing" in err and "handle_unknown=" not in err
     assert pd.read_csv(out).notna().all().all()
     assert main([*argv, "--handle-unknown", "missing", "-o", str(out)]) == 0
     assert capsys.readouterr().err == ""

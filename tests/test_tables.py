@@ -383,6 +383,15 @@ def test_the_imputer_returns_an_unknown_category_as_given(dtype):
     assert as_array[0, 2] == "purple"
 
 
+def test_the_imputer_keeps_an_integer_column_integer_around_an_unknown_value():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "bi": rng.integers(0, 2, 60)})
+    frame.loc[3, "a"] = np.nan
+    imputer = VAEImputer(**SMALL, handle_unknown="missing").set_output(transform="pandas")
+    new = imputer.fit(frame).transform(frame.head(3).assign(bi=[1, 2, 0]))
+    assert new["bi"].dtype == np.int64 and new["bi"].tolist() == [1, 2, 0]
+
+
 def test_handle_unknown_is_kept_by_model_files_and_defaults_for_older_ones(tmp_path):
     est = VAETransformer(**SMALL, handle_unknown="missing").fit(mixed_frame())
     skvae.save(est, tmp_path / "m.safetensors")
