@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from ._table_values import whole_numbers
+
 
 class CLIError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
@@ -36,10 +38,8 @@ def _integers_with_holes(frame):
     whole = []
     for j in range(frame.shape[1]):
         column = frame.iloc[:, j]
-        if column.dtype.kind == "f" and column.isna().any():
-            seen = column.dropna().to_numpy()
-            if (np.abs(seen) < 2.0**53).all() and (seen == np.round(seen)).all():
-                whole.append(j)
+        if column.dtype.kind == "f" and column.isna().any() and whole_numbers(column.dropna()):
+            whole.append(j)
     if not whole:
         return frame
     frame = frame.copy()

@@ -262,9 +262,8 @@ default=<callbacks>
         data. ``"warn"`` reads it as a missing entry, which the encoder is
         told of and the scores leave out (a row's score then bounds the
         likelihood of its other entries; an imputer returns it as given),
-        and warns,
-        naming the column and the values; ``"missing"`` does the same
-        without the warning; ``"error"`` refuses it. As scikit-learn's
+        and warns, naming the column and the values; ``"missing"`` does the
+        same without the warning; ``"error"`` refuses it. As scikit-learn's
         gradient boosting reads unknown categories as missing, so that a
         rare category absent from a training fold of cross-validation
         does not stop it."""

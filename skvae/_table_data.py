@@ -90,7 +90,7 @@ class TableMixin:
             _check_n_features(self, X, reset=False)
         _check_feature_names(self, X, reset=reset)  # before the values: names first
         # at fit every category is known (or declared): only later ones are unknown
-        M = table.encode(X, "error" if reset else getattr(self, "handle_unknown", "warn"))
+        M = table.encode(X, "error" if reset else self.handle_unknown)
         _check_n_features(self, M, reset=reset)
         n_min = 2 if reset else 1
         if M.shape[0] < n_min:

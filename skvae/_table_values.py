@@ -272,6 +272,15 @@ def _is_number(v):
     return True
 
 
+def whole_numbers(observed):
+    """Whether observed floats are integers such as a file writes: whole, and below
+    2**53 (beyond it every float is whole, so being whole says nothing)."""
+    observed = np.asarray(observed, dtype=np.float64)
+    return bool(np.all(np.abs(observed) < 2.0**53)) and bool(
+        np.array_equal(observed, np.round(observed))
+    )
+
+
 def _integral(values, missing):
     """Whether a numeric column's observed values are all integers."""
     pd = _pandas()
@@ -279,9 +288,7 @@ def _integral(values, missing):
         observed = pd.to_numeric(pd.Series(values, copy=False)[~missing]).to_numpy(float)
     except (ValueError, TypeError):
         return False
-    # beyond 2**53 every float is whole: that says nothing of the column
-    whole = np.all(observed == np.round(observed)) and np.all(np.abs(observed) < 2.0**53)
-    return bool(observed.size) and bool(whole)
+    return bool(observed.size) and whole_numbers(observed)
 
 
 def _check_counts(column, label):

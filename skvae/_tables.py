@@ -33,6 +33,7 @@ from ._table_values import (
     _integral,
     _missing,
     _numbers,
+    whole_numbers,
 )
 from .models import CATEGORICAL_TYPES, COLUMN_TYPES, ColumnLayout
 
@@ -133,14 +134,6 @@ def _plain_number(dtype):
     return kind in "iuf" and not hasattr(dtype, "categories")
 
 
-def _whole(observed):
-    """Whether floats are integers a file wrote: whole, and below 2**53 (beyond it
-    every float is whole, so being whole says nothing)."""
-    return bool(np.all(np.abs(observed) < 2.0**53)) and np.array_equal(
-        observed, np.round(observed)
-    )
-
-
 def infer_type(values, dtype):
     """The column type of a column from its dtype (and, for integers, its values).
 
@@ -169,7 +162,7 @@ def infer_type(values, dtype):
         # integers; other floats are real
         observed = np.asarray(pd.Series(values).dropna(), dtype=np.float64)
         holed = observed.size < len(values)
-        if not (holed and observed.size and _whole(observed)):
+        if not (holed and observed.size and whole_numbers(observed)):
             return "real"
         kind = "i"
     if kind in "iu":
@@ -317,7 +310,7 @@ class Table:
                         f"{declared[j]!r} and {kind!r}."
                     )
                 declared[j] = kind
-        types, categories, dtypes = [], [], []
+        types, categories, dtypes, integral = [], [], [], []
         for j, values in enumerate(columns):
             label = repr(names[j]) if names else str(j)
             dtype = getattr(values, "dtype", np.asarray(values).dtype)
@@ -333,6 +326,8 @@ class Table:
                 raise ValueError(f"Column {label} of X: {exc}") from None
             types.append(kind)
             dtypes.append(str(dtype))
+            # a real column of integers gets its outputs rounded
+            integral.append(kind == "real" and _integral(values, missing))
             if kind in CATEGORICAL_TYPES and j in orders:
                 cats = _given_categories(values, missing, orders[j], label)
             elif kind in CATEGORICAL_TYPES:
@@ -343,11 +338,6 @@ class Table:
             if kind == "count":
                 _check_counts(_numbers(values, missing, label, kind), label)
         declared_types = [declared.get(j) for j in range(len(columns))]
-        integral = [
-            kind == "real" and _integral(values, missing)
-            for kind, values, missing in ((t, c, _missing(c)) for t, c in zip(types, columns,
-                                                                                strict=True))
-        ]
         return cls(types, categories, dtypes, names, is_frame(X), declared_types, integral)
 
     @property
@@ -407,8 +397,7 @@ class Table:
         columns, _ = _columns_of(X)
         for j in np.flatnonzero(entries.any(axis=0)):
             rows = np.flatnonzero(entries[:, j])
-            given = np.empty(len(rows), dtype=object)
-            given[:] = [np.asarray(columns[j], dtype=object)[r] for r in rows]
+            given = np.asarray(columns[j], dtype=object)[rows]
             if not is_frame(out):
                 if out.dtype != object and not all(
                     isinstance(v, numbers.Real) for v in given
