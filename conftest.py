@@ -10,11 +10,16 @@ Why Sybil: it reads Markdown as MyST renders it, keeps one namespace per
 document, reports each block as a pytest item with its file and line, and
 has a skip directive with a reason; it is maintained and used by several
 scientific projects. A collector of our own would repeat all of that.
+
+The blocks are marked ``slow``: together they take minutes (they fit real
+models, as a reader would), so the default ``pytest`` run, a developer's
+quick loop, leaves them to CI's full run (``-m "slow or not slow"``).
 """
 
 import os
 import tempfile
 
+import pytest
 import torch
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
@@ -59,3 +64,9 @@ pytest_collect_file = Sybil(
     setup=_setup,
     teardown=_teardown,
 ).pytest()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.suffix == ".md":
+            item.add_marker(pytest.mark.slow)

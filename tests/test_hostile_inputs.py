@@ -5,9 +5,13 @@ import importlib.util
 import io
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hostile_inputs.py"
 
 
+# half a minute: CI's full run has it, the quick default run does not
+@pytest.mark.slow
 def test_every_hostile_case_gets_a_clear_error_or_a_correct_result():
     spec = importlib.util.spec_from_file_location("hostile_inputs", SCRIPT)
     script = importlib.util.module_from_spec(spec)
