@@ -1,6 +1,7 @@
 """GMVAEClusterer: clustering with a Gaussian-mixture VAE."""
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,41 +19,20 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseVAE
 from ._docs import fill_doc
+from ._graph import GraphStartMixin, _cluster_proba
 from ._registry import ModelTags
 from ._terms import NeighborTermMixin
 from .models.mixture import GMVAELoss, GMVAEModule, TemperatureAnnealing
 
-# Epochs at the end of training over which n_init compares the runs' losses.
-_SETTLED_EPOCHS = 5
-
-
-def graph_modularity(labels, neighbors):
-    """Modularity of a clustering on a directed nearest-neighbor graph.
-
-    Leicht and Newman's (2008) modularity of the graph with an edge from
-    each row ``i`` to each of ``neighbors[i]``: the share of edges within a
-    cluster minus the share expected from the clusters' out- and in-degrees
-    alone. 0 for labels unrelated to the graph, at most 1.
-
-    Parameters
-    ----------
-    labels : ndarray of shape (n_samples,)
-        Cluster of each row, integers from 0.
-    neighbors : ndarray of shape (n_samples, k)
-        Indices of each row's neighbors.
-    """
-    n_edges = neighbors.size
-    heads = labels[neighbors]
-    within = np.count_nonzero(heads == labels[:, None]) / n_edges
-    n_clusters = int(labels.max()) + 1
-    out_degree = np.bincount(labels, minlength=n_clusters) * neighbors.shape[1]
-    in_degree = np.bincount(heads.ravel(), minlength=n_clusters)
-    return float(within - np.dot(out_degree, in_degree) / n_edges**2)
-
 
 @fill_doc
 class GMVAEClusterer(
-    NeighborTermMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseVAE
+    GraphStartMixin,
+    NeighborTermMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseVAE,
 ):
     """Clustering with a Gaussian-mixture variational autoencoder (GMVAE).
 
@@ -71,9 +51,12 @@ class GMVAEClusterer(
     Beyond the plain GMVAE, the defaults add a neighbor-consistency term
     and a batch-level categorical term, which make clusters follow the
     data's manifold and keep every cluster in use; they were chosen with
-    ``benchmarks/bench_cluster.py`` (the user guide has the figures). The
-    clusterer keeps the ReLU activation, which trained more steadily than
-    GELU across seeds.
+    ``benchmarks/bench_cluster.py`` (the user guide has the figures). With
+    ``init="random"`` the clusterer keeps the ReLU activation, which trained
+    more steadily than GELU across seeds. ``init="graph"`` starts the
+    clusters from the codes' neighbor graph (the VaDE and N2D recipes); with
+    ``activation="gelu", likelihood="gaussian"`` it found steadier and more
+    accurate clusters on images and on most tables (see the user guide).
 
     The mixing prior is uniform during training, which keeps every cluster
     in use; ``weights_`` are the shares of the training data that the
@@ -147,15 +130,30 @@ class GMVAEClusterer(
 
     n_init : int, default=2
         Number of trainings from different seeds, of the planned epochs
-        each, of which one is kept:
-        with the neighbor term (``neighbor_weight > 0``), the one whose
-        clusters have the highest modularity on the graph of each training
-        row's ``n_neighbors`` nearest rows (the most neighbor pairs within
-        a cluster, beyond what the cluster sizes give by chance); without
-        it, the one with the lowest training loss over its last epochs (as
-        ``KMeans`` keeps the lowest inertia). Costs ``n_init`` fits: runs
-        can end in different local optima, so the default is two runs of
-        200 epochs rather than one of 400. Not used by warm starts.
+        each (with ``init="graph"``, each with its graph step), of which one
+        is kept: with the neighbor term (``neighbor_weight > 0``), the one
+        whose clusters have the highest modularity on the graph of each
+        training row's ``n_neighbors`` nearest rows (the most neighbor pairs
+        within a cluster, beyond what the cluster sizes give by chance);
+        without it, the one with the lowest training loss over its last
+        epochs (as ``KMeans`` keeps the lowest inertia). Costs ``n_init``
+        fits. Not used by warm starts.
+
+    init : {"random", "graph"}, default="random"
+        How the clusters start. ``"random"``: the mixture's means are drawn
+        at random and training finds the clusters. ``"graph"``: the planned
+        epochs train with every row in one cluster (a VAE with a learned
+        Gaussian prior); the graph of each row's 15 nearest rows in that
+        code space (of at most 20,000 rows) is laid out by UMAP's objective
+        in ``n_clusters`` dimensions, cut there into small clusters that are
+        merged on the graph to ``n_clusters`` (the N2D recipe, McConville et
+        al. 2020, with the merge of Clauset et al. 2004); each cluster's
+        prior and ``q(y | x)`` start on its rows (the VaDE recipe, Jiang et
+        al. 2017) and 15% more epochs train with those clusters as the rows'
+        labels (partial labels given to :meth:`fit` win over them). Like
+        UMAP's, the layout is chaotic: data a float rounding apart (in other
+        units, read from a memory map, on another number of threads) can
+        give other clusters where the data's clusters are not clear-cut.
 
     {shared_parameters}
 
@@ -219,6 +217,7 @@ class GMVAEClusterer(
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"random", "graph"})],
     }
     _module_class = GMVAEModule
     _criterion_class = GMVAELoss
@@ -241,6 +240,7 @@ class GMVAEClusterer(
         neighbor_weight=75.0,
         n_neighbors=10,
         n_init=2,
+        init="random",
         architecture="mlp",
         image_shape=None,
         conv_channels=(32, 64),
@@ -315,6 +315,7 @@ class GMVAEClusterer(
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
         self.n_init = n_init
+        self.init = init
 
     # ------------------------------------------------------------------ fitting
 
@@ -439,28 +440,34 @@ class GMVAEClusterer(
 
     def _fit(self, X, warm, inputs):
         inputs = self._with_neighbors(X, inputs)
-        if warm or self.n_init == 1:
+        if self.init == "graph":
+            run = partial(self._fit_from_graph, X, inputs, super()._fit)
+        else:
+            run = partial(super()._fit, X, False, inputs)
+        n_init = self.n_init
+        if warm:
             super()._fit(X, warm, inputs)
+        elif n_init == 1:
+            run()
         else:
             # The first run is the n_init=1 fit, so more runs never end worse
             # by the criterion that picks among them.
             seeds = check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max, size=self.n_init
+                np.iinfo(np.int32).max, size=n_init
             )
             neighbors = inputs.get("neighbors")
             best, best_quality = None, -np.inf
             for i, seed in enumerate(seeds):
-                super()._fit(X, warm, inputs, random_state=None if i == 0 else int(seed))
+                run(random_state=None if i == 0 else int(seed))
                 quality = self._run_quality(X, neighbors)
                 if quality > best_quality:
                     best, best_quality = self._fitted_state(), quality
             self.__dict__.update(best)
         module = self.module_
         with torch.no_grad():
-            self.cluster_means_ = module.prior_loc.detach().cpu().numpy().astype(np.float64)
-            self.cluster_variances_ = (
-                torch.exp(module.prior_log_var).detach().cpu().numpy().astype(np.float64)
-            )
+            self.cluster_means_ = module.prior_loc.cpu().numpy().astype(np.float64)
+            variances = torch.exp(module.prior_log_var).cpu().numpy()
+        self.cluster_variances_ = variances.astype(np.float64)
         # block by block, so that no (n_samples, n_clusters) array is held
         total, start = 0.0, 0
         self.labels_ = np.empty(X.shape[0], dtype=np.int64)
@@ -470,25 +477,6 @@ class GMVAEClusterer(
             start += len(proba)
         self.weights_ = total / X.shape[0]
         return self
-
-    def _run_quality(self, X, neighbors):
-        """How ``n_init`` ranks a finished run (higher is better).
-
-        Without the neighbor term, minus the training loss over the last
-        epochs, where the cosine schedule has settled it: the lowest loss
-        wins, as ``KMeans`` keeps the lowest inertia. With it, the
-        modularity of the run's clusters on the graph of nearest training
-        rows that the term was trained on: on digits and MNIST the loss did
-        not tell runs that cut one digit in two (and merged two others)
-        from the right ones, while the modularity ranked them as their
-        accuracy does.
-        """
-        if neighbors is None:
-            return -float(np.mean(self.loss_curve_[-_SETTLED_EPOCHS:]))
-        labels = np.concatenate(
-            [proba.argmax(axis=1) for proba in self._block_outputs(X, _cluster_proba)]
-        )
-        return graph_modularity(labels, neighbors)
 
     # ---------------------------------------------------------------- inference
 
@@ -643,8 +631,3 @@ class GMVAEClusterer(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _cluster_proba(module, xb):
-    """``q(y | x)`` of a block, in float64."""
-    return torch.softmax(module.cluster_logits(xb).double(), dim=1)

@@ -120,7 +120,7 @@ def test_short_plans_still_warm_up_step_by_step():
             if training:
                 temperatures.append(net.module_.temperature)
 
-    GMVAEClusterer(n_clusters=2, n_init=1, hidden_layer_sizes=(8,), max_steps=32,
+    GMVAEClusterer(n_clusters=2, n_init=1, init="random", hidden_layer_sizes=(8,), max_steps=32,
                    neighbor_weight=0.0, random_state=0,
                    callbacks=[Temperature()]).fit(_rows(4000))
     # a plan of two epochs of 16 steps: from temperature_init to temperature_min

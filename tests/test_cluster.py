@@ -14,7 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from skvae import GMVAEClusterer
-from skvae._cluster import graph_modularity
+from skvae._graph import graph_modularity
 
 FAST = dict(max_iter=5, hidden_layer_sizes=(16,), n_components=2, n_init=1, random_state=0)
 
@@ -144,12 +144,21 @@ def test_partial_labels_anchor_cluster_indices(blobs, seed):
     reason="with the default neighbor term (neighbor_weight=75) the clusters form "
     "without the labels' names: 2 of 6 seeds anchor them (3 of 6 before the "
     "generators of issue 27); test_partial_labels_anchor_cluster_indices checks "
-    "anchoring without the term",
+    "anchoring without the term, and the next test with init='graph'",
 )
 def test_partial_labels_anchor_cluster_indices_with_the_neighbor_term(blobs):
     X, y = blobs
     params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=60, random_state=0)
     gmvae = GMVAEClusterer(3, **params).fit(X, _partial_labels(y))
+    assert np.mean(gmvae.labels_ == (y + 1) % 3) > 0.95
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_partial_labels_name_the_clusters_of_the_graph_start(blobs, seed):
+    # the graph start renames its clusters after the labels (6 of 6 seeds)
+    X, y = blobs
+    params = dict(hidden_layer_sizes=(32,), n_components=2, max_iter=60, random_state=seed)
+    gmvae = GMVAEClusterer(3, init="graph", **params).fit(X, _partial_labels(y))
     assert np.mean(gmvae.labels_ == (y + 1) % 3) > 0.95
 
 
@@ -205,7 +214,7 @@ def test_temperature_schedule(blobs):
         def on_epoch_end(self, net, **kwargs):
             seen.append(net.module_.temperature)
 
-    params = {**FAST, "max_iter": 4}
+    params = {**FAST, "max_iter": 4, "init": "random"}  # one training, one schedule
     gmvae = GMVAEClusterer(
         3, temperature_init=2.0, temperature_min=0.5, callbacks=[Record()], **params
     ).fit(X)
@@ -246,7 +255,7 @@ def test_n_init_keeps_the_run_with_the_lowest_loss(blobs):
         def on_train_end(self, net, **kwargs):
             finals.append(np.mean(net.history[-5:, "train_loss"]))
 
-    params = {**FAST, "neighbor_weight": 0.0}
+    params = {**FAST, "neighbor_weight": 0.0, "init": "random"}  # one training a run
     several = GMVAEClusterer(3, callbacks=[Record()], **{**params, "n_init": 3}).fit(X)
     assert len(finals) == 3 and len(set(finals)) == 3  # three different runs
     assert np.mean(several.net_.history[-5:, "train_loss"]) == pytest.approx(min(finals))
@@ -280,7 +289,7 @@ def test_n_init_with_the_neighbor_term_keeps_the_most_modular_run(blobs, monkeyp
 
     monkeypatch.setattr(GMVAEClusterer, "_run_quality", record)
     params = {**FAST, "max_iter": 3, "neighbor_weight": 50.0, "n_neighbors": 5, "n_init": 4}
-    several = GMVAEClusterer(3, **params).fit(X)
+    several = GMVAEClusterer(3, init="random", **params).fit(X)  # runs that differ more
     assert len(seen) == 4 and len(set(seen)) == 4  # runs that differ
     assert np.argmax(seen) != 0  # not the first run, so the choice shows
     nearest = NearestNeighbors(n_neighbors=6).fit(X).kneighbors(X, return_distance=False)

@@ -54,6 +54,8 @@ ALLOWED = {
     "hard": {"models/_noise.py"},
     # the capability tag that says what a model labels (classes or clusters)
     "labels": {"_registry.py"},
+    # torch.nn.init, the module that starts a layer's weights
+    "init": {"models/_networks.py"},
 }
 
 

@@ -98,6 +98,36 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
         log_q = torch.log_softmax(logits, dim=-1)
         return (log_q.exp() * log_q).sum(-1) + math.log(self.n_clusters)
 
+    def codes_of_cluster(self, x, cluster=0):
+        """Means and variances of ``q(z | x, y)`` for one cluster ``y``, side by side:
+        shape (n, 2 * n_components)."""
+        h = self.features(x)
+        y = torch.zeros(h.shape[0], self.n_clusters, dtype=h.dtype, device=h.device)
+        y[:, cluster] = 1.0
+        qz = self.encode_z(h, y)
+        return torch.cat([qz.mean, qz.variance], dim=-1)
+
+    @torch.no_grad()
+    def start_mixture(self, locs, variances, head=None, cluster=0):
+        """Start every cluster as a copy of ``cluster``, at its own place.
+
+        Sets the prior's means and variances (``locs``, ``variances`` of
+        shape (n_clusters, n_components)) and makes ``q(z | x, y)`` the
+        same for every ``y`` as it is for ``cluster``: a model trained with
+        every row in one cluster becomes a mixture whose clusters the
+        training then tells apart. ``q(y | x)``'s head gets ``head``, the
+        weights (n_clusters, width) and biases (n_clusters,) of a classifier
+        of the clusters on the encoder's features, or starts uniform.
+        """
+        weight, bias = (0.0, 0.0) if head is None else (torch.as_tensor(v) for v in head)
+        self.y_logits.weight.copy_(torch.as_tensor(weight).expand_as(self.y_logits.weight))
+        self.y_logits.bias.copy_(torch.as_tensor(bias).expand_as(self.y_logits.bias))
+        self.scaled_prior_loc.copy_(torch.as_tensor(locs) / FAST)
+        self.scaled_prior_log_var.copy_(torch.log(torch.as_tensor(variances)) / FAST)
+        first = self.z_params[0].weight  # columns: encoder features, then y's one-hot
+        width = first.shape[1] - self.n_clusters
+        first[:, width:] = first[:, width + cluster : width + cluster + 1]
+
     # -- training
 
     def forward(self, x, labels=None, x_pair=None):
