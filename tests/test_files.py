@@ -145,6 +145,7 @@ def test_a_failing_writer_leaves_the_previous_file_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["codes.csv"]
 
 
+@pytest.mark.slow  # a command-line run per case: CI's full run has them
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE as on Linux")
 @pytest.mark.parametrize("what", ["model", "csv", "plot"])
 def test_a_file_size_limit_fails_cleanly_and_keeps_the_previous_file(tmp_path, table, what):

@@ -405,6 +405,7 @@ def test_string_and_category_columns_are_modelled_by_their_type():
     assert VAETransformer(max_iter=1).fit(frame[["x", "flag"]]).n_features_in_ == 2
 
 
+@pytest.mark.slow  # every estimator at its full defaults: CI's full run has it
 @pytest.mark.parametrize("name, cls", all_estimators())
 def test_defaults_fit_a_one_feature_table(name, cls):
     # only epochs and widths made cheap: every other parameter at its default
