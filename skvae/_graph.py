@@ -336,6 +336,7 @@ class GraphStartMixin:
         )
         return graph_modularity(labels, neighbors)
 
+
 def _cluster_proba(module, xb):
     """``q(y | x)`` of a block, in float64."""
     return torch.softmax(module.cluster_logits(xb).double(), dim=1)
