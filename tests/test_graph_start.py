@@ -39,11 +39,12 @@ def test_merging_joins_the_pieces_of_each_dense_block():
 
 def test_the_fuzzy_graph_is_symmetric_with_weights_in_0_1():
     X, _ = make_blobs(60, centers=2, random_state=0)
+    X = np.vstack([X, X[:10]])  # exact duplicates: still no row is its own neighbor
     graph, neighbors = fuzzy_neighbor_graph(X, 5)
     dense = graph.toarray()
     np.testing.assert_allclose(dense, dense.T)
     assert dense.max() <= 1 and dense.min() >= 0 and np.all(np.diag(dense) == 0)
-    assert neighbors.shape == (60, 5) and not np.any(neighbors == np.arange(60)[:, None])
+    assert neighbors.shape == (70, 5) and not np.any(neighbors == np.arange(70)[:, None])
 
 
 def test_graph_start_recovers_planted_clusters_and_keeps_the_model():
@@ -110,3 +111,21 @@ def test_graph_start_does_not_depend_on_the_units_of_x():
     scaled = GMVAEClusterer(3, random_state=0, **SMALL).fit(X * 1e-20)
     np.testing.assert_array_equal(scaled.labels_, est.labels_)
     np.testing.assert_allclose(scaled.transform(X * 1e-20), est.transform(X), atol=1e-4)
+
+
+def test_ctrl_c_after_the_graph_step_keeps_the_previous_model():
+    from skorch.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 82:  # in the second stage: after the graph step
+                raise KeyboardInterrupt
+
+    X, _ = make_blobs(200, n_features=4, centers=3, random_state=6)
+    est = GMVAEClusterer(3, random_state=0, **SMALL).fit(X)
+    before, net = est.score_samples(X), est.net_
+    est.set_params(callbacks=[("stop", Interrupt())], random_state=1)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    assert est.net_ is net and not hasattr(est, "_stage_share")
+    np.testing.assert_array_equal(est.score_samples(X), before)

@@ -119,7 +119,7 @@ class GMVAEModule(LearnedComponentPriors, Autoencoder):
         weights (n_clusters, width) and biases (n_clusters,) of a classifier
         of the clusters on the encoder's features, or starts uniform.
         """
-        weight, bias = (0.0, 0.0) if head is None else (torch.as_tensor(v) for v in head)
+        weight, bias = (0.0, 0.0) if head is None else head
         self.y_logits.weight.copy_(torch.as_tensor(weight).expand_as(self.y_logits.weight))
         self.y_logits.bias.copy_(torch.as_tensor(bias).expand_as(self.y_logits.bias))
         self.scaled_prior_loc.copy_(torch.as_tensor(locs) / FAST)
