@@ -32,8 +32,10 @@ are read in the same run.
   5-nearest-neighbor classifier on 2-D codes with the reducer inside the
   pipeline (``MinMaxScaler``, reducer, classifier), so held-out rows are
   mapped by a model that never saw them: ``PCA``, UMAP,
-  ``VAETransformer(n_components=2)`` and the 2-D picture settings of the
-  user guide (``neighbor_weight=10, noise_level=0.5``). Fit time: one fit on
+  ``VAETransformer(n_components=2)``, the 2-D picture settings of the
+  user guide (``neighbor_weight=10, noise_level=0.5``), ``VAEMap`` with its
+  default codes and with a conv net's codes. Every reducer is fitted
+  without ``y`` (UMAP's ``fit(X, y)`` is supervised). Fit time: one fit on
   all rows.
 - **Density**: digits dequantised (``(pixels + u) / 17`` with ``u`` uniform
   in [0, 1), drawn once with seed 0, so that no model gains an unbounded
@@ -65,6 +67,7 @@ import numpy as np
 import torch
 from bench_cluster import cluster_accuracy
 from bench_outliers import DEFAULT_DIR, _PyOD, split
+from bench_reduce import IMAGE_SHAPES, MAP_CONV_CHANNELS, WithoutTarget
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -76,7 +79,7 @@ from sklearn.neighbors import KNeighborsClassifier, LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skvae import GMVAEClusterer, VAEOutlierDetector, VAETransformer
+from skvae import GMVAEClusterer, VAEMap, VAEOutlierDetector, VAETransformer
 
 warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
 
@@ -264,6 +267,12 @@ def maps(data, seeds, quick):
             lambda s: VAETransformer(2, random_state=s, **BEFORE, **fast))
         name = "skvae VAETransformer(2, neighbor_weight=10, noise_level=0.5), previous defaults"
         methods[name] = lambda s: VAETransformer(2, random_state=s, **picture, **BEFORE, **fast)
+    conv = {"architecture": "conv", "image_shape": IMAGE_SHAPES[data],
+            "conv_channels": MAP_CONV_CHANNELS}
+    methods["skvae VAEMap()"] = lambda s: VAEMap(
+        VAETransformer(10, neighbor_weight=10.0, random_state=s, **fast), random_state=s)
+    methods["skvae VAEMap(VAETransformer(10, architecture='conv'))"] = lambda s: VAEMap(
+        VAETransformer(10, random_state=s, **conv, **fast), random_state=s)
     methods["PCA"] = lambda s: PCA(2, random_state=s)
     if UMAP is not None:
         methods["UMAP"] = lambda s: UMAP(n_components=2, random_state=s)
@@ -271,7 +280,8 @@ def maps(data, seeds, quick):
     for seed in seeds:
         for name, make in methods.items():
             torch.set_num_threads(1)
-            knn = make_pipeline(MinMaxScaler(), make(seed), KNeighborsClassifier())
+            # every reducer without y: UMAP's fit(X, y) would be supervised UMAP
+            knn = make_pipeline(MinMaxScaler(), WithoutTarget(make(seed)), KNeighborsClassifier())
             acc.setdefault(name, []).append(cross_val_score(knn, X, y, cv=5).mean())
             torch.set_num_threads(1)
             t0 = time.perf_counter()

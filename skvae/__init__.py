@@ -6,6 +6,7 @@ from ._conditional import ConditionalVAE
 from ._hierarchical import HierarchicalVAETransformer
 from ._imputer import VAEImputer
 from ._io import load, save
+from ._map import VAEMap
 from ._outlier import VAEOutlierDetector
 from ._priors import AutoregressivePrior, DiffusionPrior
 from ._registry import ModelTags, get_model_tags, registered_classes
@@ -23,6 +24,7 @@ __all__ = [
     "HierarchicalVAETransformer",
     "ModelTags",
     "VAEImputer",
+    "VAEMap",
     "VAEOutlierDetector",
     "VAETransformer",
     "VQVAETransformer",
@@ -39,7 +41,8 @@ def all_estimators(include_external=False):
     Every public subclass of skvae's estimator core is registered when it is
     defined, so the common checks, the model files' allow-list, the command
     line and the tests see a new estimator without a list to edit. Settings
-    objects such as :class:`DiffusionPrior` have no ``fit`` and are not listed.
+    objects such as :class:`DiffusionPrior` have no ``fit`` and are not listed,
+    nor is :class:`VAEMap`, which is built on an estimator of the list.
 
     Parameters
     ----------

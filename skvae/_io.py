@@ -30,6 +30,7 @@ from ._io_checks import (
     check_estimator_entry,
     check_fitted,
     check_fitted_numbers,
+    check_map,
     check_model,
     check_optimizer_entry,
     check_params,
@@ -50,7 +51,8 @@ FORMAT_VERSION = 1
 # the registry (skvae._registry): skvae's own, and model families defined
 # outside skvae that this process has already imported. A file names them;
 # it can never make load() import one.
-_SETTINGS_CLASSES = ("DiffusionPrior", "AutoregressivePrior")
+# skvae's classes outside the registry: settings objects, and the map
+_SETTINGS_CLASSES = ("DiffusionPrior", "AutoregressivePrior", "VAEMap")
 _SKLEARN_CLASSES = {
     "Pipeline": "sklearn.pipeline",
     "StandardScaler": "sklearn.preprocessing",
@@ -196,6 +198,8 @@ class _Writer:
                 stacklevel=4,
             )
         state = dict(vars(est))
+        for derived in getattr(type(est), "_rebuilt_on_load", ()):
+            state.pop(derived, None)  # rebuilt from the stored arrays (VAEMap's index)
         out = {"__estimator__": name}
         if isinstance(est, BaseVAE):
             if "net_" in state:
@@ -424,6 +428,7 @@ class _Reader:
 
     def estimator(self, data):
         from ._base import BaseVAE, fill_added_params
+        from ._map import VAEMap
 
         check_estimator_entry(data, self.path)
         name = data["__estimator__"]
@@ -449,6 +454,8 @@ class _Reader:
         if cls.__name__ == "Pipeline":
             check_pipeline(est, self.path)
         check_fitted_numbers(est, self.path)
+        if isinstance(est, VAEMap):
+            check_map(est, self.path)
         if not isinstance(est, BaseVAE):
             return est
         if self.device is not None:

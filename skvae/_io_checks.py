@@ -360,6 +360,33 @@ def check_pipeline(pipe, path):
                                "does not choose where to write")
 
 
+def check_map(mapper, path):
+    """A ``VAEMap``'s fitted arrays agree with each other and its codes' estimator.
+
+    On success its nearest-code index, which a file does not hold, is rebuilt.
+    """
+    from ._base import BaseVAE
+
+    state = vars(mapper)
+    if "embedding_" not in state:
+        return
+    codes, embedding = state.get("training_codes_"), state["embedding_"]
+    inner = state.get("estimator_")
+    ok = (
+        isinstance(codes, np.ndarray) and codes.ndim == 2 and codes.dtype == np.float32
+        and isinstance(embedding, np.ndarray) and embedding.dtype == np.float64
+        and embedding.shape == (codes.shape[0], mapper.n_components)
+        and codes.shape[0] >= mapper.n_components + 2
+        and isinstance(inner, BaseVAE) and hasattr(inner, "net_")
+        and state.get("n_features_in_") == inner.n_features_in_
+        and state.get("_n_features_out") == mapper.n_components
+    )
+    if not ok:
+        raise unreadable(path, "its VAEMap's fitted arrays do not agree with each other "
+                               "or with its estimator_")
+    mapper._build_index()
+
+
 def check_model(model, path):
     """The loaded model answers a probe row with finite numbers (no NaN, no hang).
 
@@ -374,6 +401,7 @@ def check_model(model, path):
     est = model
     if isinstance(model, Pipeline):
         est = model.steps[-1][1]
+    est = getattr(est, "estimator_", est)  # a VAEMap: its codes' estimator
     if not isinstance(est, BaseVAE) or not hasattr(est, "net_"):
         return
     tags = get_model_tags(est)
