@@ -150,8 +150,9 @@ class GMVAEClusterer(
         al. 2020, with the merge of Clauset et al. 2004); each cluster's
         prior and ``q(y | x)`` start on its rows (the VaDE recipe, Jiang et
         al. 2017) and 15% more epochs train with those clusters as the rows'
-        labels (partial labels given to :meth:`fit` win over them). Warm
-        starts and :meth:`partial_fit` run no graph step. Like
+        labels (partial labels given to :meth:`fit` win over them; they
+        enter only then, so they shape the clusters less than with
+        ``"random"``). Warm starts and :meth:`partial_fit` run no graph step. Like
         UMAP's, the layout is chaotic: data a float rounding apart (in other
         units, read from a memory map, on another number of threads) can
         give other clusters where the data's clusters are not clear-cut.

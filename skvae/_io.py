@@ -39,6 +39,7 @@ from ._io_checks import (
     check_state_names,
     check_strings,
     check_weights,
+    codes_model,
     unreadable,
 )
 
@@ -196,6 +197,13 @@ class _Writer:
                 "__main__ again. Define the family in a module to load it elsewhere.",
                 UserWarning,
                 stacklevel=4,
+            )
+        if hasattr(est, "training_codes_") and codes_model(est.estimator_) is None:
+            raise TypeError(
+                f"{key} is a VAEMap whose codes come from a "
+                f"{type(est.estimator_).__name__}; a model file holds a VAEMap on the "
+                "codes of an skvae estimator (or a Pipeline ending in one). Use joblib "
+                "or skops to store this one."
             )
         state = dict(vars(est))
         for derived in getattr(type(est), "_rebuilt_on_load", ()):

@@ -360,13 +360,23 @@ def check_pipeline(pipe, path):
                                "does not choose where to write")
 
 
+def codes_model(inner):
+    """The skvae estimator that gives a ``VAEMap``'s codes: its ``estimator_``,
+    or that Pipeline's last step; None when it is neither (a file cannot hold it)."""
+    from sklearn.pipeline import Pipeline
+
+    from ._base import BaseVAE
+
+    if isinstance(inner, Pipeline):
+        inner = inner.steps[-1][1]
+    return inner if isinstance(inner, BaseVAE) else None
+
+
 def check_map(mapper, path):
     """A ``VAEMap``'s fitted arrays agree with each other and its codes' estimator.
 
     On success its nearest-code index, which a file does not hold, is rebuilt.
     """
-    from ._base import BaseVAE
-
     state = vars(mapper)
     if "embedding_" not in state:
         return
@@ -377,8 +387,8 @@ def check_map(mapper, path):
         and isinstance(embedding, np.ndarray) and embedding.dtype == np.float64
         and embedding.shape == (codes.shape[0], mapper.n_components)
         and codes.shape[0] >= mapper.n_components + 2
-        and isinstance(inner, BaseVAE) and hasattr(inner, "net_")
-        and state.get("n_features_in_") == inner.n_features_in_
+        and hasattr(codes_model(inner), "net_")
+        and state.get("n_features_in_") == getattr(inner, "n_features_in_", None)
         and state.get("_n_features_out") == mapper.n_components
     )
     if not ok:
@@ -401,7 +411,9 @@ def check_model(model, path):
     est = model
     if isinstance(model, Pipeline):
         est = model.steps[-1][1]
-    est = getattr(est, "estimator_", est)  # a VAEMap: its codes' estimator
+    mapper = None
+    if hasattr(est, "training_codes_"):  # a fitted VAEMap: probe its codes' model
+        mapper, est = est, codes_model(est.estimator_)
     if not isinstance(est, BaseVAE) or not hasattr(est, "net_"):
         return
     tags = get_model_tags(est)
@@ -420,7 +432,11 @@ def check_model(model, path):
     y = (est.classes_[:1],) if tags.labels == "classes" else ()
     outputs = [est.score_samples(row, *y)]
     if tags.codes is not None:
-        outputs.append(est.transform(row, *y))
+        codes = est.transform(row, *y)
+        outputs.append(codes)
+        if mapper is not None and np.shape(codes)[1] != mapper.training_codes_.shape[1]:
+            raise unreadable(path, "its VAEMap's training codes do not have the width of "
+                                   "its estimator's codes")
     if tags.labels is not None:
         outputs.append(est.predict_proba(row))
     if tags.outlier_scores:

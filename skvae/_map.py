@@ -13,7 +13,7 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._graph import fuzzy_neighbor_graph, graph_layout
 
@@ -44,17 +44,19 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rows' neighborhoods, which the map is drawn from. For images, a
         ``VAETransformer`` with ``architecture="conv"`` and their
         ``image_shape`` gives codes whose neighbors are more often of the
-        same kind. An estimator given keeps its own ``random_state``.
+        same kind. An estimator given keeps its own ``random_state``; one
+        left at None (its steps', in a ``Pipeline``) is seeded from
+        ``random_state`` when that is set, as scikit-learn's ensembles do.
     n_components : int, default=2
         Dimensions of the map.
     n_neighbors : int, default=15
         Nearest training codes that join a row in the graph (at most the
         training rows less one).
     random_state : int, RandomState instance or None, default=None
-        Seeds the layout (and the default estimator). An int gives the same
-        map on the same machine; the layout is as sensitive to rounding as
-        UMAP's, so another machine or thread count may give another map of
-        the same quality.
+        Seeds the layout, and the estimator where it is not seeded. An int
+        gives the same map on the same machine; the layout is as sensitive
+        to rounding as UMAP's, so another machine or thread count may give
+        another map of the same quality.
 
     Attributes
     ----------
@@ -130,6 +132,12 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : VAEMap
         """
+        n = _num_samples(X)
+        if n < self.n_components + 2:
+            raise ValueError(
+                f"VAEMap needs at least n_components + 2 = {self.n_components + 2} rows "
+                f"to lay out a graph in {self.n_components} dimensions, got {n}."
+            )
         rng = check_random_state(self.random_state)
         seed = rng.randint(2**31 - 1)
         if self.estimator is None:
@@ -142,13 +150,17 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         else:
             estimator = clone(self.estimator)
+            if self.random_state is not None:
+                # as scikit-learn's ensembles seed their estimators: the map's
+                # seed covers an estimator (or a Pipeline's steps) left unseeded
+                unseeded = {
+                    name: seed
+                    for name, value in estimator.get_params().items()
+                    if (name == "random_state" or name.endswith("__random_state"))
+                    and value is None
+                }
+                estimator.set_params(**unseeded)
         codes = np.asarray(estimator.fit(X).transform(X), dtype=np.float32)
-        n = codes.shape[0]
-        if n < self.n_components + 2:
-            raise ValueError(
-                f"VAEMap needs at least n_components + 2 = {self.n_components + 2} rows "
-                f"to lay out a graph in {self.n_components} dimensions, got {n}."
-            )
         if not np.isfinite(codes).all():
             raise ValueError(
                 f"{type(estimator).__name__} gave codes that are not finite; VAEMap "

@@ -70,6 +70,18 @@ def test_same_seed_same_map_and_pipeline(blobs):
     np.testing.assert_array_equal(pipe[-1].embedding_, c.embedding_)
 
 
+def test_map_seed_covers_an_unseeded_estimator(blobs):
+    X_train = blobs[0][:200]
+    vae = make_pipeline(StandardScaler(), VAETransformer(n_components=4, max_iter=5))
+    a = VAEMap(vae, random_state=3).fit(X_train)
+    b = VAEMap(vae, random_state=3).fit(X_train)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert vae[-1].random_state is None  # the parameter untouched
+    # an estimator's own seed is kept
+    own = VAEMap(VAETransformer(n_components=4, max_iter=5, random_state=7), random_state=3)
+    assert own.fit(X_train).estimator_.random_state == 7
+
+
 def test_default_estimator_and_features_out(blobs):
     mapper = VAEMap(n_neighbors=10, random_state=0).fit(blobs[0][:150])
     assert isinstance(mapper.estimator_, VAETransformer)
@@ -91,6 +103,9 @@ def test_bad_inputs_get_clear_errors(blobs, fitted):
     X_train = blobs[0]
     with pytest.raises(ValueError, match="at least n_components \\+ 2 = 4 rows"):
         VAEMap(_vae(), random_state=0).fit(X_train[:3])
+    # before the codes' estimator trains (whose own check would name n_clusters)
+    with pytest.raises(ValueError, match="at least n_components \\+ 2 = 4 rows"):
+        VAEMap(GMVAEClusterer(5), random_state=0).fit(X_train[:3])
     with pytest.raises(ValueError, match="n_neighbors"):
         VAEMap(n_neighbors=1).fit(X_train)
     with pytest.raises(ValueError, match="estimator"):
@@ -159,6 +174,16 @@ def test_model_file_round_trip_and_edited_file(blobs, fitted, tmp_path):
     pipe = make_pipeline(StandardScaler(), VAEMap(_vae(), random_state=0)).fit(X_train)
     skvae.save(pipe, path)
     np.testing.assert_array_equal(skvae.load(path).transform(X_test), pipe.transform(X_test))
+    # codes of a Pipeline
+    inner = make_pipeline(StandardScaler(), _vae())
+    piped = VAEMap(inner, random_state=0).fit(X_train)
+    skvae.save(piped, path)
+    np.testing.assert_array_equal(skvae.load(path).transform(X_test), piped.transform(X_test))
+    # codes a model file cannot hold: refused when saving, not when loading
+    nested = VAEMap(VAEMap(_vae(), n_components=3), random_state=0).fit(X_train)
+    with pytest.raises(TypeError, match="VAEMap whose codes come from a VAEMap"):
+        skvae.save(nested, tmp_path / "nested.safetensors")
+    assert not (tmp_path / "nested.safetensors").exists()
     # an unfitted map, with the default estimator
     skvae.save(VAEMap(n_components=3), path)
     assert skvae.load(path).get_params()["n_components"] == 3
@@ -170,7 +195,11 @@ def test_model_file_round_trip_and_edited_file(blobs, fitted, tmp_path):
         header_size = int.from_bytes(handle.read(8), "little")
         metadata = json.loads(handle.read(header_size))["__metadata__"]
     key = next(k for k in tensors if k.endswith("embedding_"))
-    tensors[key] = tensors[key][:-1]
-    save_file(tensors, path, metadata=metadata)
+    save_file({**tensors, key: tensors[key][:-1]}, path, metadata=metadata)
     with pytest.raises(ValueError, match="do not agree"):
+        skvae.load(path)
+    # the training codes cut to fewer columns than the estimator's codes
+    key = next(k for k in tensors if k.endswith("training_codes_"))
+    save_file({**tensors, key: tensors[key][:, :2].contiguous()}, path, metadata=metadata)
+    with pytest.raises(ValueError, match="width of its estimator's codes"):
         skvae.load(path)
