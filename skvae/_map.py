@@ -136,7 +136,7 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if n < self.n_components + 2:
             raise ValueError(
                 f"VAEMap needs at least n_components + 2 = {self.n_components + 2} rows "
-                f"to lay out a graph in {self.n_components} dimensions, got {n}."
+                f"to lay out a graph in {self.n_components} dimensions, got n_samples={n}."
             )
         rng = check_random_state(self.random_state)
         seed = rng.randint(2**31 - 1)
