@@ -203,3 +203,21 @@ def test_model_file_round_trip_and_edited_file(blobs, fitted, tmp_path):
     save_file({**tensors, key: tensors[key][:, :2].contiguous()}, path, metadata=metadata)
     with pytest.raises(ValueError, match="width of its estimator's codes"):
         skvae.load(path)
+
+
+def test_latent_space_display_draws_the_map(blobs, fitted):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skvae.plotting import LatentSpaceDisplay
+
+    X_train, X_test, y_train, y_test = blobs
+    mapper, _ = fitted
+    display = LatentSpaceDisplay.from_estimator(mapper, X_test, y_test)
+    np.testing.assert_array_equal(display.codes, mapper.transform(X_test))
+    pipe = make_pipeline(StandardScaler(), VAEMap(_vae(), random_state=0)).fit(X_train)
+    drawn = LatentSpaceDisplay.from_estimator(pipe, X_test)
+    np.testing.assert_array_equal(drawn.codes, pipe.transform(X_test))
+    with pytest.raises(ValueError, match="not fitted|fitted"):
+        LatentSpaceDisplay.from_estimator(VAEMap(), X_test)

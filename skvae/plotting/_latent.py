@@ -3,7 +3,9 @@
 import numpy as np
 from scipy.stats import norm
 from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
 
+from .._registry import final_estimator
 from ._common import (
     _as_pictures,
     _cell_centres,
@@ -150,8 +152,9 @@ class LatentSpaceDisplay:
 
         Parameters
         ----------
-        estimator : fitted skvae estimator
-            Any of them; an outlier detector's codes are its posterior means.
+        estimator : fitted skvae estimator or VAEMap
+            Any of them; an outlier detector's codes are its posterior means,
+            a :class:`~skvae.VAEMap`'s its map.
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
             Classes of the rows (a ``ConditionalVAE`` encodes each row given
@@ -176,6 +179,20 @@ class LatentSpaceDisplay:
         -------
         display : LatentSpaceDisplay
         """
+        from .._map import VAEMap
+
+        if isinstance(final_estimator(estimator), VAEMap):  # the map is the picture
+            check_is_fitted(estimator)
+            auto = isinstance(color, str) and color == "auto"
+            if auto:
+                color = None if y is None else np.asarray(y)
+            display = cls.from_codes(
+                estimator.transform(X), color, color_label="class" if auto and y is not None
+                else None, dims=dims, quantile_range=quantile_range,
+                estimator_name="VAEMap", ax=ax, cmap=cmap, **scatter_kwargs,
+            )
+            display.units_note_ = None
+            return display
         fitted = _Fitted(estimator, "LatentSpaceDisplay")
         codes = fitted.codes(X, y)
         color_label = None
