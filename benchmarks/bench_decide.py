@@ -34,7 +34,7 @@ are read in the same run.
   mapped by a model that never saw them: ``PCA``, UMAP,
   ``VAETransformer(n_components=2)``, the 2-D picture settings of the
   user guide (``neighbor_weight=10, noise_level=0.5``), ``VAEMap`` with its
-  default codes and with a conv net's codes. Every reducer is fitted
+  default codes and with a conv net's (with the same neighbor term). Every reducer is fitted
   without ``y`` (UMAP's ``fit(X, y)`` is supervised). Fit time: one fit on
   all rows.
 - **Density**: digits dequantised (``(pixels + u) / 17`` with ``u`` uniform
@@ -271,8 +271,9 @@ def maps(data, seeds, quick):
             "conv_channels": MAP_CONV_CHANNELS}
     methods["skvae VAEMap()"] = lambda s: VAEMap(
         VAETransformer(10, neighbor_weight=10.0, random_state=s, **fast), random_state=s)
-    methods["skvae VAEMap(VAETransformer(10, architecture='conv'))"] = lambda s: VAEMap(
-        VAETransformer(10, random_state=s, **conv, **fast), random_state=s)
+    methods["skvae VAEMap(VAETransformer(10, neighbor_weight=10, architecture='conv'))"] = (
+        lambda s: VAEMap(VAETransformer(10, neighbor_weight=10.0, random_state=s, **conv, **fast),
+                         random_state=s))
     methods["PCA"] = lambda s: PCA(2, random_state=s)
     if UMAP is not None:
         methods["UMAP"] = lambda s: UMAP(n_components=2, random_state=s)
@@ -288,6 +289,8 @@ def maps(data, seeds, quick):
             make_pipeline(MinMaxScaler(), make(seed)).fit(X)
             secs.setdefault(name, []).append(time.perf_counter() - t0)
         print(f"  2-D maps {data}: done seed {seed}", flush=True)
+        for name in methods:  # each seed's figures, to pool runs of other seeds
+            print(f"    {name}: {acc[name][-1]:.4f}, {secs[name][-1]:.2f} s", flush=True)
     rows = [(n, _pm(acc[n]), f"{np.median(secs[n]):.2f}") for n in methods]
     return (("method", "5-NN accuracy of held-out rows", "fit s"), rows,
             f"{_TITLES[data]}, 5 folds, seeds {seeds}")

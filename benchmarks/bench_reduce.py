@@ -18,7 +18,8 @@ neighbor-embedding term (``neighbor_weight=10``); the same with stronger
 denoising (``noise_level=0.5``), the settings the user guide gives for 2-D
 pictures; VAEMap on the codes of a ``VAETransformer(10)`` ("VAEMap"), of
 one with the neighbor term (``neighbor_weight=10``, "VAEMap+nbrs", VAEMap's
-default) and of a conv net's (``conv_channels=(16, 32)``, "VAEMap+conv");
+default) and of a conv net's with the term (``conv_channels=(16, 32)``,
+"VAEMap+conv");
 UMAP when umap-learn is installed (``bash scripts/install.sh
 benchmarks``), whose ``transform`` places held-out rows among their nearest
 training rows. Every reducer is fitted without ``y`` (``WithoutTarget``):
@@ -142,7 +143,11 @@ def reducers(n_components, seed, vae_params, data="digits"):
             random_state=seed,
         ),
         "VAEMap+conv": lambda: VAEMap(
-            VAETransformer(MAP_CODES, random_state=seed, **{**conv, **vae_params}),
+            VAETransformer(
+                MAP_CODES,
+                random_state=seed,
+                **{"neighbor_weight": NEIGHBOR_WEIGHT, **conv, **vae_params},
+            ),
             n_components=n_components,
             random_state=seed,
         ),
