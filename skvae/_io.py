@@ -53,7 +53,7 @@ FORMAT_VERSION = 1
 # outside skvae that this process has already imported. A file names them;
 # it can never make load() import one.
 # skvae's classes outside the registry: settings objects, and the map
-_SETTINGS_CLASSES = ("DiffusionPrior", "AutoregressivePrior", "VAEMap")
+_SKVAE_CLASSES = ("DiffusionPrior", "AutoregressivePrior", "VAEMap")
 _SKLEARN_CLASSES = {
     "Pipeline": "sklearn.pipeline",
     "StandardScaler": "sklearn.preprocessing",
@@ -68,7 +68,7 @@ _CODE_PARAMS = ("encoder", "decoder")
 def _class_named(name):
     from ._registry import registered_class
 
-    if name in _SETTINGS_CLASSES:
+    if name in _SKVAE_CLASSES:
         return getattr(import_module("skvae"), name)
     if name in _SKLEARN_CLASSES:
         return getattr(import_module(_SKLEARN_CLASSES[name]), name)
@@ -79,7 +79,7 @@ def _stored_name(cls):
     """The name a file stores for ``cls``: skvae's classes by name, others in full."""
     from ._registry import registered_name
 
-    if cls.__name__ in _SETTINGS_CLASSES or cls.__name__ in _SKLEARN_CLASSES:
+    if cls.__name__ in _SKVAE_CLASSES or cls.__name__ in _SKLEARN_CLASSES:
         return cls.__name__
     return registered_name(cls) or cls.__name__
 
@@ -88,7 +88,7 @@ def _allowed_names():
     from ._registry import registered_classes
 
     estimators = [name for name, _ in registered_classes(include_external=True)]
-    return ", ".join(estimators + list(_SETTINGS_CLASSES) + list(_SKLEARN_CLASSES))
+    return ", ".join(estimators + list(_SKVAE_CLASSES) + list(_SKLEARN_CLASSES))
 
 
 def _version():
@@ -177,6 +177,7 @@ class _Writer:
 
     def estimator(self, est, key):
         from ._base import BaseVAE
+        from ._map import VAEMap
 
         name = _stored_name(type(est))
         if _class_named(name) is not type(est):
@@ -198,16 +199,16 @@ class _Writer:
                 UserWarning,
                 stacklevel=4,
             )
-        if hasattr(est, "training_codes_") and codes_model(est.estimator_) is None:
-            raise TypeError(
-                f"{key} is a VAEMap whose codes come from a "
-                f"{type(est.estimator_).__name__}; a model file holds a VAEMap on the "
-                "codes of an skvae estimator (or a Pipeline ending in one). Use joblib "
-                "or skops to store this one."
-            )
         state = dict(vars(est))
-        for derived in getattr(type(est), "_rebuilt_on_load", ()):
-            state.pop(derived, None)  # rebuilt from the stored arrays (VAEMap's index)
+        if isinstance(est, VAEMap):
+            if hasattr(est, "estimator_") and codes_model(est.estimator_) is None:
+                raise TypeError(
+                    f"{key} is a VAEMap whose codes come from a "
+                    f"{type(est.estimator_).__name__}; a model file holds a VAEMap on the "
+                    "codes of an skvae estimator (or a Pipeline ending in one). Use joblib "
+                    "or skops to store this one."
+                )
+            state.pop("_index", None)  # rebuilt from training_codes_ on load
         out = {"__estimator__": name}
         if isinstance(est, BaseVAE):
             if "net_" in state:
@@ -462,8 +463,9 @@ class _Reader:
         if cls.__name__ == "Pipeline":
             check_pipeline(est, self.path)
         check_fitted_numbers(est, self.path)
-        if isinstance(est, VAEMap):
+        if isinstance(est, VAEMap) and hasattr(est, "embedding_"):
             check_map(est, self.path)
+            est._build_index()
         if not isinstance(est, BaseVAE):
             return est
         if self.device is not None:

@@ -373,13 +373,8 @@ def codes_model(inner):
 
 
 def check_map(mapper, path):
-    """A ``VAEMap``'s fitted arrays agree with each other and its codes' estimator.
-
-    On success its nearest-code index, which a file does not hold, is rebuilt.
-    """
+    """A fitted ``VAEMap``'s arrays agree with each other and its codes' estimator."""
     state = vars(mapper)
-    if "embedding_" not in state:
-        return
     codes, embedding = state.get("training_codes_"), state["embedding_"]
     inner = state.get("estimator_")
     ok = (
@@ -394,7 +389,6 @@ def check_map(mapper, path):
     if not ok:
         raise unreadable(path, "its VAEMap's fitted arrays do not agree with each other "
                                "or with its estimator_")
-    mapper._build_index()
 
 
 def check_model(model, path):
@@ -406,13 +400,14 @@ def check_model(model, path):
     from sklearn.pipeline import Pipeline
 
     from ._base import BaseVAE
+    from ._map import VAEMap
     from ._registry import get_model_tags
 
     est = model
     if isinstance(model, Pipeline):
         est = model.steps[-1][1]
     mapper = None
-    if hasattr(est, "training_codes_"):  # a fitted VAEMap: probe its codes' model
+    if isinstance(est, VAEMap) and hasattr(est, "embedding_"):  # probe its codes' model
         mapper, est = est, codes_model(est.estimator_)
     if not isinstance(est, BaseVAE) or not hasattr(est, "net_"):
         return

@@ -108,9 +108,6 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    # derived from training_codes_: skvae.save leaves it out, skvae.load rebuilds it
-    _rebuilt_on_load = ("_index",)
-
     def __init__(self, estimator=None, *, n_components=2, n_neighbors=15, random_state=None):
         self.estimator = estimator
         self.n_components = n_components
@@ -181,8 +178,27 @@ class VAEMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             del self.feature_names_in_
         return self
 
+    def fit_transform(self, X, y=None):
+        """Fit, and return the map of the training rows (``embedding_``).
+
+        What ``fit(X).transform(X)`` gives, without encoding ``X`` twice.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+        """
+        return self.fit(X).embedding_.copy()
+
     def _build_index(self):
-        """The search for a row's nearest training code (not stored in a model file)."""
+        """The search for a row's nearest training code (skvae.save leaves it
+        out of a model file; skvae.load rebuilds it)."""
         self._index = NearestNeighbors().fit(self.training_codes_)
 
     def transform(self, X):
